@@ -1,0 +1,43 @@
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "cli/src/content_client.h"
+#include "newsroom/content/v1/content_service.grpc.pb.h"
+
+namespace newsroom::cli {
+
+// ContentClient over a gRPC channel; every call carries a deadline of `timeout` from its start.
+class GrpcContentClient final : public ContentClient {
+ public:
+  GrpcContentClient(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout);
+
+  // Returns a client for `address` (HOST:PORT) over an insecure channel.
+  [[nodiscard]] static std::unique_ptr<GrpcContentClient> Connect(const std::string& address,
+                                                                  absl::Duration timeout);
+
+  absl::StatusOr<newsroom::content::v1::Article> GetArticle(
+      const newsroom::content::v1::GetArticleRequest& request) override;
+  absl::StatusOr<newsroom::content::v1::Article> ReadArticle(
+      const newsroom::content::v1::ReadArticleRequest& request) override;
+  absl::StatusOr<newsroom::content::v1::ListArticlesResponse> ListArticles(
+      const newsroom::content::v1::ListArticlesRequest& request) override;
+  absl::StatusOr<newsroom::content::v1::ListMostReadArticlesResponse> ListMostReadArticles(
+      const newsroom::content::v1::ListMostReadArticlesRequest& request) override;
+  absl::StatusOr<newsroom::content::v1::Article> CreateArticle(
+      const newsroom::content::v1::CreateArticleRequest& request) override;
+  absl::Status DeleteArticle(const newsroom::content::v1::DeleteArticleRequest& request) override;
+
+ private:
+  template <typename Response, typename Request, typename Method>
+  absl::StatusOr<Response> Call(Method method, const Request& request);
+
+  std::unique_ptr<newsroom::content::v1::ContentService::Stub> stub_;
+  absl::Duration timeout_;
+};
+
+}  // namespace newsroom::cli
