@@ -10,21 +10,21 @@
 #include "common/src/env.h"
 
 int main(int argc, char** argv) {
-  using namespace newsroom::cli;  // NOLINT(build/namespaces): main is the only user
+  namespace cli = ::newsroom::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
-  absl::StatusOr<Command> command =
-      ParseCommandLine(args, newsroom::EnvOr("NEWSROOM_ADDR", kDefaultAddress));
+  absl::StatusOr<cli::Command> command =
+      cli::ParseCommandLine(args, newsroom::EnvOr("NEWSROOM_ADDR", cli::kDefaultAddress));
   if (!command.ok()) {
-    std::cerr << "newsroom: " << command.status().message() << "\n\n" << UsageText();
-    return kExitUsage;
+    std::cerr << "newsroom: " << command.status().message() << "\n\n" << cli::UsageText();
+    return cli::kExitUsage;
   }
-  if (command->verb == Verb::kHelp) {
-    std::cerr << UsageText();
-    return kExitUsage;
+  if (command->verb == cli::Verb::kHelp) {
+    std::cerr << cli::UsageText();
+    return cli::kExitUsage;
   }
-  std::unique_ptr<GrpcContentClient> client =
-      GrpcContentClient::Connect(command->address, command->timeout);
-  int code = RunCommand(*command, *client, std::cout, std::cerr);
+  std::unique_ptr<cli::GrpcContentClient> client =
+      cli::GrpcContentClient::Connect(command->address, command->timeout);
+  int code = cli::RunCommand(*command, *client, std::cout, std::cerr);
   std::cout.flush();
   return code;
 }
