@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "newsroom/analytics/v1/analytics_service.pb.h"
+
+namespace newsroom::content {
+
+namespace analytics_v1 = ::newsroom::analytics::v1;
+
+// content-service's view of analytics-service. Asynchronous so that a page view never parks a
+// server thread while analytics answers; `done` runs exactly once, on an RPC thread, and must not
+// block for long. Every call ends by `deadline` at the latest (DEADLINE_EXCEEDED).
+class AnalyticsClient {
+ public:
+  template <typename T>
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
+
+  virtual ~AnalyticsClient() = default;
+
+  // Records one read; yields the article's stats including it.
+  virtual void RecordRead(const analytics_v1::RecordReadRequest& request, absl::Time deadline,
+                          Callback<analytics_v1::ReadStats> done) = 0;
+
+  // Yields the stats of every article in `articles`, in the same order.
+  virtual void BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
+                                 Callback<std::vector<analytics_v1::ReadStats>> done) = 0;
+
+  // Yields one page of the most read articles.
+  virtual void ListTopArticles(const analytics_v1::ListTopArticlesRequest& request,
+                               absl::Time deadline,
+                               Callback<analytics_v1::ListTopArticlesResponse> done) = 0;
+
+  // Records reads in one call, blocking; for the background delivery of queued reads.
+  [[nodiscard]] virtual absl::Status BatchRecordReads(
+      const std::vector<analytics_v1::RecordReadRequest>& reads, absl::Time deadline) = 0;
+};
+
+}  // namespace newsroom::content

@@ -1,0 +1,51 @@
+#include "content-service/src/config.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/src/env.h"
+#include "common/src/host_port.h"
+#include "common/src/status_macros.h"
+
+ABSL_FLAG(std::string, listen, newsroom::EnvOr("CONTENT_LISTEN", "127.0.0.1:50051"),
+          "HOST:PORT to serve gRPC on; port 0 picks a free port (env CONTENT_LISTEN)");
+ABSL_FLAG(std::string, analytics, newsroom::EnvOr("ANALYTICS_ADDR", "127.0.0.1:50052"),
+          "HOST:PORT of analytics-service (env ANALYTICS_ADDR)");
+ABSL_FLAG(std::string, db, newsroom::EnvOr("CONTENT_DB", "newsroom-content.db"),
+          "SQLite database file, or :memory: (env CONTENT_DB)");
+ABSL_FLAG(std::string, seed, newsroom::EnvOr("CONTENT_SEED", ""),
+          "JSON file of sample articles, loaded when the store is empty (env CONTENT_SEED)");
+ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
+          "longest wait for analytics-service on a request's path; never past its deadline");
+ABSL_FLAG(std::size_t, max_pending_reads, 100000,
+          "reads held in memory while analytics-service is unreachable; more are dropped");
+ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
+          "on SIGTERM, how long in-flight calls and queued reads get to finish");
+
+namespace newsroom::content {
+
+absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
+  ContentConfig config{
+      .listen_address = absl::GetFlag(FLAGS_listen),
+      .analytics_address = absl::GetFlag(FLAGS_analytics),
+      .db_path = absl::GetFlag(FLAGS_db),
+      .seed_path = absl::GetFlag(FLAGS_seed),
+      .analytics_budget = absl::GetFlag(FLAGS_analytics_budget),
+      .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
+      .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+  };
+  NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.listen_address, "--listen").status());
+  NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.analytics_address, "--analytics").status());
+  if (config.db_path.empty()) return absl::InvalidArgumentError("--db: must not be empty");
+  if (config.analytics_budget <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--analytics_budget: must be positive");
+  }
+  if (config.max_pending_reads == 0) {
+    return absl::InvalidArgumentError("--max_pending_reads: must be positive");
+  }
+  if (config.shutdown_drain < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--shutdown_drain: must not be negative");
+  }
+  return config;
+}
+
+}  // namespace newsroom::content

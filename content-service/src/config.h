@@ -1,0 +1,25 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace newsroom::content {
+
+// content-service's settings, from flags whose defaults come from environment variables.
+struct ContentConfig {
+  std::string listen_address;     // --listen, CONTENT_LISTEN
+  std::string analytics_address;  // --analytics, ANALYTICS_ADDR
+  std::string db_path;            // --db, CONTENT_DB
+  std::string seed_path;          // --seed, CONTENT_SEED (empty: load no samples)
+  absl::Duration analytics_budget;
+  std::size_t max_pending_reads;
+  absl::Duration shutdown_drain;
+};
+
+// Reads the flags parsed by absl::ParseCommandLine; INVALID_ARGUMENT names the bad flag.
+[[nodiscard]] absl::StatusOr<ContentConfig> ContentConfigFromFlags();
+
+}  // namespace newsroom::content

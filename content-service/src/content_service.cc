@@ -1,0 +1,330 @@
+#include "content-service/src/content_service.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/src/status_macros.h"
+#include "common/src/validation.h"
+#include "content-service/src/article_rules.h"
+#include "content-service/src/page_token.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace newsroom::content {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+
+constexpr int kDefaultListPageSize = 20;
+constexpr int kMaxListPageSize = 100;
+constexpr int kDefaultTopPageSize = 10;
+constexpr int kMaxTopPageSize = 100;
+// Rounds of ListTopArticles that ListMostReadArticles runs to skip deleted articles.
+constexpr int kMaxTopRounds = 5;
+
+google::protobuf::Timestamp ToProto(absl::Time time) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
+}
+
+std::string RandomHex128() {
+  thread_local absl::BitGen bits;
+  return absl::StrFormat("%016x%016x", absl::Uniform<std::uint64_t>(bits),
+                         absl::Uniform<std::uint64_t>(bits));
+}
+
+// Read ids made here are marked so that they never collide with a caller's own scheme.
+std::string NewReadId() { return absl::StrCat("cs-", RandomHex128()); }
+std::string NewEtag() { return RandomHex128().substr(0, 16); }
+
+absl::StatusOr<int> PageSize(int requested, int default_size, int max_size) {
+  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  if (requested == 0) return default_size;
+  return std::min(requested, max_size);
+}
+
+}  // namespace
+
+ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
+                               PendingReads* pending_reads, ContentServiceOptions options)
+    : store_(store), analytics_(analytics), pending_reads_(pending_reads), options_(options) {}
+
+absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
+  return std::min(absl::Now() + options_.analytics_budget, caller_deadline);
+}
+
+void ContentService::AttachStats(
+    std::vector<content_v1::Article> articles, absl::Time deadline,
+    absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then) {
+  if (articles.empty()) {
+    std::move(then)(std::move(articles));
+    return;
+  }
+  std::vector<std::string> names;
+  names.reserve(articles.size());
+  for (const auto& article : articles) names.push_back(article.name());
+  // The articles travel inside the callback rather than by reference, since it may run later.
+  auto shared = std::make_shared<std::vector<content_v1::Article>>(std::move(articles));
+  analytics_->BatchGetReadStats(
+      std::move(names), AnalyticsDeadline(deadline),
+      [shared,
+       then = std::move(then)](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) mutable {
+        if (stats.ok()) {
+          for (std::size_t i = 0; i < shared->size(); ++i) {
+            *(*shared)[i].mutable_read_stats() = std::move((*stats)[i]);
+          }
+        }
+        std::move(then)(std::move(*shared));
+      });
+}
+
+void ContentService::GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
+                                Done<content_v1::Article> done) {
+  const auto id = ParseArticleName(request.name(), "name");
+  if (!id.ok()) return std::move(done)(id.status());
+  auto article = store_->Get(*id);
+  if (!article.ok()) return std::move(done)(article.status());
+  std::vector<content_v1::Article> one;
+  one.push_back(*std::move(article));
+  AttachStats(std::move(one), deadline,
+              [done = std::move(done)](std::vector<content_v1::Article> articles) mutable {
+                std::move(done)(std::move(articles.front()));
+              });
+}
+
+void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, absl::Time deadline,
+                                 Done<content_v1::Article> done) {
+  const auto id = ParseArticleName(request.name(), "name");
+  if (!id.ok()) return std::move(done)(id.status());
+  if (auto status = ValidateReaderId(request.reader_id(), "reader_id"); !status.ok()) {
+    return std::move(done)(status);
+  }
+  if (!request.read_id().empty()) {
+    if (auto status = ValidateReadId(request.read_id(), "read_id"); !status.ok()) {
+      return std::move(done)(status);
+    }
+  }
+  auto article = store_->Get(*id);
+  if (!article.ok()) return std::move(done)(article.status());
+
+  analytics_v1::RecordReadRequest read;
+  read.set_article(request.name());
+  read.set_reader_id(request.reader_id());
+  read.set_read_id(request.read_id().empty() ? NewReadId() : request.read_id());
+  // The read's time is fixed now, so that a late delivery still lands in the right day.
+  *read.mutable_read_time() = ToProto(absl::Now());
+
+  analytics_->RecordRead(
+      read, AnalyticsDeadline(deadline),
+      [pending_reads = pending_reads_, read, article = *std::move(article),
+       done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
+        if (stats.ok()) {
+          *article.mutable_read_stats() = *std::move(stats);
+        } else {
+          // Whether or not analytics recorded it, delivering it again is safe: same read_id.
+          pending_reads->Enqueue(std::move(read));
+        }
+        std::move(done)(std::move(article));
+      });
+}
+
+void ContentService::ListArticles(const content_v1::ListArticlesRequest& request,
+                                  absl::Time deadline,
+                                  Done<content_v1::ListArticlesResponse> done) {
+  const auto page_size = PageSize(request.page_size(), kDefaultListPageSize, kMaxListPageSize);
+  if (!page_size.ok()) return std::move(done)(page_size.status());
+  if (!request.tag().empty() && !IsValidTag(request.tag())) {
+    return std::move(done)(absl::InvalidArgumentError("tag: must match [a-z0-9][a-z0-9-]{0,62}"));
+  }
+  ListQuery query;
+  query.limit = *page_size;
+  query.tag = request.tag();
+  if (!request.page_token().empty()) {
+    auto cursor = DecodePageToken(request.page_token(), request.tag());
+    if (!cursor.ok()) return std::move(done)(cursor.status());
+    query.after = *std::move(cursor);
+  }
+  auto page = store_->List(query);
+  if (!page.ok()) return std::move(done)(page.status());
+
+  std::string next_page_token;
+  if (page->has_more && !page->articles.empty()) {
+    const content_v1::Article& last = page->articles.back();
+    next_page_token = EncodePageToken(
+        ListCursor{last.publish_time(), std::string(last.name().substr(kArticleNamePrefix.size()))},
+        request.tag());
+  }
+  AttachStats(std::move(page->articles), deadline,
+              [done = std::move(done), next_page_token = std::move(next_page_token)](
+                  std::vector<content_v1::Article> articles) mutable {
+                content_v1::ListArticlesResponse response;
+                response.mutable_articles()->Reserve(static_cast<int>(articles.size()));
+                for (auto& article : articles) *response.add_articles() = std::move(article);
+                response.set_next_page_token(std::move(next_page_token));
+                std::move(done)(std::move(response));
+              });
+}
+
+namespace {
+
+// ListMostReadArticles in progress: pages through analytics' ranking, dropping articles that no
+// longer exist in the store, until it has enough or the ranking ends.
+struct TopListing {
+  ArticleStore* store;
+  AnalyticsClient* analytics;
+  analytics_v1::Period period;
+  int wanted;
+  absl::Time analytics_deadline;
+  int rounds = 0;
+  std::vector<content_v1::MostReadArticle> found;
+  ContentService::Done<content_v1::ListMostReadArticlesResponse> done;
+  absl::AnyInvocable<void(std::vector<content_v1::MostReadArticle>) &&> finish;
+
+  static void Next(std::shared_ptr<TopListing> self, std::string page_token) {
+    analytics_v1::ListTopArticlesRequest request;
+    request.set_period(self->period);
+    // Ask for a few more than needed, since some may have been deleted.
+    request.set_page_size(self->wanted - static_cast<int>(self->found.size()) + 10);
+    request.set_page_token(std::move(page_token));
+    AnalyticsClient* analytics = self->analytics;
+    const absl::Time deadline = self->analytics_deadline;
+    analytics->ListTopArticles(
+        request, deadline,
+        [self = std::move(self)](
+            absl::StatusOr<analytics_v1::ListTopArticlesResponse> response) mutable {
+          if (!response.ok()) {
+            // Rankings live only in analytics: without it there is no honest answer.
+            return std::move(self->done)(
+                absl::UnavailableError("read rankings are unavailable; retry later"));
+          }
+          if (auto status = self->Collect(*response); !status.ok()) {
+            return std::move(self->done)(status);
+          }
+          ++self->rounds;
+          if (static_cast<int>(self->found.size()) < self->wanted &&
+              !response->next_page_token().empty() && self->rounds < kMaxTopRounds) {
+            return Next(std::move(self), response->next_page_token());
+          }
+          std::move(self->finish)(std::move(self->found));
+        });
+  }
+
+  absl::Status Collect(const analytics_v1::ListTopArticlesResponse& response) {
+    std::vector<std::string> ids;
+    for (const auto& ranked : response.articles()) {
+      if (auto id = ParseArticleName(ranked.article(), "article"); id.ok()) {
+        ids.emplace_back(*id);
+      }
+    }
+    NEWSROOM_ASSIGN_OR_RETURN(std::vector<content_v1::Article> live, store->BatchGet(ids));
+    // BatchGet keeps request order and skips missing ids; walk both lists together.
+    auto next_live = live.begin();
+    for (const auto& ranked : response.articles()) {
+      if (static_cast<int>(found.size()) >= wanted) break;
+      if (next_live == live.end() || next_live->name() != ranked.article()) continue;
+      content_v1::MostReadArticle entry;
+      *entry.mutable_article() = std::move(*next_live++);
+      entry.set_reads(ranked.reads());
+      found.push_back(std::move(entry));
+    }
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
+                                          absl::Time deadline,
+                                          Done<content_v1::ListMostReadArticlesResponse> done) {
+  const auto page_size = PageSize(request.page_size(), kDefaultTopPageSize, kMaxTopPageSize);
+  if (!page_size.ok()) return std::move(done)(page_size.status());
+  if (!analytics_v1::Period_IsValid(request.period())) {
+    return std::move(done)(absl::InvalidArgumentError("period: unknown value"));
+  }
+  auto listing = std::make_shared<TopListing>(TopListing{
+      .store = store_,
+      .analytics = analytics_,
+      .period = request.period(),
+      .wanted = *page_size,
+      .analytics_deadline = AnalyticsDeadline(deadline),
+  });
+  listing->done = std::move(done);
+  // Once ranked, the page gets its all-time stats in one more batched call.
+  listing->finish = [this, listing_ptr = listing.get(),
+                     deadline](std::vector<content_v1::MostReadArticle> found) mutable {
+    std::vector<content_v1::Article> articles;
+    articles.reserve(found.size());
+    for (auto& entry : found) articles.push_back(std::move(*entry.mutable_article()));
+    auto done = std::move(listing_ptr->done);
+    AttachStats(std::move(articles), deadline,
+                [found = std::move(found),
+                 done = std::move(done)](std::vector<content_v1::Article> articles) mutable {
+                  content_v1::ListMostReadArticlesResponse response;
+                  for (std::size_t i = 0; i < found.size(); ++i) {
+                    *found[i].mutable_article() = std::move(articles[i]);
+                    *response.add_articles() = std::move(found[i]);
+                  }
+                  std::move(done)(std::move(response));
+                });
+  };
+  TopListing::Next(std::move(listing), "");
+}
+
+absl::StatusOr<content_v1::Article> ContentService::CreateArticle(
+    const content_v1::CreateArticleRequest& request) {
+  if (!IsValidArticleId(request.article_id())) {
+    return absl::InvalidArgumentError(request.article_id().empty()
+                                          ? "article_id: is required"
+                                          : "article_id: must match [a-z0-9][a-z0-9-]{0,62}");
+  }
+  if (!request.has_article()) return absl::InvalidArgumentError("article: is required");
+  NEWSROOM_RETURN_IF_ERROR(ValidateArticleContent(request.article()));
+
+  content_v1::Article article = request.article();
+  article.set_name(absl::StrCat(kArticleNamePrefix, request.article_id()));
+  article.clear_read_stats();
+  const google::protobuf::Timestamp now = ToProto(absl::Now());
+  *article.mutable_create_time() = now;
+  *article.mutable_update_time() = now;
+  if (!article.has_publish_time()) *article.mutable_publish_time() = now;
+  article.set_etag(NewEtag());
+  NEWSROOM_RETURN_IF_ERROR(store_->Create(article));
+  return article;
+}
+
+absl::Status ContentService::ImportArticle(const content_v1::Article& article) {
+  NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view id,
+                            ParseArticleName(article.name(), "article.name"));
+  content_v1::CreateArticleRequest request;
+  *request.mutable_article() = article;
+  request.set_article_id(std::string(id));
+  return CreateArticle(request).status();
+}
+
+absl::StatusOr<content_v1::Article> ContentService::UpdateArticle(
+    const content_v1::UpdateArticleRequest& request) {
+  if (!request.has_article()) return absl::InvalidArgumentError("article: is required");
+  NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view id,
+                            ParseArticleName(request.article().name(), "article.name"));
+  NEWSROOM_ASSIGN_OR_RETURN(content_v1::Article current, store_->Get(id));
+  if (!request.article().etag().empty() && request.article().etag() != current.etag()) {
+    return absl::AbortedError("article.etag: the article changed since it was read; read it again");
+  }
+  NEWSROOM_ASSIGN_OR_RETURN(content_v1::Article updated,
+                            ApplyUpdateMask(current, request.article(), request.update_mask()));
+  NEWSROOM_RETURN_IF_ERROR(ValidateArticleContent(updated));
+  *updated.mutable_update_time() = ToProto(absl::Now());
+  updated.set_etag(NewEtag());
+  NEWSROOM_RETURN_IF_ERROR(store_->Replace(updated, current.etag()));
+  return updated;
+}
+
+absl::Status ContentService::DeleteArticle(const content_v1::DeleteArticleRequest& request) {
+  NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view id, ParseArticleName(request.name(), "name"));
+  return store_->Delete(id);
+}
+
+}  // namespace newsroom::content

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <memory>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "content-service/src/analytics_client.h"
+#include "content-service/src/article_store.h"
+#include "content-service/src/pending_reads.h"
+#include "newsroom/content/v1/content_service.pb.h"
+
+namespace newsroom::content {
+
+namespace content_v1 = ::newsroom::content::v1;
+
+struct ContentServiceOptions {
+  // Longest wait for analytics-service on a request's path; never past the caller's deadline.
+  absl::Duration analytics_budget = absl::Milliseconds(100);
+};
+
+// The content API's logic, independent of gRPC: validation, the article store, and read stats
+// from analytics-service. Calls that need analytics answer through `done` (exactly once, possibly
+// on another thread); the rest return directly. `deadline` is the caller's.
+class ContentService final {
+ public:
+  template <typename T>
+  using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
+
+  // `store`, `analytics` and `pending_reads` are not owned and must outlive this object.
+  ContentService(ArticleStore* store, AnalyticsClient* analytics, PendingReads* pending_reads,
+                 ContentServiceOptions options);
+
+  // The article with its current read stats (unset when analytics does not answer in time).
+  void GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
+                  Done<content_v1::Article> done);
+
+  // The article, after recording one read; stats include the read, or are unset when analytics
+  // did not answer in time, in which case the read is queued for later delivery.
+  void ReadArticle(const content_v1::ReadArticleRequest& request, absl::Time deadline,
+                   Done<content_v1::Article> done);
+
+  // A page of articles, newest first, with the page's stats from one batched call.
+  void ListArticles(const content_v1::ListArticlesRequest& request, absl::Time deadline,
+                    Done<content_v1::ListArticlesResponse> done);
+
+  // The most read live articles of a period.
+  void ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
+                            absl::Time deadline,
+                            Done<content_v1::ListMostReadArticlesResponse> done);
+
+  [[nodiscard]] absl::StatusOr<content_v1::Article> CreateArticle(
+      const content_v1::CreateArticleRequest& request);
+  [[nodiscard]] absl::StatusOr<content_v1::Article> UpdateArticle(
+      const content_v1::UpdateArticleRequest& request);
+  [[nodiscard]] absl::Status DeleteArticle(const content_v1::DeleteArticleRequest& request);
+
+  // Stores `article` as CreateArticle would, keeping its name and publish_time; used to load the
+  // sample articles. Validates it the same way.
+  [[nodiscard]] absl::Status ImportArticle(const content_v1::Article& article);
+
+ private:
+  // When to give up on analytics for a request whose own deadline is `caller_deadline`.
+  absl::Time AnalyticsDeadline(absl::Time caller_deadline) const;
+
+  // Fills in `read_stats` of every article in `articles` (in one call) and then passes them on;
+  // on failure they pass on without stats.
+  void AttachStats(std::vector<content_v1::Article> articles, absl::Time deadline,
+                   absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then);
+
+  ArticleStore* const store_;
+  AnalyticsClient* const analytics_;
+  PendingReads* const pending_reads_;
+  const ContentServiceOptions options_;
+};
+
+}  // namespace newsroom::content

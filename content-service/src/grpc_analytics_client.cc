@@ -1,0 +1,102 @@
+#include "content-service/src/grpc_analytics_client.h"
+
+#include <utility>
+
+#include "common/src/grpc_status.h"
+
+namespace newsroom::content {
+namespace {
+
+// One in-flight unary call: owns what the async stub needs alive until its callback, then deletes
+// itself once `done` has run.
+template <typename Request, typename Response, typename Result>
+struct UnaryCall {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+  AnalyticsClient::Callback<Result> done;
+};
+
+void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
+  if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
+}
+
+}  // namespace
+
+GrpcAnalyticsClient::GrpcAnalyticsClient(const std::string& address)
+    : GrpcAnalyticsClient(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())) {}
+
+GrpcAnalyticsClient::GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel)
+    : stub_(analytics_v1::AnalyticsService::NewStub(std::move(channel))) {}
+
+void GrpcAnalyticsClient::RecordRead(const analytics_v1::RecordReadRequest& request,
+                                     absl::Time deadline, Callback<analytics_v1::ReadStats> done) {
+  using Call =
+      UnaryCall<analytics_v1::RecordReadRequest, analytics_v1::ReadStats, analytics_v1::ReadStats>;
+  auto* call = new Call{.request = request, .done = std::move(done)};
+  SetDeadline(call->context, deadline);
+  stub_->async()->RecordRead(&call->context, &call->request, &call->response,
+                             [call](grpc::Status status) {
+                               if (status.ok()) {
+                                 std::move(call->done)(std::move(call->response));
+                               } else {
+                                 std::move(call->done)(FromGrpcStatus(status));
+                               }
+                               delete call;
+                             });
+}
+
+void GrpcAnalyticsClient::BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
+                                            Callback<std::vector<analytics_v1::ReadStats>> done) {
+  using Call =
+      UnaryCall<analytics_v1::BatchGetReadStatsRequest, analytics_v1::BatchGetReadStatsResponse,
+                std::vector<analytics_v1::ReadStats>>;
+  auto* call = new Call{.done = std::move(done)};
+  for (auto& article : articles) call->request.add_articles(std::move(article));
+  SetDeadline(call->context, deadline);
+  stub_->async()->BatchGetReadStats(
+      &call->context, &call->request, &call->response, [call](grpc::Status status) {
+        if (!status.ok()) {
+          std::move(call->done)(FromGrpcStatus(status));
+        } else if (call->response.stats_size() != call->request.articles_size()) {
+          std::move(call->done)(absl::InternalError("analytics returned a partial batch"));
+        } else {
+          auto* stats = call->response.mutable_stats();
+          std::move(call->done)(std::vector<analytics_v1::ReadStats>(
+              std::make_move_iterator(stats->begin()), std::make_move_iterator(stats->end())));
+        }
+        delete call;
+      });
+}
+
+void GrpcAnalyticsClient::ListTopArticles(const analytics_v1::ListTopArticlesRequest& request,
+                                          absl::Time deadline,
+                                          Callback<analytics_v1::ListTopArticlesResponse> done) {
+  using Call =
+      UnaryCall<analytics_v1::ListTopArticlesRequest, analytics_v1::ListTopArticlesResponse,
+                analytics_v1::ListTopArticlesResponse>;
+  auto* call = new Call{.request = request, .done = std::move(done)};
+  SetDeadline(call->context, deadline);
+  stub_->async()->ListTopArticles(&call->context, &call->request, &call->response,
+                                  [call](grpc::Status status) {
+                                    if (status.ok()) {
+                                      std::move(call->done)(std::move(call->response));
+                                    } else {
+                                      std::move(call->done)(FromGrpcStatus(status));
+                                    }
+                                    delete call;
+                                  });
+}
+
+absl::Status GrpcAnalyticsClient::BatchRecordReads(
+    const std::vector<analytics_v1::RecordReadRequest>& reads, absl::Time deadline) {
+  grpc::ClientContext context;
+  SetDeadline(context, deadline);
+  analytics_v1::BatchRecordReadsRequest request;
+  request.mutable_requests()->Reserve(static_cast<int>(reads.size()));
+  for (const auto& read : reads) *request.add_requests() = read;
+  analytics_v1::BatchRecordReadsResponse response;
+  return FromGrpcStatus(stub_->BatchRecordReads(&context, request, &response));
+}
+
+}  // namespace newsroom::content

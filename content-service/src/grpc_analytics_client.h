@@ -1,0 +1,33 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "content-service/src/analytics_client.h"
+#include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
+
+namespace newsroom::content {
+
+// AnalyticsClient over one gRPC channel, created once and shared by every call.
+class GrpcAnalyticsClient final : public AnalyticsClient {
+ public:
+  // `address` is HOST:PORT. The channel connects lazily, so analytics-service may be down at start.
+  explicit GrpcAnalyticsClient(const std::string& address);
+  explicit GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel);
+
+  void RecordRead(const analytics_v1::RecordReadRequest& request, absl::Time deadline,
+                  Callback<analytics_v1::ReadStats> done) override;
+  void BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
+                         Callback<std::vector<analytics_v1::ReadStats>> done) override;
+  void ListTopArticles(const analytics_v1::ListTopArticlesRequest& request, absl::Time deadline,
+                       Callback<analytics_v1::ListTopArticlesResponse> done) override;
+  absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>& reads,
+                                absl::Time deadline) override;
+
+ private:
+  std::unique_ptr<analytics_v1::AnalyticsService::Stub> stub_;
+};
+
+}  // namespace newsroom::content

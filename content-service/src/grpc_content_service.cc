@@ -1,0 +1,88 @@
+#include "content-service/src/grpc_content_service.h"
+
+#include <chrono>
+
+#include "common/src/grpc_status.h"
+
+namespace newsroom::content {
+namespace {
+
+absl::Time Deadline(const grpc::CallbackServerContext* context) {
+  const auto deadline = context->deadline();
+  // gRPC reports "no deadline" as the largest time point.
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+// A `done` callback that moves the logic's answer into the response and finishes the call.
+template <typename T>
+auto FinishInto(grpc::ServerUnaryReactor* reactor, T* response) {
+  return [reactor, response](absl::StatusOr<T> result) {
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  };
+}
+
+template <typename T>
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, absl::StatusOr<T> result,
+                                    T* response) {
+  auto* reactor = context->DefaultReactor();
+  FinishInto(reactor, response)(std::move(result));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* GrpcContentService::GetArticle(
+    grpc::CallbackServerContext* context, const content_v1::GetArticleRequest* request,
+    content_v1::Article* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->GetArticle(*request, Deadline(context), FinishInto(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(
+    grpc::CallbackServerContext* context, const content_v1::ReadArticleRequest* request,
+    content_v1::Article* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->ReadArticle(*request, Deadline(context), FinishInto(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GrpcContentService::ListArticles(
+    grpc::CallbackServerContext* context, const content_v1::ListArticlesRequest* request,
+    content_v1::ListArticlesResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->ListArticles(*request, Deadline(context), FinishInto(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GrpcContentService::ListMostReadArticles(
+    grpc::CallbackServerContext* context, const content_v1::ListMostReadArticlesRequest* request,
+    content_v1::ListMostReadArticlesResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->ListMostReadArticles(*request, Deadline(context), FinishInto(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GrpcContentService::CreateArticle(
+    grpc::CallbackServerContext* context, const content_v1::CreateArticleRequest* request,
+    content_v1::Article* response) {
+  return FinishNow(context, service_->CreateArticle(*request), response);
+}
+
+grpc::ServerUnaryReactor* GrpcContentService::UpdateArticle(
+    grpc::CallbackServerContext* context, const content_v1::UpdateArticleRequest* request,
+    content_v1::Article* response) {
+  return FinishNow(context, service_->UpdateArticle(*request), response);
+}
+
+grpc::ServerUnaryReactor* GrpcContentService::DeleteArticle(
+    grpc::CallbackServerContext* context, const content_v1::DeleteArticleRequest* request,
+    google::protobuf::Empty* response) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(service_->DeleteArticle(*request)));
+  return reactor;
+}
+
+}  // namespace newsroom::content

@@ -1,0 +1,42 @@
+#pragma once
+
+#include "content-service/src/content_service.h"
+#include "newsroom/content/v1/content_service.grpc.pb.h"
+
+namespace newsroom::content {
+
+// The gRPC edge of ContentService, on the callback API: each handler converts the call's deadline,
+// hands the request to the logic and finishes the reactor when the logic answers. No per-call
+// threads; no logic here.
+class GrpcContentService final : public content_v1::ContentService::CallbackService {
+ public:
+  // `service` is not owned and must outlive this object.
+  explicit GrpcContentService(ContentService* service) : service_(service) {}
+
+  grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* context,
+                                       const content_v1::GetArticleRequest* request,
+                                       content_v1::Article* response) override;
+  grpc::ServerUnaryReactor* ReadArticle(grpc::CallbackServerContext* context,
+                                        const content_v1::ReadArticleRequest* request,
+                                        content_v1::Article* response) override;
+  grpc::ServerUnaryReactor* ListArticles(grpc::CallbackServerContext* context,
+                                         const content_v1::ListArticlesRequest* request,
+                                         content_v1::ListArticlesResponse* response) override;
+  grpc::ServerUnaryReactor* CreateArticle(grpc::CallbackServerContext* context,
+                                          const content_v1::CreateArticleRequest* request,
+                                          content_v1::Article* response) override;
+  grpc::ServerUnaryReactor* UpdateArticle(grpc::CallbackServerContext* context,
+                                          const content_v1::UpdateArticleRequest* request,
+                                          content_v1::Article* response) override;
+  grpc::ServerUnaryReactor* DeleteArticle(grpc::CallbackServerContext* context,
+                                          const content_v1::DeleteArticleRequest* request,
+                                          google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* ListMostReadArticles(
+      grpc::CallbackServerContext* context, const content_v1::ListMostReadArticlesRequest* request,
+      content_v1::ListMostReadArticlesResponse* response) override;
+
+ private:
+  ContentService* const service_;
+};
+
+}  // namespace newsroom::content

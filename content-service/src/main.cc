@@ -1,0 +1,93 @@
+// content-service: serves news articles over gRPC with their read counts from analytics-service.
+
+#include <cstdio>
+#include <memory>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/src/grpc_server.h"
+#include "common/src/host_port.h"
+#include "content-service/src/config.h"
+#include "content-service/src/content_service.h"
+#include "content-service/src/grpc_analytics_client.h"
+#include "content-service/src/grpc_content_service.h"
+#include "content-service/src/pending_reads.h"
+#include "content-service/src/seed_loader.h"
+#include "content-service/src/sqlite_article_store.h"
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "content-service: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+// Loads the sample articles into an empty store; a store with articles is left as it is.
+absl::Status SeedIfEmpty(newsroom::content::ArticleStore& store,
+                         newsroom::content::ContentService& service, const std::string& path) {
+  if (path.empty()) return absl::OkStatus();
+  auto count = store.Count();
+  if (!count.ok()) return count.status();
+  if (*count > 0) return absl::OkStatus();
+  auto articles = newsroom::content::LoadSeedArticles(path);
+  if (!articles.ok()) return articles.status();
+  for (const auto& article : *articles) {
+    if (auto status = service.ImportArticle(article); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", status.message()));
+    }
+  }
+  std::fprintf(stderr, "content-service: loaded %zu sample articles from %s\n", articles->size(),
+               path.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  newsroom::BlockShutdownSignals();
+  absl::SetProgramUsageMessage(
+      "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH [--seed=FILE]");
+  absl::ParseCommandLine(argc, argv);
+
+  auto config = newsroom::content::ContentConfigFromFlags();
+  if (!config.ok()) return Fail(config.status());
+
+  auto store = newsroom::content::SqliteArticleStore::Open(config->db_path);
+  if (!store.ok()) {
+    return Fail(absl::Status(
+        store.status().code(),
+        absl::StrCat("cannot open --db=", config->db_path, ": ", store.status().message())));
+  }
+  newsroom::content::GrpcAnalyticsClient analytics(config->analytics_address);
+  newsroom::content::PendingReads pending_reads(&analytics,
+                                                {.max_pending = config->max_pending_reads});
+  newsroom::content::ContentService service(store->get(), &analytics, &pending_reads,
+                                            {.analytics_budget = config->analytics_budget});
+  if (auto status = SeedIfEmpty(**store, service, config->seed_path); !status.ok()) {
+    return Fail(status);
+  }
+
+  newsroom::content::GrpcContentService grpc_service(&service);
+  auto server = newsroom::GrpcServer::Start(
+      {.listen_address = config->listen_address, .services = {&grpc_service}});
+  if (!server.ok()) return Fail(server.status());
+  const auto listen = newsroom::ParseHostPort(config->listen_address, "--listen");
+  std::printf("content-service listening on %s:%d\n", listen->host.c_str(), (*server)->port());
+  std::fflush(stdout);
+
+  const int signal_number = newsroom::WaitForShutdownSignal();
+  std::fprintf(stderr, "content-service: signal %d, draining for up to %s\n", signal_number,
+               absl::FormatDuration(config->shutdown_drain).c_str());
+  const absl::Time deadline = absl::Now() + config->shutdown_drain;
+  (*server)->Shutdown(config->shutdown_drain);
+  const std::size_t undelivered = pending_reads.Shutdown(deadline);
+  const auto counters = pending_reads.counters();
+  std::fprintf(stderr,
+               "content-service: stopped; queued reads delivered %llu, undelivered %zu, "
+               "dropped %llu\n",
+               static_cast<unsigned long long>(counters.delivered), undelivered,
+               static_cast<unsigned long long>(counters.dropped_full + counters.dropped_rejected));
+  // A clean stop exits 0 even with reads undelivered: they are reported above, and a non-zero
+  // exit would only make the orchestrator treat a deliberate stop as a crash.
+  return 0;
+}

@@ -1,0 +1,108 @@
+#include "tests/integration/pair_fixture.h"
+
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace newsroom::testing {
+
+NewsroomPair::NewsroomPair() : db_path_(dir_.path() + "/content.db") {
+  StartAnalytics();
+  StartContent();
+}
+
+void NewsroomPair::StartAnalytics() {
+  std::vector<std::string> args{"--redis=" + redis_.address(), "--key-prefix=test:"};
+  if (analytics_port_ != 0) args.push_back("--listen=127.0.0.1:" + std::to_string(analytics_port_));
+  auto started = StartService(ANALYTICS_SERVICE_BIN, std::move(args),
+                              {"READER_HASH_KEY=integration-test-key"});
+  analytics_process_ = std::move(started.process);
+  if (analytics_port_ == 0) {
+    analytics_port_ = started.port;
+    analytics_channel_ = grpc::CreateChannel(started.address(), grpc::InsecureChannelCredentials());
+    analytics_stub_ = analytics_v1::AnalyticsService::NewStub(analytics_channel_);
+  }
+}
+
+void NewsroomPair::StopAnalytics() {
+  analytics_process_->Signal(SIGTERM);
+  if (analytics_process_->Wait(std::chrono::seconds(15)) != 0) {
+    throw std::runtime_error("analytics-service did not exit 0 on SIGTERM");
+  }
+  analytics_process_.reset();
+}
+
+void NewsroomPair::StartContent(std::vector<std::string> extra_args) {
+  std::vector<std::string> args{"--analytics=127.0.0.1:" + std::to_string(analytics_port_),
+                                "--db=" + db_path_};
+  if (content_port_ != 0) args.push_back("--listen=127.0.0.1:" + std::to_string(content_port_));
+  for (auto& arg : extra_args) args.push_back(std::move(arg));
+  auto started = StartService(CONTENT_SERVICE_BIN, std::move(args));
+  content_process_ = std::move(started.process);
+  if (content_port_ == 0) {
+    content_port_ = started.port;
+    content_channel_ = grpc::CreateChannel(started.address(), grpc::InsecureChannelCredentials());
+    content_stub_ = content_v1::ContentService::NewStub(content_channel_);
+  }
+}
+
+int NewsroomPair::StopContent() {
+  content_process_->Signal(SIGTERM);
+  const auto code = content_process_->Wait(std::chrono::seconds(20));
+  content_process_.reset();
+  return code.value_or(-1);
+}
+
+std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  return context;
+}
+
+std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status =
+      stub->Check(Context(std::chrono::seconds(2)).get(), request, &response);
+  if (!status.ok()) return "error " + std::to_string(status.error_code());
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+content_v1::Article SampleArticle(const std::string& title) {
+  content_v1::Article article;
+  article.set_title(title);
+  article.set_subtitle(
+      "A standfirst with an apostrophe: the council\xe2\x80\x99s plan, and it's here");
+  article.set_body(
+      "First paragraph \xf0\x9f\x93\xb0 with an emoji.\n\nSecond paragraph, 11 \xe2\x80\x93 12 "
+      "July.\n\n\xd0\x9a\xd0\xb8\xd1\x80\xd0\xb8\xd0\xbb\xd0\xbb\xd0\xb8\xd1\x86\xd0\xb0.");
+  article.mutable_lead_image()->set_uri("https://images.example.org/a.jpg");
+  article.mutable_lead_image()->set_caption("A caption \xe2\x80\x94 with a dash");
+  article.mutable_lead_image()->set_alt_text("Alt text");
+  article.mutable_lead_image()->set_credit(
+      "\xd0\x90\xd0\xbb\xd0\xb5\xd1\x81\xd1\x8c "
+      "\xd0\xa3\xd1\x81\xd1\x86\xd1\x96\xd0\xbd\xd0\xb0\xd1\x9e");
+  article.mutable_source()->set_name("L'Osservatorio");
+  article.mutable_source()->set_uri("https://source.example.org/story");
+  article.add_tags("test");
+  article.set_language("en");
+  article.add_authors("R\xc3\xa9mi Dupont");
+  return article;
+}
+
+}  // namespace newsroom::testing

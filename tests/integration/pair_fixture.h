@@ -1,0 +1,69 @@
+#pragma once
+
+// Starts the real pair for integration tests: redis-server, analytics-service and content-service,
+// each a separate process on a free loopback port, talked to over real gRPC channels.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
+#include "newsroom/content/v1/content_service.grpc.pb.h"
+#include "tests/support/process.h"
+
+namespace newsroom::testing {
+
+namespace content_v1 = ::newsroom::content::v1;
+namespace analytics_v1 = ::newsroom::analytics::v1;
+
+class NewsroomPair {
+ public:
+  NewsroomPair();
+
+  // (Re)starts analytics-service on its previous port (a new one the first time).
+  void StartAnalytics();
+  void StopAnalytics();
+  // (Re)starts content-service with the same database file, on its previous port.
+  void StartContent(std::vector<std::string> extra_args = {});
+  // Sends SIGTERM and returns content-service's exit code.
+  int StopContent();
+
+  RedisServer& redis() { return redis_; }
+  content_v1::ContentService::Stub& content() { return *content_stub_; }
+  analytics_v1::AnalyticsService::Stub& analytics() { return *analytics_stub_; }
+  std::shared_ptr<grpc::Channel> content_channel() { return content_channel_; }
+  std::shared_ptr<grpc::Channel> analytics_channel() { return analytics_channel_; }
+  const std::string& db_path() const { return db_path_; }
+
+ private:
+  TempDir dir_;
+  RedisServer redis_;
+  std::string db_path_;
+  int analytics_port_ = 0;
+  int content_port_ = 0;
+  std::unique_ptr<ChildProcess> analytics_process_;
+  std::unique_ptr<ChildProcess> content_process_;
+  std::shared_ptr<grpc::Channel> analytics_channel_;
+  std::shared_ptr<grpc::Channel> content_channel_;
+  std::unique_ptr<analytics_v1::AnalyticsService::Stub> analytics_stub_;
+  std::unique_ptr<content_v1::ContentService::Stub> content_stub_;
+};
+
+// A client context with a deadline `timeout` from now.
+std::unique_ptr<grpc::ClientContext> Context(
+    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// The health status of `service` ("" for the server) at `channel`: SERVING, NOT_SERVING, or the
+// RPC's error code name.
+std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
+
+// Polls `condition` every 20 ms for up to `timeout`.
+bool Eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+// A valid article with non-ASCII text in every field, ready for CreateArticle.
+content_v1::Article SampleArticle(const std::string& title);
+
+}  // namespace newsroom::testing
