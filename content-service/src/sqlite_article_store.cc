@@ -1,0 +1,495 @@
+#include "content-service/src/sqlite_article_store.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "common/src/status_macros.h"
+#include "common/src/validation.h"
+
+namespace newsroom::content {
+namespace {
+
+// Each entry migrates the schema from version i to version i + 1.
+constexpr const char* kMigrations[] = {
+    // Version 1. `data` is the serialized Article (without read_stats); the other columns are
+    // copies of its fields that queries need. article_tags repeats the publish time so that a
+    // tag-filtered page is one range scan of its primary key, already in listing order.
+    R"sql(
+      CREATE TABLE articles (
+        article_id      TEXT    NOT NULL PRIMARY KEY,
+        publish_seconds INTEGER NOT NULL,
+        publish_nanos   INTEGER NOT NULL,
+        etag            TEXT    NOT NULL,
+        data            BLOB    NOT NULL
+      );
+      CREATE INDEX articles_by_publish_time
+        ON articles (publish_seconds DESC, publish_nanos DESC, article_id DESC);
+      CREATE TABLE article_tags (
+        tag             TEXT    NOT NULL,
+        publish_seconds INTEGER NOT NULL,
+        publish_nanos   INTEGER NOT NULL,
+        article_id      TEXT    NOT NULL,
+        PRIMARY KEY (tag, publish_seconds DESC, publish_nanos DESC, article_id DESC)
+      ) WITHOUT ROWID;
+      CREATE INDEX article_tags_by_article ON article_tags (article_id);
+    )sql",
+};
+static_assert(std::size(kMigrations) == SqliteArticleStore::kSchemaVersion);
+
+constexpr int kBusyTimeoutMs = 5000;
+
+struct StatementDeleter {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+
+// Resets a cached statement and clears its bindings when the scope ends, so that it is ready for
+// its next use whichever way this one ended.
+class ScopedReset final {
+ public:
+  explicit ScopedReset(sqlite3_stmt* statement) : statement_(statement) {}
+  ~ScopedReset() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+  ScopedReset(const ScopedReset&) = delete;
+  ScopedReset& operator=(const ScopedReset&) = delete;
+
+ private:
+  sqlite3_stmt* const statement_;
+};
+
+// The status for a failed SQLite call: no query text, only what failed and SQLite's generic
+// description of the result code.
+absl::Status SqliteError(int rc, absl::string_view what) {
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return absl::UnavailableError(absl::StrCat("article store is busy: ", what));
+  }
+  return absl::InternalError(
+      absl::StrCat("article store: ", what, " failed (", sqlite3_errstr(rc), ")"));
+}
+
+// Binding a null pointer would bind SQL NULL rather than an empty string or blob.
+constexpr char kEmpty[] = "";
+
+absl::Status BindText(sqlite3_stmt* statement, int index, absl::string_view text) {
+  const int rc = sqlite3_bind_text64(statement, index, text.empty() ? kEmpty : text.data(),
+                                     text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "bind");
+}
+
+absl::Status BindBlob(sqlite3_stmt* statement, int index, absl::string_view bytes) {
+  const int rc = sqlite3_bind_blob64(statement, index, bytes.empty() ? kEmpty : bytes.data(),
+                                     bytes.size(), SQLITE_TRANSIENT);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "bind");
+}
+
+absl::Status BindInt(sqlite3_stmt* statement, int index, int64_t value) {
+  const int rc = sqlite3_bind_int64(statement, index, value);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "bind");
+}
+
+// Steps a statement that returns no rows.
+absl::Status StepDone(sqlite3_stmt* statement, absl::string_view what) {
+  const int rc = sqlite3_step(statement);
+  return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(rc, what);
+}
+
+absl::StatusOr<v1::Article> ParseArticleColumn(sqlite3_stmt* statement, int column) {
+  const void* data = sqlite3_column_blob(statement, column);
+  const int size = sqlite3_column_bytes(statement, column);
+  v1::Article article;
+  if (!article.ParseFromArray(data, size)) {
+    return absl::InternalError("article store: a stored article is corrupt");
+  }
+  return article;
+}
+
+// The bytes stored for `article`: everything but read_stats, which lives in analytics-service.
+absl::StatusOr<std::string> SerializeForStorage(const v1::Article& article) {
+  std::string data;
+  bool ok;
+  if (article.has_read_stats()) {
+    v1::Article copy = article;
+    copy.clear_read_stats();
+    ok = copy.SerializeToString(&data);
+  } else {
+    ok = article.SerializeToString(&data);
+  }
+  if (!ok) return absl::InvalidArgumentError("article: too large to store");
+  return data;
+}
+
+absl::Status Exec(sqlite3* db, const char* sql, absl::string_view what) {
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, what);
+}
+
+absl::StatusOr<int> ReadUserVersion(sqlite3* db) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr);
+  StatementPtr statement(raw);
+  if (rc != SQLITE_OK) return SqliteError(rc, "read schema version");
+  rc = sqlite3_step(statement.get());
+  if (rc != SQLITE_ROW) return SqliteError(rc, "read schema version");
+  return sqlite3_column_int(statement.get(), 0);
+}
+
+// Brings the schema up to kSchemaVersion in one transaction, so that two processes opening a new
+// file at once do not both create it.
+absl::Status Migrate(sqlite3* db) {
+  NEWSROOM_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "begin schema migration"));
+  absl::Status status = [db]() -> absl::Status {
+    NEWSROOM_ASSIGN_OR_RETURN(const int version, ReadUserVersion(db));
+    if (version > SqliteArticleStore::kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "article database has schema version ", version, ", newer than this binary supports (",
+          SqliteArticleStore::kSchemaVersion, ")"));
+    }
+    if (version < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("article database has invalid schema version ", version));
+    }
+    for (int v = version; v < SqliteArticleStore::kSchemaVersion; ++v) {
+      NEWSROOM_RETURN_IF_ERROR(
+          Exec(db, kMigrations[v], absl::StrCat("migrate schema to version ", v + 1)));
+    }
+    if (version != SqliteArticleStore::kSchemaVersion) {
+      // PRAGMA takes no bound parameters; the value is our own constant.
+      const std::string set_version =
+          absl::StrCat("PRAGMA user_version = ", SqliteArticleStore::kSchemaVersion);
+      NEWSROOM_RETURN_IF_ERROR(Exec(db, set_version.c_str(), "set schema version"));
+    }
+    return Exec(db, "COMMIT", "commit schema migration");
+  }();
+  if (!status.ok() && !sqlite3_get_autocommit(db)) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  return status;
+}
+
+}  // namespace
+
+struct SqliteArticleStore::Statements {
+  StatementPtr begin;
+  StatementPtr commit;
+  StatementPtr rollback;
+  StatementPtr insert_article;
+  StatementPtr update_article;
+  StatementPtr article_exists;
+  StatementPtr delete_article;
+  StatementPtr insert_tag;
+  StatementPtr delete_tags;
+  StatementPtr get;
+  StatementPtr batch_get;
+  StatementPtr list;
+  StatementPtr list_after;
+  StatementPtr list_tag;
+  StatementPtr list_tag_after;
+  StatementPtr count;
+};
+
+namespace {
+
+absl::Status Prepare(sqlite3* db, const char* sql, StatementPtr& out) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  out.reset(raw);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "prepare statement");
+}
+
+constexpr char kListColumns[] = "SELECT data FROM articles ";
+constexpr char kListOrder[] =
+    " ORDER BY publish_seconds DESC, publish_nanos DESC, article_id DESC LIMIT ?";
+constexpr char kListTagColumns[] =
+    "SELECT a.data FROM article_tags AS t JOIN articles AS a ON a.article_id = t.article_id "
+    "WHERE t.tag = ? ";
+constexpr char kListTagOrder[] =
+    " ORDER BY t.publish_seconds DESC, t.publish_nanos DESC, t.article_id DESC LIMIT ?";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteArticleStore>> SqliteArticleStore::Open(
+    const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("article database path is empty");
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  DbPtr db(raw);  // a handle is returned (and must be closed) even when opening fails
+  if (rc != SQLITE_OK) {
+    return absl::InternalError(absl::StrCat("cannot open article database ", path, ": ",
+                                            raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  if (path != ":memory:") {
+    // WAL lets readers in other processes proceed while this one writes.
+    NEWSROOM_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA journal_mode = WAL", "enable WAL"));
+  }
+  if (absl::Status status = Migrate(db.get()); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
+  }
+
+  auto s = std::make_unique<Statements>();
+  const std::string list = absl::StrCat(kListColumns, kListOrder);
+  const std::string list_after = absl::StrCat(
+      kListColumns, "WHERE (publish_seconds, publish_nanos, article_id) < (?, ?, ?)", kListOrder);
+  const std::string list_tag = absl::StrCat(kListTagColumns, kListTagOrder);
+  const std::string list_tag_after = absl::StrCat(
+      kListTagColumns, "AND (t.publish_seconds, t.publish_nanos, t.article_id) < (?, ?, ?)",
+      kListTagOrder);
+  const std::pair<const char*, StatementPtr*> statements[] = {
+      {"BEGIN IMMEDIATE", &s->begin},
+      {"COMMIT", &s->commit},
+      {"ROLLBACK", &s->rollback},
+      {"INSERT INTO articles (article_id, publish_seconds, publish_nanos, etag, data) "
+       "VALUES (?1, ?2, ?3, ?4, ?5)",
+       &s->insert_article},
+      {"UPDATE articles SET publish_seconds = ?2, publish_nanos = ?3, etag = ?4, data = ?5 "
+       "WHERE article_id = ?1 AND etag = ?6",
+       &s->update_article},
+      {"SELECT 1 FROM articles WHERE article_id = ?1", &s->article_exists},
+      {"DELETE FROM articles WHERE article_id = ?1", &s->delete_article},
+      {"INSERT OR IGNORE INTO article_tags (tag, publish_seconds, publish_nanos, article_id) "
+       "VALUES (?1, ?2, ?3, ?4)",
+       &s->insert_tag},
+      {"DELETE FROM article_tags WHERE article_id = ?1", &s->delete_tags},
+      {"SELECT data FROM articles WHERE article_id = ?1", &s->get},
+      // ?1 is a JSON array of ids; json_each yields them in order with their index as `key`.
+      {"SELECT a.data FROM json_each(?1) AS j JOIN articles AS a ON a.article_id = j.value "
+       "ORDER BY j.key",
+       &s->batch_get},
+      {list.c_str(), &s->list},
+      {list_after.c_str(), &s->list_after},
+      {list_tag.c_str(), &s->list_tag},
+      {list_tag_after.c_str(), &s->list_tag_after},
+      {"SELECT COUNT(*) FROM articles", &s->count},
+  };
+  for (const auto& [sql, out] : statements) {
+    NEWSROOM_RETURN_IF_ERROR(Prepare(db.get(), sql, *out));
+  }
+  return std::unique_ptr<SqliteArticleStore>(new SqliteArticleStore(db.release(), std::move(s)));
+}
+
+SqliteArticleStore::SqliteArticleStore(sqlite3* db, std::unique_ptr<Statements> statements)
+    : db_(db), statements_(std::move(statements)) {}
+
+SqliteArticleStore::~SqliteArticleStore() {
+  statements_.reset();  // finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
+
+absl::Status SqliteArticleStore::StepLocked(sqlite3_stmt* statement, absl::string_view what) {
+  ScopedReset reset(statement);
+  return StepDone(statement, what);
+}
+
+absl::Status SqliteArticleStore::InTransactionLocked(const std::function<absl::Status()>& body) {
+  NEWSROOM_RETURN_IF_ERROR(StepLocked(statements_->begin.get(), "begin transaction"));
+  absl::Status status = body();
+  if (status.ok()) status = StepLocked(statements_->commit.get(), "commit");
+  // A failed COMMIT can leave the transaction open (e.g. SQLITE_BUSY); end it either way.
+  if (!status.ok() && !sqlite3_get_autocommit(db_)) {
+    StepLocked(statements_->rollback.get(), "rollback").IgnoreError();
+  }
+  return status;
+}
+
+absl::Status SqliteArticleStore::InsertTagsLocked(absl::string_view article_id,
+                                                  const v1::Article& article) {
+  sqlite3_stmt* statement = statements_->insert_tag.get();
+  for (const std::string& tag : article.tags()) {
+    ScopedReset reset(statement);
+    NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, tag));
+    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 2, article.publish_time().seconds()));
+    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 3, article.publish_time().nanos()));
+    NEWSROOM_RETURN_IF_ERROR(BindText(statement, 4, article_id));
+    NEWSROOM_RETURN_IF_ERROR(StepDone(statement, "insert tag"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteArticleStore::DeleteTagsLocked(absl::string_view article_id) {
+  sqlite3_stmt* statement = statements_->delete_tags.get();
+  ScopedReset reset(statement);
+  NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
+  return StepDone(statement, "delete tags");
+}
+
+absl::Status SqliteArticleStore::Create(const v1::Article& article) {
+  NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view article_id,
+                            ParseArticleName(article.name(), "article.name"));
+  NEWSROOM_ASSIGN_OR_RETURN(const std::string data, SerializeForStorage(article));
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    sqlite3_stmt* statement = statements_->insert_article.get();
+    ScopedReset reset(statement);
+    NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
+    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 2, article.publish_time().seconds()));
+    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 3, article.publish_time().nanos()));
+    NEWSROOM_RETURN_IF_ERROR(BindText(statement, 4, article.etag()));
+    NEWSROOM_RETURN_IF_ERROR(BindBlob(statement, 5, data));
+    const int rc = sqlite3_step(statement);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return absl::AlreadyExistsError(absl::StrCat("article already exists: ", article.name()));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(rc, "insert article");
+    return InsertTagsLocked(article_id, article);
+  });
+}
+
+absl::StatusOr<v1::Article> SqliteArticleStore::Get(absl::string_view article_id) {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* statement = statements_->get.get();
+  ScopedReset reset(statement);
+  NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
+  const int rc = sqlite3_step(statement);
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(absl::StrCat("article not found: ", kArticleNamePrefix, article_id));
+  }
+  if (rc != SQLITE_ROW) return SqliteError(rc, "read article");
+  return ParseArticleColumn(statement, 0);
+}
+
+absl::StatusOr<std::vector<v1::Article>> SqliteArticleStore::BatchGet(
+    const std::vector<std::string>& article_ids) {
+  // Only well-formed ids can be stored, and they need no JSON escaping: `[a-z0-9-]` only.
+  std::string ids_json = "[";
+  bool any = false;
+  for (const std::string& id : article_ids) {
+    if (!IsValidArticleId(id)) continue;
+    absl::StrAppend(&ids_json, any ? ",\"" : "\"", id, "\"");
+    any = true;
+  }
+  ids_json += "]";
+  std::vector<v1::Article> articles;
+  if (!any) return articles;
+
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* statement = statements_->batch_get.get();
+  ScopedReset reset(statement);
+  NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, ids_json));
+  articles.reserve(article_ids.size());
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+    NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, ParseArticleColumn(statement, 0));
+    articles.push_back(std::move(article));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(rc, "read articles");
+  return articles;
+}
+
+absl::Status SqliteArticleStore::Replace(const v1::Article& article,
+                                         absl::string_view expected_etag) {
+  NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view article_id,
+                            ParseArticleName(article.name(), "article.name"));
+  NEWSROOM_ASSIGN_OR_RETURN(const std::string data, SerializeForStorage(article));
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    {
+      sqlite3_stmt* statement = statements_->update_article.get();
+      ScopedReset reset(statement);
+      NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
+      NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 2, article.publish_time().seconds()));
+      NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 3, article.publish_time().nanos()));
+      NEWSROOM_RETURN_IF_ERROR(BindText(statement, 4, article.etag()));
+      NEWSROOM_RETURN_IF_ERROR(BindBlob(statement, 5, data));
+      NEWSROOM_RETURN_IF_ERROR(BindText(statement, 6, expected_etag));
+      NEWSROOM_RETURN_IF_ERROR(StepDone(statement, "update article"));
+    }
+    if (sqlite3_changes(db_) == 0) {
+      sqlite3_stmt* statement = statements_->article_exists.get();
+      ScopedReset reset(statement);
+      NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
+      const int rc = sqlite3_step(statement);
+      if (rc == SQLITE_DONE) {
+        return absl::NotFoundError(absl::StrCat("article not found: ", article.name()));
+      }
+      if (rc != SQLITE_ROW) return SqliteError(rc, "read article");
+      return absl::AbortedError(
+          absl::StrCat("article changed since it was read (etag mismatch): ", article.name()));
+    }
+    NEWSROOM_RETURN_IF_ERROR(DeleteTagsLocked(article_id));
+    return InsertTagsLocked(article_id, article);
+  });
+}
+
+absl::Status SqliteArticleStore::Delete(absl::string_view article_id) {
+  absl::MutexLock lock(&mu_);
+  return InTransactionLocked([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    {
+      sqlite3_stmt* statement = statements_->delete_article.get();
+      ScopedReset reset(statement);
+      NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
+      NEWSROOM_RETURN_IF_ERROR(StepDone(statement, "delete article"));
+    }
+    if (sqlite3_changes(db_) == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("article not found: ", kArticleNamePrefix, article_id));
+    }
+    return DeleteTagsLocked(article_id);
+  });
+}
+
+absl::StatusOr<ArticlePage> SqliteArticleStore::List(const ListQuery& query) {
+  if (query.limit < 1) return absl::InvalidArgumentError("list limit must be at least 1");
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* statement;
+  if (query.tag.empty()) {
+    statement = query.after ? statements_->list_after.get() : statements_->list.get();
+  } else {
+    statement = query.after ? statements_->list_tag_after.get() : statements_->list_tag.get();
+  }
+  ScopedReset reset(statement);
+  int index = 1;
+  if (!query.tag.empty()) NEWSROOM_RETURN_IF_ERROR(BindText(statement, index++, query.tag));
+  if (query.after) {
+    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, index++, query.after->publish_time.seconds()));
+    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, index++, query.after->publish_time.nanos()));
+    NEWSROOM_RETURN_IF_ERROR(BindText(statement, index++, query.after->article_id));
+  }
+  // One row past the page tells whether another page follows.
+  NEWSROOM_RETURN_IF_ERROR(BindInt(statement, index++, int64_t{query.limit} + 1));
+
+  ArticlePage page;
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+    if (page.articles.size() == static_cast<size_t>(query.limit)) {
+      page.has_more = true;
+      return page;
+    }
+    NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, ParseArticleColumn(statement, 0));
+    page.articles.push_back(std::move(article));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(rc, "list articles");
+  return page;
+}
+
+absl::StatusOr<int64_t> SqliteArticleStore::Count() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* statement = statements_->count.get();
+  ScopedReset reset(statement);
+  const int rc = sqlite3_step(statement);
+  if (rc != SQLITE_ROW) return SqliteError(rc, "count articles");
+  return sqlite3_column_int64(statement, 0);
+}
+
+}  // namespace newsroom::content
