@@ -10,9 +10,10 @@
 
 namespace newsroom::testing {
 
-NewsroomPair::NewsroomPair() : db_path_(dir_.path() + "/content.db") {
+NewsroomPair::NewsroomPair(std::vector<std::string> content_args)
+    : db_path_(dir_.path() + "/content.db") {
   StartAnalytics();
-  StartContent();
+  StartContent(std::move(content_args));
 }
 
 void NewsroomPair::StartAnalytics() {

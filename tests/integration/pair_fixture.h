@@ -20,7 +20,8 @@ namespace analytics_v1 = ::newsroom::analytics::v1;
 
 class NewsroomPair {
  public:
-  NewsroomPair();
+  // `content_args` are added to content-service's command line (e.g. `--seed=FILE`).
+  explicit NewsroomPair(std::vector<std::string> content_args = {});
 
   // (Re)starts analytics-service on its previous port (a new one the first time).
   void StartAnalytics();
@@ -36,6 +37,7 @@ class NewsroomPair {
   std::shared_ptr<grpc::Channel> content_channel() { return content_channel_; }
   std::shared_ptr<grpc::Channel> analytics_channel() { return analytics_channel_; }
   const std::string& db_path() const { return db_path_; }
+  std::string content_address() const { return "127.0.0.1:" + std::to_string(content_port_); }
 
  private:
   TempDir dir_;

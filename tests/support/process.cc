@@ -114,6 +114,8 @@ bool ChildProcess::ReadMore(std::chrono::milliseconds timeout) {
   if (n <= 0) {
     close(stdout_fd_);
     stdout_fd_ = -1;
+    if (!buffer_.empty()) lines_.push_back(std::move(buffer_));  // a last line without newline
+    buffer_.clear();
     return false;
   }
   buffer_.append(chunk, static_cast<std::size_t>(n));
@@ -150,6 +152,9 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
     const pid_t done = waitpid(pid_, &status, WNOHANG);
     if (done == pid_) {
       pid_ = -1;
+      // Keep what the child wrote just before it exited.
+      while (ReadMore(std::chrono::milliseconds(100))) {
+      }
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       return exit_code_;
     }
