@@ -1,0 +1,137 @@
+#include "content-service/src/pending_reads.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+
+namespace newsroom::content {
+namespace {
+
+// Pure-logic stand-in for analytics-service: accepts or refuses batches on command and records
+// which read_ids it accepted.
+class ScriptedAnalytics final : public AnalyticsClient {
+ public:
+  void RecordRead(const analytics_v1::RecordReadRequest&, absl::Time,
+                  Callback<analytics_v1::ReadStats> done) override {
+    std::move(done)(absl::UnimplementedError("not used"));
+  }
+  void BatchGetReadStats(std::vector<std::string>, absl::Time,
+                         Callback<std::vector<analytics_v1::ReadStats>> done) override {
+    std::move(done)(absl::UnimplementedError("not used"));
+  }
+  void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
+                       Callback<analytics_v1::ListTopArticlesResponse> done) override {
+    std::move(done)(absl::UnimplementedError("not used"));
+  }
+  absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>& reads,
+                                absl::Time) override {
+    absl::MutexLock lock(&mutex_);
+    ++calls_;
+    if (!reply_.ok()) return reply_;
+    for (const auto& read : reads) accepted_.insert(read.read_id());
+    return absl::OkStatus();
+  }
+
+  void SetReply(absl::Status reply) {
+    absl::MutexLock lock(&mutex_);
+    reply_ = std::move(reply);
+  }
+  std::set<std::string> accepted() {
+    absl::MutexLock lock(&mutex_);
+    return accepted_;
+  }
+  int calls() {
+    absl::MutexLock lock(&mutex_);
+    return calls_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  absl::Status reply_ ABSL_GUARDED_BY(mutex_) = absl::OkStatus();
+  std::set<std::string> accepted_ ABSL_GUARDED_BY(mutex_);
+  int calls_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+analytics_v1::RecordReadRequest Read(int i) {
+  analytics_v1::RecordReadRequest read;
+  read.set_article("articles/a");
+  read.set_read_id("r" + std::to_string(i));
+  return read;
+}
+
+PendingReadsOptions FastOptions(std::size_t max_pending) {
+  return {.max_pending = max_pending,
+          .batch_size = 7,
+          .call_timeout = absl::Seconds(1),
+          .min_backoff = absl::Milliseconds(1),
+          .max_backoff = absl::Milliseconds(5)};
+}
+
+// Waits (bounded) until `done` holds; the queue delivers on its own thread.
+template <typename F>
+bool Eventually(F done) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
+
+TEST(PendingReadsTest, DeliversEveryQueuedReadOnceAnalyticsAccepts) {
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  PendingReads pending(&analytics, FastOptions(1000));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
+  ASSERT_TRUE(Eventually([&] { return analytics.calls() >= 3; }));  // retried while down
+  EXPECT_TRUE(analytics.accepted().empty());
+
+  analytics.SetReply(absl::OkStatus());
+  ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
+  EXPECT_EQ(analytics.accepted().size(), 50u);
+  EXPECT_EQ(pending.counters().delivered, 50u);
+}
+
+TEST(PendingReadsTest, DropsAndCountsWhatOverflowsTheBound) {
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  PendingReads pending(&analytics, FastOptions(10));
+  int accepted = 0;
+  for (int i = 0; i < 25; ++i) accepted += pending.Enqueue(Read(i)) ? 1 : 0;
+  EXPECT_EQ(accepted, 10);
+  EXPECT_EQ(pending.counters().dropped_full, 15u);
+  EXPECT_EQ(pending.counters().pending, 10u);
+}
+
+TEST(PendingReadsTest, ShutdownFlushesWhatAnalyticsAccepts) {
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  PendingReads pending(&analytics, FastOptions(1000));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
+  analytics.SetReply(absl::OkStatus());
+  EXPECT_EQ(pending.Shutdown(absl::Now() + absl::Seconds(5)), 0u);
+  EXPECT_EQ(analytics.accepted().size(), 20u);
+}
+
+TEST(PendingReadsTest, ShutdownReportsWhatCouldNotBeDelivered) {
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  PendingReads pending(&analytics, FastOptions(1000));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
+  EXPECT_EQ(pending.Shutdown(absl::Now() + absl::Milliseconds(50)), 20u);
+}
+
+TEST(PendingReadsTest, ARejectedBatchIsDroppedNotRetriedForever) {
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::InvalidArgumentError("requests[0].article: bad"));
+  PendingReads pending(&analytics, FastOptions(1000));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
+  ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
+  EXPECT_EQ(pending.counters().dropped_rejected, 3u);
+}
+
+}  // namespace
+}  // namespace newsroom::content
