@@ -1,0 +1,100 @@
+#include "analytics-service/src/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace newsroom::analytics {
+namespace {
+
+absl::Status Invalid(absl::string_view flag, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
+}
+
+absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view text, absl::string_view flag,
+                                                     bool allow_zero) {
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration) || duration < absl::ZeroDuration() ||
+      (!allow_zero && duration == absl::ZeroDuration()) || duration == absl::InfiniteDuration()) {
+    return Invalid(flag, absl::StrCat("expected a ", allow_zero ? "" : "positive ",
+                                      "duration such as 500ms or 10s, got \"", text, "\""));
+  }
+  return duration;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
+  Config config;
+  absl::StatusOr<HostPort> listen = ParseHostPort(raw.listen, "--listen");
+  if (!listen.ok()) return listen.status();
+  config.listen_address = raw.listen;
+  config.listen = *listen;
+
+  absl::StatusOr<HostPort> redis = ParseHostPort(raw.redis, "--redis");
+  if (!redis.ok()) return redis.status();
+  if (redis->port == 0) return Invalid("redis", "port must not be 0");
+  config.redis = *redis;
+  config.redis_password = raw.redis_password;
+
+  if (raw.key_prefix.find_first_of(" \t\r\n") != std::string::npos) {
+    return Invalid("key-prefix", "must not contain whitespace");
+  }
+  config.key_prefix = raw.key_prefix;
+
+  if (!absl::SimpleAtoi(raw.redis_pool_size, &config.redis_pool_size) ||
+      config.redis_pool_size < 1 || config.redis_pool_size > 64) {
+    return Invalid("redis-pool-size",
+                   absl::StrCat("expected 1 to 64, got \"", raw.redis_pool_size, "\""));
+  }
+
+  absl::StatusOr<absl::Duration> timeout =
+      ParsePositiveDuration(raw.redis_timeout, "redis-timeout", false);
+  if (!timeout.ok()) return timeout.status();
+  config.redis_timeout = *timeout;
+  absl::StatusOr<absl::Duration> interval =
+      ParsePositiveDuration(raw.health_check_interval, "health-check-interval", false);
+  if (!interval.ok()) return interval.status();
+  config.health_check_interval = *interval;
+  absl::StatusOr<absl::Duration> drain =
+      ParsePositiveDuration(raw.shutdown_drain, "shutdown-drain", true);
+  if (!drain.ok()) return drain.status();
+  config.shutdown_drain = *drain;
+
+  config.reader_hash_key = raw.reader_hash_key;
+  if (!raw.reader_hash_key_file.empty()) {
+    std::ifstream file(raw.reader_hash_key_file, std::ios::binary);
+    if (!file) {
+      return Invalid("reader-hash-key-file",
+                     absl::StrCat("cannot read \"", raw.reader_hash_key_file, "\""));
+    }
+    std::ostringstream contents;
+    contents << file.rdbuf();
+    config.reader_hash_key = std::string(absl::StripTrailingAsciiWhitespace(contents.str()));
+    if (config.reader_hash_key.empty()) {
+      return Invalid("reader-hash-key-file",
+                     absl::StrCat("\"", raw.reader_hash_key_file, "\" is empty"));
+    }
+  }
+  return config;
+}
+
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const std::size_t name_start = arg[1] == '-' ? 2 : 1;
+    const std::size_t name_end = std::min(arg.find('='), arg.size());
+    for (std::size_t k = name_start; k < name_end; ++k) {
+      if (arg[k] == '-') arg[k] = '_';
+    }
+  }
+  return args;
+}
+
+}  // namespace newsroom::analytics

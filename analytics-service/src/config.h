@@ -1,0 +1,49 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/src/host_port.h"
+
+namespace newsroom::analytics {
+
+// Command-line values as given (flags default to their env vars; see main.cc), before checking.
+struct RawConfig {
+  std::string listen;                 // --listen, ANALYTICS_LISTEN
+  std::string redis;                  // --redis, REDIS_ADDR
+  std::string key_prefix;             // --key-prefix, ANALYTICS_KEY_PREFIX
+  std::string redis_pool_size;        // --redis-pool-size, ANALYTICS_REDIS_POOL_SIZE
+  std::string redis_timeout;          // --redis-timeout, ANALYTICS_REDIS_TIMEOUT
+  std::string health_check_interval;  // --health-check-interval, ANALYTICS_HEALTH_CHECK_INTERVAL
+  std::string shutdown_drain;         // --shutdown-drain, ANALYTICS_SHUTDOWN_DRAIN
+  std::string reader_hash_key_file;   // --reader-hash-key-file, READER_HASH_KEY_FILE
+  std::string redis_password;         // env REDIS_PASSWORD only: secrets stay out of argv
+  std::string reader_hash_key;        // env READER_HASH_KEY only
+};
+
+struct Config {
+  std::string listen_address;
+  HostPort listen;
+  HostPort redis;
+  std::string redis_password;
+  std::string key_prefix;
+  int redis_pool_size = 4;
+  absl::Duration redis_timeout;
+  absl::Duration health_check_interval;
+  absl::Duration shutdown_drain;
+  // Empty: use (or create) the key kept in Redis.
+  std::string reader_hash_key;
+};
+
+// Checks and converts `raw`, reading the hash key file when given. Returns INVALID_ARGUMENT naming
+// the flag for any bad value.
+[[nodiscard]] absl::StatusOr<Config> ParseConfig(const RawConfig& raw);
+
+// Abseil names flags after C++ identifiers (`--key_prefix`); the documented spelling is
+// `--key-prefix`. Returns argv with dashes inside flag names turned into underscores (values and
+// everything after a bare `--` untouched).
+[[nodiscard]] std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
+
+}  // namespace newsroom::analytics

@@ -1,0 +1,157 @@
+// analytics-service: counts article reads in Redis and serves them over gRPC.
+// See analytics-service/README.md for flags, environment and the Redis key schema.
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "analytics-service/src/analytics_service.h"
+#include "analytics-service/src/config.h"
+#include "analytics-service/src/grpc_analytics_service.h"
+#include "analytics-service/src/reader_hasher.h"
+#include "analytics-service/src/redis_connection.h"
+#include "analytics-service/src/redis_health_monitor.h"
+#include "analytics-service/src/redis_keys.h"
+#include "analytics-service/src/redis_read_counter.h"
+#include "common/src/env.h"
+#include "common/src/grpc_server.h"
+
+// Every default comes from an env var, so a flag given on the command line wins over its env var.
+ABSL_FLAG(std::string, listen, newsroom::EnvOr("ANALYTICS_LISTEN", "127.0.0.1:50052"),
+          "HOST:PORT to serve gRPC on; port 0 picks a free port (env ANALYTICS_LISTEN)");
+ABSL_FLAG(std::string, redis, newsroom::EnvOr("REDIS_ADDR", "127.0.0.1:6379"),
+          "Redis HOST:PORT (env REDIS_ADDR); the password comes from env REDIS_PASSWORD");
+ABSL_FLAG(std::string, key_prefix, newsroom::EnvOr("ANALYTICS_KEY_PREFIX", "newsroom:"),
+          "prefix of every Redis key (env ANALYTICS_KEY_PREFIX)");
+ABSL_FLAG(std::string, redis_pool_size, newsroom::EnvOr("ANALYTICS_REDIS_POOL_SIZE", "4"),
+          "Redis connections, each with one worker thread (env ANALYTICS_REDIS_POOL_SIZE)");
+ABSL_FLAG(std::string, redis_timeout, newsroom::EnvOr("ANALYTICS_REDIS_TIMEOUT", "1s"),
+          "connect and command timeout for Redis (env ANALYTICS_REDIS_TIMEOUT)");
+ABSL_FLAG(std::string, health_check_interval,
+          newsroom::EnvOr("ANALYTICS_HEALTH_CHECK_INTERVAL", "500ms"),
+          "how often Redis is pinged for the health status (env ANALYTICS_HEALTH_CHECK_INTERVAL)");
+ABSL_FLAG(std::string, shutdown_drain, newsroom::EnvOr("ANALYTICS_SHUTDOWN_DRAIN", "10s"),
+          "on SIGTERM/SIGINT, how long in-flight calls may finish (env ANALYTICS_SHUTDOWN_DRAIN)");
+ABSL_FLAG(std::string, reader_hash_key_file, newsroom::EnvOr("READER_HASH_KEY_FILE", ""),
+          "file holding the reader-id HMAC key (env READER_HASH_KEY_FILE; or the key itself in "
+          "env READER_HASH_KEY); without either, a random key is created once and kept in Redis");
+
+namespace newsroom::analytics {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "analytics-service: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Counts article reads in Redis; serves newsroom.analytics.v1.");
+  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
+  std::vector<char*> c_args;
+  for (std::string& arg : args) c_args.push_back(arg.data());
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(c_args.size()), c_args.data());
+  if (positional.size() > 1) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", positional[1], "\"; flags look like --name=value")));
+  }
+
+  absl::StatusOr<Config> config = ParseConfig(RawConfig{
+      .listen = absl::GetFlag(FLAGS_listen),
+      .redis = absl::GetFlag(FLAGS_redis),
+      .key_prefix = absl::GetFlag(FLAGS_key_prefix),
+      .redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size),
+      .redis_timeout = absl::GetFlag(FLAGS_redis_timeout),
+      .health_check_interval = absl::GetFlag(FLAGS_health_check_interval),
+      .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+      .reader_hash_key_file = absl::GetFlag(FLAGS_reader_hash_key_file),
+      .redis_password = EnvOr("REDIS_PASSWORD", ""),
+      .reader_hash_key = EnvOr("READER_HASH_KEY", ""),
+  });
+  if (!config.ok()) return Fail(config.status());
+
+  const RedisConnectionOptions connection_options{
+      .host = config->redis.host,
+      .port = config->redis.port,
+      .password = config->redis_password,
+      .connect_timeout = config->redis_timeout,
+      .command_timeout = config->redis_timeout,
+  };
+  const RedisKeys keys(config->key_prefix);
+
+  // Redis must answer at start: a service that cannot count is a deployment error to surface now.
+  RedisConnection startup(connection_options);
+  if (absl::Status status = RedisReadCounter::LoadScripts(startup); !status.ok()) {
+    return Fail(absl::UnavailableError(absl::StrCat("cannot start: ", status.message())));
+  }
+  std::vector<RedisCommand> on_recovery;
+  std::string hash_key = config->reader_hash_key;
+  if (hash_key.empty()) {
+    bool generated = false;
+    absl::StatusOr<std::string> stored = LoadOrCreateReaderHashKey(startup, keys, &generated);
+    if (!stored.ok()) {
+      return Fail(absl::UnavailableError(
+          absl::StrCat("cannot read the reader hash key from Redis: ", stored.status().message())));
+    }
+    hash_key = *stored;
+    std::fprintf(stderr,
+                 "analytics-service: no READER_HASH_KEY or --reader-hash-key-file; hashing reader "
+                 "ids with the %s key kept in Redis at %s\n",
+                 generated ? "newly generated" : "shared", keys.ReaderHashKey().c_str());
+    // Put it back should Redis come back empty, so replicas started later still agree.
+    on_recovery.push_back({"SET", keys.ReaderHashKey(), hash_key, "NX"});
+  }
+  startup.Disconnect();
+
+  AnalyticsService service(std::make_unique<RedisReadCounter>(RedisReadCounterOptions{
+                               .connection = connection_options,
+                               .key_prefix = config->key_prefix,
+                               .pool_size = config->redis_pool_size,
+                           }),
+                           ReaderHasher(std::move(hash_key)));
+  GrpcAnalyticsService grpc_service(&service);
+
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(GrpcServerOptions{
+      .listen_address = config->listen_address,
+      .services = {&grpc_service},
+      // 1000 reads of up to ~600 bytes each, with room to spare.
+      .max_receive_message_bytes = 4 << 20,
+  });
+  if (!server.ok()) return Fail(server.status());
+  (*server)->SetServing(true);
+
+  auto monitor = std::make_unique<RedisHealthMonitor>(
+      RedisHealthMonitorOptions{.connection = connection_options,
+                                .interval = config->health_check_interval,
+                                .on_recovery = std::move(on_recovery)},
+      [server = server->get()](bool healthy) { server->SetServing(healthy); });
+
+  const std::string& host = config->listen.host;
+  std::printf("analytics-service listening on %s:%d\n",
+              (host.find(':') == std::string::npos ? host : absl::StrCat("[", host, "]")).c_str(),
+              (*server)->port());
+  std::fflush(stdout);
+
+  const int signal_number = WaitForShutdownSignal();
+  std::fprintf(stderr, "analytics-service: %s received; draining for up to %s\n",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+               absl::FormatDuration(config->shutdown_drain).c_str());
+  monitor.reset();  // so that nothing turns health back to SERVING
+  (*server)->Shutdown(config->shutdown_drain);
+  return 0;  // `service` (and its Redis workers) outlives every call the server finished
+}
+
+}  // namespace
+}  // namespace newsroom::analytics
+
+int main(int argc, char** argv) {
+  newsroom::BlockShutdownSignals();
+  return newsroom::analytics::Run(argc, argv);
+}

@@ -1,0 +1,128 @@
+#include "analytics-service/src/redis_connection.h"
+
+#include <sys/time.h>
+
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace newsroom::analytics {
+namespace {
+
+timeval TimevalOf(absl::Duration duration) {
+  if (duration < absl::Milliseconds(1)) duration = absl::Milliseconds(1);
+  return absl::ToTimeval(duration);
+}
+
+absl::string_view ReplyText(const redisReply& reply) {
+  return reply.str == nullptr ? absl::string_view() : absl::string_view(reply.str, reply.len);
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(RedisConnectionOptions options) : options_(std::move(options)) {}
+
+RedisConnection::~RedisConnection() = default;
+
+std::string RedisConnection::address() const {
+  return absl::StrCat(options_.host, ":", options_.port);
+}
+
+void RedisConnection::Disconnect() { context_.reset(); }
+
+absl::Status RedisConnection::ConnectionError(absl::string_view what) {
+  std::string reason(what);
+  if (context_ != nullptr && context_->err != 0) {
+    reason = absl::StrCat(what, ": ", context_->errstr);
+  }
+  context_.reset();
+  return absl::UnavailableError(
+      absl::StrCat("Redis at ", address(), " unavailable (", reason, ")"));
+}
+
+absl::Status RedisConnection::Connect() {
+  if (context_ != nullptr) return absl::OkStatus();
+  context_.reset(redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                         TimevalOf(options_.connect_timeout)));
+  if (context_ == nullptr) return ConnectionError("out of memory");
+  if (context_->err != 0) return ConnectionError("connect");
+  if (redisSetTimeout(context_.get(), TimevalOf(options_.command_timeout)) != REDIS_OK) {
+    return ConnectionError("set timeout");
+  }
+  redisEnableKeepAlive(context_.get());
+  if (!options_.password.empty()) {
+    absl::StatusOr<RedisReply> reply = Run({"AUTH", options_.password});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type != REDIS_REPLY_STATUS) {
+      context_.reset();
+      return absl::UnavailableError(
+          absl::StrCat("Redis at ", address(), " refused the password (REDIS_PASSWORD)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
+    absl::Span<const RedisCommand> commands) {
+  if (absl::Status status = Connect(); !status.ok()) return status;
+  std::vector<const char*> argv;
+  std::vector<size_t> argv_lengths;
+  for (const RedisCommand& command : commands) {
+    argv.clear();
+    argv_lengths.clear();
+    for (const std::string& argument : command) {
+      argv.push_back(argument.data());
+      argv_lengths.push_back(argument.size());
+    }
+    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
+                               argv_lengths.data()) != REDIS_OK) {
+      return ConnectionError("append command");
+    }
+  }
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) {
+      if (raw != nullptr) freeReplyObject(raw);
+      return ConnectionError("read reply");
+    }
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return replies;
+}
+
+absl::StatusOr<RedisReply> RedisConnection::Run(const RedisCommand& command) {
+  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline({&command, 1});
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
+}
+
+bool IsErrorReply(const redisReply& reply, absl::string_view prefix) {
+  return reply.type == REDIS_REPLY_ERROR && absl::StartsWith(ReplyText(reply), prefix);
+}
+
+absl::Status ErrorReplyStatus(const redisReply& reply) {
+  static constexpr absl::string_view kTransient[] = {"LOADING",  "BUSY", "READONLY", "MASTERDOWN",
+                                                     "TRYAGAIN", "OOM",  "NOAUTH",   "CLUSTERDOWN"};
+  const absl::string_view text = ReplyText(reply);
+  std::fprintf(stderr, "analytics-service: Redis replied: %.*s\n", static_cast<int>(text.size()),
+               text.data());
+  for (absl::string_view prefix : kTransient) {
+    if (absl::StartsWith(text, prefix)) return absl::UnavailableError("Redis is unavailable");
+  }
+  return absl::InternalError("unexpected reply from Redis");
+}
+
+absl::StatusOr<int64_t> IntegerFromReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_INTEGER) return static_cast<int64_t>(reply.integer);
+  if (reply.type == REDIS_REPLY_NIL) return 0;
+  int64_t value = 0;
+  if (reply.type == REDIS_REPLY_STRING && absl::SimpleAtoi(ReplyText(reply), &value)) return value;
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  return absl::InternalError("unexpected reply from Redis");
+}
+
+}  // namespace newsroom::analytics

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+
+namespace newsroom::analytics {
+
+// Names of every Redis key the service uses, all under one configurable prefix (default
+// "newsroom:") so that several deployments can share a Redis. Article ids and read ids are
+// validated before they get here, so they never contain ':' or whitespace.
+//
+//   {prefix}reads:{article_id}                string  all-time read count (INCR)
+//   {prefix}readers:{article_id}              HLL     keyed hashes of reader ids (PFADD)
+//   {prefix}seen:{article_id}:{read_id}       string  dedup marker, SET NX EX 48h
+//   {prefix}top:all                           zset    article_id -> all-time reads
+//   {prefix}top:day:{YYYY-MM-DD}              zset    article_id -> reads that UTC day; expires
+//                                                     kRankingDayTtlDays after the day starts
+//   {prefix}tmp:top-union                     zset    scratch key, lives only inside one script
+//   {prefix}reader-hash-key                   string  generated HMAC key (when none configured)
+class RedisKeys final {
+ public:
+  explicit RedisKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  [[nodiscard]] std::string Reads(absl::string_view article_id) const;
+  [[nodiscard]] std::string Readers(absl::string_view article_id) const;
+  [[nodiscard]] std::string Seen(absl::string_view article_id, absl::string_view read_id) const;
+  [[nodiscard]] std::string TopAllTime() const;
+  [[nodiscard]] std::string TopDay(absl::CivilDay day) const;
+  [[nodiscard]] std::string TopUnionScratch() const;
+  [[nodiscard]] std::string ReaderHashKey() const;
+
+  [[nodiscard]] const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace newsroom::analytics

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "analytics-service/src/read_counter.h"
+#include "analytics-service/src/redis_connection.h"
+#include "analytics-service/src/redis_keys.h"
+
+namespace newsroom::analytics {
+
+// How long a read_id is remembered per article; the API promises 48 hours.
+inline constexpr absl::Duration kDedupWindow = absl::Hours(48);
+// A day's ranking expires this long after the day starts: past the longest period (30 days),
+// with slack for reads recorded up to 5 minutes early and for clock skew between replicas.
+inline constexpr int kRankingDayTtlDays = 32;
+
+struct RedisReadCounterOptions {
+  RedisConnectionOptions connection;
+  std::string key_prefix = "newsroom:";
+  // Worker threads, each with its own connection.
+  int pool_size = 4;
+  // Most commands one worker sends in one pipeline.
+  std::size_t max_pipeline_commands = 8192;
+};
+
+// ReadCounter over Redis with group commit: calls only enqueue their commands; each of
+// `pool_size` workers takes everything queued (up to max_pipeline_commands), sends it as one
+// pipeline on its own connection and completes the callers from the replies. So callers never
+// block on Redis, and a busy service makes one round trip for many calls.
+//
+// A read is counted by one Lua script (EVALSHA, reloaded after NOSCRIPT), so the dedup check and
+// every counter update happen atomically. Callbacks run on worker threads.
+class RedisReadCounter final : public ReadCounter {
+ public:
+  explicit RedisReadCounter(RedisReadCounterOptions options);
+  // Waits for queued work to be sent (or fail) and stops the workers.
+  ~RedisReadCounter() override;
+  RedisReadCounter(const RedisReadCounter&) = delete;
+  RedisReadCounter& operator=(const RedisReadCounter&) = delete;
+
+  void Record(std::vector<Read> reads, Callback<std::vector<RecordOutcome>> done) override;
+  void Get(std::vector<std::string> article_ids,
+           Callback<std::vector<ArticleCounts>> done) override;
+  void Rank(RankingQuery query, Callback<RankingPage> done) override;
+
+  // The EVALSHA command that records `read` (exposed for tests of the key layout).
+  [[nodiscard]] RedisCommand RecordCommand(const Read& read) const;
+
+  // Loads the scripts into the Redis behind `connection`. Returns its error when it cannot.
+  [[nodiscard]] static absl::Status LoadScripts(RedisConnection& connection);
+
+ private:
+  using Replies = std::vector<RedisReply>;
+  struct Job {
+    std::vector<RedisCommand> commands;
+    absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done;
+  };
+
+  void Enqueue(std::vector<RedisCommand> commands,
+               absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done);
+  void WorkerLoop();
+  // Sends every command of `jobs` as one pipeline and completes each job.
+  void RunBatch(RedisConnection& connection, std::vector<Job>& jobs, bool& reported_down);
+
+  const RedisReadCounterOptions options_;
+  const RedisKeys keys_;
+
+  absl::Mutex mu_;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace newsroom::analytics

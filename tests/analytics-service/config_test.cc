@@ -1,0 +1,90 @@
+#include "analytics-service/src/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/support/process.h"
+
+namespace newsroom::analytics {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
+
+RawConfig Defaults() {
+  return RawConfig{.listen = "127.0.0.1:50052",
+                   .redis = "127.0.0.1:6379",
+                   .key_prefix = "newsroom:",
+                   .redis_pool_size = "4",
+                   .redis_timeout = "1s",
+                   .health_check_interval = "500ms",
+                   .shutdown_drain = "10s"};
+}
+
+TEST(ConfigTest, ParsesDefaults) {
+  absl::StatusOr<Config> config = ParseConfig(Defaults());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address, "127.0.0.1:50052");
+  EXPECT_EQ(config->redis.host, "127.0.0.1");
+  EXPECT_EQ(config->redis.port, 6379);
+  EXPECT_EQ(config->redis_pool_size, 4);
+  EXPECT_EQ(config->redis_timeout, absl::Seconds(1));
+  EXPECT_EQ(config->health_check_interval, absl::Milliseconds(500));
+  EXPECT_EQ(config->shutdown_drain, absl::Seconds(10));
+  EXPECT_EQ(config->reader_hash_key, "");
+}
+
+TEST(ConfigTest, RejectsBadValuesNamingTheFlag) {
+  const struct {
+    std::function<void(RawConfig&)> mutate;
+    std::string prefix;
+  } cases[] = {
+      {[](auto& c) { c.listen = "nowhere"; }, "--listen: "},
+      {[](auto& c) { c.redis = "localhost"; }, "--redis: "},
+      {[](auto& c) { c.redis = "localhost:0"; }, "--redis: "},
+      {[](auto& c) { c.key_prefix = "a b"; }, "--key-prefix: "},
+      {[](auto& c) { c.redis_pool_size = "0"; }, "--redis-pool-size: "},
+      {[](auto& c) { c.redis_pool_size = "many"; }, "--redis-pool-size: "},
+      {[](auto& c) { c.redis_timeout = "0s"; }, "--redis-timeout: "},
+      {[](auto& c) { c.redis_timeout = "soon"; }, "--redis-timeout: "},
+      {[](auto& c) { c.health_check_interval = "-1s"; }, "--health-check-interval: "},
+      {[](auto& c) { c.shutdown_drain = "inf"; }, "--shutdown-drain: "},
+      {[](auto& c) { c.reader_hash_key_file = "/nonexistent/key"; }, "--reader-hash-key-file: "},
+  };
+  for (const auto& c : cases) {
+    RawConfig raw = Defaults();
+    c.mutate(raw);
+    absl::StatusOr<Config> config = ParseConfig(raw);
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << c.prefix;
+    EXPECT_THAT(std::string(config.status().message()), StartsWith(c.prefix));
+  }
+}
+
+TEST(ConfigTest, ReadsTheHashKeyFileWithoutTrailingNewline) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/key";
+  std::ofstream(path) << "s3cret\n";
+  RawConfig raw = Defaults();
+  raw.reader_hash_key = "from-env";
+  raw.reader_hash_key_file = path;
+  absl::StatusOr<Config> config = ParseConfig(raw);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->reader_hash_key, "s3cret");
+  raw.shutdown_drain = "0s";  // no drain is allowed
+  EXPECT_TRUE(ParseConfig(raw).ok());
+}
+
+TEST(ConfigTest, NormalizesDashedFlagNamesOnly) {
+  std::vector<std::string> args = {
+      "bin", "--key-prefix=a-b", "-redis-pool-size", "2", "--listen=x:1", "--", "--not-flag"};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  EXPECT_THAT(NormalizeFlagNames(static_cast<int>(argv.size()), argv.data()),
+              ElementsAre("bin", "--key_prefix=a-b", "-redis_pool_size", "2", "--listen=x:1", "--",
+                          "--not-flag"));
+}
+
+}  // namespace
+}  // namespace newsroom::analytics
