@@ -222,8 +222,15 @@ void RedisReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
 void RedisReadCounter::Enqueue(std::vector<RedisCommand> commands,
                                absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done) {
   if (commands.empty()) return std::move(done)(Replies());
-  absl::MutexLock lock(&mu_);
-  queue_.push_back({std::move(commands), std::move(done)});
+  {
+    absl::MutexLock lock(&mu_);
+    if (queued_commands_ + commands.size() <= options_.max_queued_commands) {
+      queued_commands_ += commands.size();
+      queue_.push_back({std::move(commands), std::move(done)});
+      return;
+    }
+  }
+  std::move(done)(absl::UnavailableError("too much work queued for Redis; retry later"));
 }
 
 void RedisReadCounter::WorkerLoop() {
@@ -246,6 +253,7 @@ void RedisReadCounter::WorkerLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      queued_commands_ -= commands;
     }
     RunBatch(connection, batch, reported_down);
     batch.clear();

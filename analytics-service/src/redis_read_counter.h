@@ -28,6 +28,9 @@ struct RedisReadCounterOptions {
   int pool_size = 4;
   // Most commands one worker sends in one pipeline.
   std::size_t max_pipeline_commands = 8192;
+  // Most commands waiting for a worker; past it calls fail fast with UNAVAILABLE instead of
+  // queueing without bound while Redis is slow or unreachable.
+  std::size_t max_queued_commands = 200000;
 };
 
 // ReadCounter over Redis with group commit: calls only enqueue their commands; each of
@@ -74,6 +77,7 @@ class RedisReadCounter final : public ReadCounter {
 
   absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  std::size_t queued_commands_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };
