@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
 
 #include <atomic>
@@ -406,6 +407,57 @@ TEST_F(AnalyticsServiceIntegrationTest, GeneratedReaderHashKeyIsSharedAcrossRest
   ASSERT_TRUE(Record(Read("a", "2", "alice"), &stats).ok());
   EXPECT_EQ(stats.reads(), 2);
   EXPECT_EQ(stats.unique_readers(), 1);  // same key, same hash
+}
+
+// Runs one command on `redis` and returns the reply's strings (array elements or the one string).
+std::vector<std::string> RedisStrings(const RedisServer& redis, std::vector<std::string> argv) {
+  redisContext* context = redisConnect("127.0.0.1", redis.port());
+  EXPECT_TRUE(context != nullptr && context->err == 0);
+  std::vector<const char*> args;
+  std::vector<size_t> lengths;
+  for (const std::string& arg : argv) {
+    args.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(context, static_cast<int>(args.size()), args.data(), lengths.data()));
+  std::vector<std::string> result;
+  if (reply != nullptr) {
+    if (reply->type == REDIS_REPLY_ARRAY) {
+      for (size_t i = 0; i < reply->elements; ++i) {
+        result.emplace_back(reply->element[i]->str, reply->element[i]->len);
+      }
+    } else if (reply->str != nullptr) {
+      result.emplace_back(reply->str, reply->len);
+    }
+    freeReplyObject(reply);
+  }
+  redisFree(context);
+  return result;
+}
+
+TEST_F(AnalyticsServiceIntegrationTest, ReloadsScriptsAfterScriptFlush) {
+  ASSERT_TRUE(Record(Read("a", "1")).ok());
+  RedisStrings(redis_, {"SCRIPT", "FLUSH"});
+  for (int i = 2; i <= 5; ++i) ASSERT_TRUE(Record(Read("a", absl::StrCat(i))).ok());
+  EXPECT_EQ(Stats("a").reads(), 5);
+  RedisStrings(redis_, {"SCRIPT", "FLUSH"});
+  EXPECT_EQ(Top(v1::PERIOD_LAST_30_DAYS), std::vector<std::string>{"a=5"});
+}
+
+TEST_F(AnalyticsServiceIntegrationTest, StoresNoReaderIdAndOnlyPrefixedKeys) {
+  ASSERT_TRUE(Record(Read("a", "1", "alice@example.com")).ok());
+  ASSERT_TRUE(Record(Read("a", "2")).ok());
+  const std::vector<std::string> keys = RedisStrings(redis_, {"KEYS", "*"});
+  EXPECT_FALSE(keys.empty());
+  for (const std::string& key : keys) {
+    EXPECT_EQ(key.rfind("newsroom:", 0), 0u) << key;
+    EXPECT_EQ(key.find("alice"), std::string::npos) << key;
+  }
+  EXPECT_EQ(RedisStrings(redis_, {"TYPE", "newsroom:readers:a"}),
+            std::vector<std::string>{"string"});  // a HyperLogLog
+  EXPECT_EQ(RedisStrings(redis_, {"GET", "newsroom:readers:a"}).at(0).find("alice"),
+            std::string::npos);
 }
 
 TEST(AnalyticsServiceStartupTest, UnreachableRedisIsFatal) {
