@@ -16,6 +16,10 @@ ABSL_FLAG(std::string, seed, newsroom::EnvOr("CONTENT_SEED", ""),
           "JSON file of sample articles, loaded when the store is empty (env CONTENT_SEED)");
 ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
           "longest wait for analytics-service on a request's path; never past its deadline");
+ABSL_FLAG(absl::Duration, stats_max_age, absl::Milliseconds(500),
+          "how old the read stats served by GetArticle and ListArticles may be (0: always fresh)");
+ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{32} << 20,
+          "memory for articles cached in front of the database (0: no cache)");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,
           "reads held in memory while analytics-service is unreachable; more are dropped");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
@@ -30,6 +34,8 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .db_path = absl::GetFlag(FLAGS_db),
       .seed_path = absl::GetFlag(FLAGS_seed),
       .analytics_budget = absl::GetFlag(FLAGS_analytics_budget),
+      .stats_max_age = absl::GetFlag(FLAGS_stats_max_age),
+      .article_cache_bytes = absl::GetFlag(FLAGS_article_cache_bytes),
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
   };
@@ -38,6 +44,9 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   if (config.db_path.empty()) return absl::InvalidArgumentError("--db: must not be empty");
   if (config.analytics_budget <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--analytics_budget: must be positive");
+  }
+  if (config.stats_max_age < absl::ZeroDuration() || config.stats_max_age > absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--stats_max_age: must be between 0 and 1s");
   }
   if (config.max_pending_reads == 0) {
     return absl::InvalidArgumentError("--max_pending_reads: must be positive");

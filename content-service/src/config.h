@@ -15,6 +15,8 @@ struct ContentConfig {
   std::string db_path;            // --db, CONTENT_DB
   std::string seed_path;          // --seed, CONTENT_SEED (empty: load no samples)
   absl::Duration analytics_budget;
+  absl::Duration stats_max_age;
+  std::size_t article_cache_bytes;
   std::size_t max_pending_reads;
   absl::Duration shutdown_drain;
 };

@@ -50,7 +50,11 @@ absl::StatusOr<int> PageSize(int requested, int default_size, int max_size) {
 
 ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
                                PendingReads* pending_reads, ContentServiceOptions options)
-    : store_(store), analytics_(analytics), pending_reads_(pending_reads), options_(options) {}
+    : store_(store),
+      analytics_(analytics),
+      pending_reads_(pending_reads),
+      options_(options),
+      stats_cache_(options.stats_max_age, options.stats_cache_entries) {}
 
 absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
   return std::min(absl::Now() + options_.analytics_budget, caller_deadline);
@@ -59,22 +63,33 @@ absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
 void ContentService::AttachStats(
     std::vector<content_v1::Article> articles, absl::Time deadline,
     absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then) {
-  if (articles.empty()) {
+  const absl::Time now = absl::Now();
+  std::vector<std::size_t> missing;  // indexes of articles without fresh cached stats
+  for (std::size_t i = 0; i < articles.size(); ++i) {
+    if (auto cached = stats_cache_.Fresh(articles[i].name(), now)) {
+      *articles[i].mutable_read_stats() = *std::move(cached);
+    } else {
+      missing.push_back(i);
+    }
+  }
+  if (missing.empty()) {
     std::move(then)(std::move(articles));
     return;
   }
   std::vector<std::string> names;
-  names.reserve(articles.size());
-  for (const auto& article : articles) names.push_back(article.name());
+  names.reserve(missing.size());
+  for (std::size_t i : missing) names.push_back(articles[i].name());
   // The articles travel inside the callback rather than by reference, since it may run later.
   auto shared = std::make_shared<std::vector<content_v1::Article>>(std::move(articles));
   analytics_->BatchGetReadStats(
       std::move(names), AnalyticsDeadline(deadline),
-      [shared,
+      [this, shared, missing = std::move(missing),
        then = std::move(then)](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) mutable {
         if (stats.ok()) {
-          for (std::size_t i = 0; i < shared->size(); ++i) {
-            *(*shared)[i].mutable_read_stats() = std::move((*stats)[i]);
+          const absl::Time now = absl::Now();
+          for (std::size_t j = 0; j < missing.size(); ++j) {
+            stats_cache_.Put((*stats)[j], now);
+            *(*shared)[missing[j]].mutable_read_stats() = std::move((*stats)[j]);
           }
         }
         std::move(then)(std::move(*shared));
@@ -117,18 +132,19 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   // The read's time is fixed now, so that a late delivery still lands in the right day.
   *read.mutable_read_time() = ToProto(absl::Now());
 
-  analytics_->RecordRead(
-      read, AnalyticsDeadline(deadline),
-      [pending_reads = pending_reads_, read, article = *std::move(article),
-       done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
-        if (stats.ok()) {
-          *article.mutable_read_stats() = *std::move(stats);
-        } else {
-          // Whether or not analytics recorded it, delivering it again is safe: same read_id.
-          pending_reads->Enqueue(std::move(read));
-        }
-        std::move(done)(std::move(article));
-      });
+  analytics_->RecordRead(read, AnalyticsDeadline(deadline),
+                         [this, read, article = *std::move(article), done = std::move(done)](
+                             absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
+                           if (stats.ok()) {
+                             stats_cache_.Put(*stats, absl::Now());
+                             *article.mutable_read_stats() = *std::move(stats);
+                           } else {
+                             // Whether or not analytics recorded it, delivering it again is safe:
+                             // same read_id.
+                             pending_reads_->Enqueue(std::move(read));
+                           }
+                           std::move(done)(std::move(article));
+                         });
 }
 
 void ContentService::ListArticles(const content_v1::ListArticlesRequest& request,

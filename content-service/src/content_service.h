@@ -8,6 +8,7 @@
 #include "content-service/src/analytics_client.h"
 #include "content-service/src/article_store.h"
 #include "content-service/src/pending_reads.h"
+#include "content-service/src/read_stats_cache.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
 namespace newsroom::content {
@@ -17,6 +18,10 @@ namespace content_v1 = ::newsroom::content::v1;
 struct ContentServiceOptions {
   // Longest wait for analytics-service on a request's path; never past the caller's deadline.
   absl::Duration analytics_budget = absl::Milliseconds(100);
+  // How old the stats served by GetArticle and ListArticles may be; zero always asks analytics.
+  absl::Duration stats_max_age = absl::Milliseconds(500);
+  // Articles whose stats are remembered.
+  std::size_t stats_cache_entries = 100000;
 };
 
 // The content API's logic, independent of gRPC: validation, the article store, and read stats
@@ -63,8 +68,9 @@ class ContentService final {
   // When to give up on analytics for a request whose own deadline is `caller_deadline`.
   absl::Time AnalyticsDeadline(absl::Time caller_deadline) const;
 
-  // Fills in `read_stats` of every article in `articles` (in one call) and then passes them on;
-  // on failure they pass on without stats.
+  // Fills in `read_stats` of every article in `articles`, from the cache when fresh and otherwise
+  // with one batched call, then passes them on; those analytics could not answer for pass on
+  // without stats.
   void AttachStats(std::vector<content_v1::Article> articles, absl::Time deadline,
                    absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then);
 
@@ -72,6 +78,7 @@ class ContentService final {
   AnalyticsClient* const analytics_;
   PendingReads* const pending_reads_;
   const ContentServiceOptions options_;
+  ReadStatsCache stats_cache_;
 };
 
 }  // namespace newsroom::content

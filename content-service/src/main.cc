@@ -7,6 +7,7 @@
 #include "absl/flags/usage.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
+#include "content-service/src/cached_article_store.h"
 #include "content-service/src/config.h"
 #include "content-service/src/content_service.h"
 #include "content-service/src/grpc_analytics_client.h"
@@ -52,18 +53,24 @@ int main(int argc, char** argv) {
   auto config = newsroom::content::ContentConfigFromFlags();
   if (!config.ok()) return Fail(config.status());
 
-  auto store = newsroom::content::SqliteArticleStore::Open(config->db_path);
-  if (!store.ok()) {
+  auto sqlite = newsroom::content::SqliteArticleStore::Open(config->db_path);
+  if (!sqlite.ok()) {
     return Fail(absl::Status(
-        store.status().code(),
-        absl::StrCat("cannot open --db=", config->db_path, ": ", store.status().message())));
+        sqlite.status().code(),
+        absl::StrCat("cannot open --db=", config->db_path, ": ", sqlite.status().message())));
+  }
+  std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(sqlite);
+  if (config->article_cache_bytes > 0) {
+    store = std::make_unique<newsroom::content::CachedArticleStore>(std::move(store),
+                                                                    config->article_cache_bytes);
   }
   newsroom::content::GrpcAnalyticsClient analytics(config->analytics_address);
   newsroom::content::PendingReads pending_reads(&analytics,
                                                 {.max_pending = config->max_pending_reads});
-  newsroom::content::ContentService service(store->get(), &analytics, &pending_reads,
-                                            {.analytics_budget = config->analytics_budget});
-  if (auto status = SeedIfEmpty(**store, service, config->seed_path); !status.ok()) {
+  newsroom::content::ContentService service(
+      store.get(), &analytics, &pending_reads,
+      {.analytics_budget = config->analytics_budget, .stats_max_age = config->stats_max_age});
+  if (auto status = SeedIfEmpty(*store, service, config->seed_path); !status.ok()) {
     return Fail(status);
   }
 

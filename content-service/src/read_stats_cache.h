@@ -1,0 +1,51 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "newsroom/analytics/v1/analytics_service.pb.h"
+
+namespace newsroom::content {
+
+// Read stats recently seen from analytics-service, so that GetArticle and ListArticles can answer
+// without a round trip when the stats are at most `max_age` old. ReadArticle still always goes to
+// analytics (its count must include the read) and refreshes the entry with what it got back.
+// Sharded by article so that concurrent calls rarely share a lock.
+class ReadStatsCache final {
+ public:
+  // `max_age` zero disables the cache. At most `max_entries` articles are kept.
+  ReadStatsCache(absl::Duration max_age, std::size_t max_entries);
+
+  // The stats of `article` if seen no longer than max_age before `now`.
+  [[nodiscard]] std::optional<analytics::v1::ReadStats> Fresh(const std::string& article,
+                                                              absl::Time now);
+
+  // Remembers `stats` as seen at `now`. Counts only grow, so when calls race, a smaller count
+  // never replaces a larger one.
+  void Put(const analytics::v1::ReadStats& stats, absl::Time now);
+
+ private:
+  struct Entry {
+    analytics::v1::ReadStats stats;
+    absl::Time seen;
+  };
+  struct Shard {
+    absl::Mutex mutex;
+    absl::flat_hash_map<std::string, Entry> entries ABSL_GUARDED_BY(mutex);
+  };
+  static constexpr std::size_t kShards = 16;
+
+  Shard& ShardOf(const std::string& article);
+
+  const absl::Duration max_age_;
+  const std::size_t max_entries_per_shard_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace newsroom::content

@@ -1,0 +1,115 @@
+#include "content-service/src/cached_article_store.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "content-service/src/sqlite_article_store.h"
+
+namespace newsroom::content {
+namespace {
+
+v1::Article MakeArticle(const std::string& id, const std::string& title, const std::string& etag) {
+  v1::Article article;
+  article.set_name("articles/" + id);
+  article.set_title(title);
+  article.set_etag(etag);
+  article.mutable_publish_time()->set_seconds(1795000000);
+  return article;
+}
+
+// Runs `hook` in the middle of every backend Get: between the database read and the cache fill,
+// which is where a concurrent write can slip in.
+class HookedStore final : public ArticleStore {
+ public:
+  explicit HookedStore(std::unique_ptr<ArticleStore> inner) : inner_(std::move(inner)) {}
+  std::function<void()> hook;
+
+  absl::Status Create(const v1::Article& a) override { return inner_->Create(a); }
+  absl::StatusOr<v1::Article> Get(absl::string_view id) override {
+    auto article = inner_->Get(id);
+    if (hook) std::exchange(hook, nullptr)();
+    return article;
+  }
+  absl::StatusOr<std::vector<v1::Article>> BatchGet(const std::vector<std::string>& ids) override {
+    return inner_->BatchGet(ids);
+  }
+  absl::Status Replace(const v1::Article& a, absl::string_view etag) override {
+    return inner_->Replace(a, etag);
+  }
+  absl::Status Delete(absl::string_view id) override { return inner_->Delete(id); }
+  absl::StatusOr<ArticlePage> List(const ListQuery& q) override { return inner_->List(q); }
+  absl::StatusOr<int64_t> Count() override { return inner_->Count(); }
+
+ private:
+  std::unique_ptr<ArticleStore> inner_;
+};
+
+class CachedArticleStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto sqlite = SqliteArticleStore::Open(":memory:");
+    ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+    auto hooked = std::make_unique<HookedStore>(*std::move(sqlite));
+    hooked_ = hooked.get();
+    cache_ = std::make_unique<CachedArticleStore>(std::move(hooked), 1 << 20);
+  }
+
+  HookedStore* hooked_ = nullptr;
+  std::unique_ptr<CachedArticleStore> cache_;
+};
+
+TEST_F(CachedArticleStoreTest, ServesRepeatedReadsFromMemory) {
+  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Title", "e1")).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto article = cache_->Get("a");
+    ASSERT_TRUE(article.ok());
+    EXPECT_EQ(article->title(), "Title");
+  }
+  EXPECT_EQ(cache_->counters().hits, 3u);
+  EXPECT_EQ(cache_->counters().misses, 0u);
+}
+
+TEST_F(CachedArticleStoreTest, UpdatesAndDeletesAreVisibleAtOnce) {
+  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
+  ASSERT_TRUE(cache_->Get("a").ok());
+  ASSERT_TRUE(cache_->Replace(MakeArticle("a", "After", "e2"), "e1").ok());
+  EXPECT_EQ(cache_->Get("a")->title(), "After");
+
+  // A failed compare-and-set changes nothing.
+  EXPECT_EQ(cache_->Replace(MakeArticle("a", "Lost", "e3"), "e1").code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(cache_->Get("a")->title(), "After");
+
+  ASSERT_TRUE(cache_->Delete("a").ok());
+  EXPECT_EQ(cache_->Get("a").status().code(), absl::StatusCode::kNotFound);
+  auto batch = cache_->BatchGet({"a"});
+  ASSERT_TRUE(batch.ok());
+  EXPECT_TRUE(batch->empty());
+}
+
+TEST_F(CachedArticleStoreTest, AReadRacingAWriteNeverCachesTheOldVersion) {
+  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Old", "e1")).ok());  // stored, not yet cached
+  hooked_->hook = [&] { ASSERT_TRUE(cache_->Replace(MakeArticle("a", "New", "e2"), "e1").ok()); };
+  EXPECT_EQ(cache_->Get("a")->title(), "Old");  // this read started before the write
+  EXPECT_EQ(cache_->Get("a")->title(), "New");  // and did not overwrite what the write cached
+}
+
+TEST(CachedArticleStoreBoundTest, KeepsWithinItsMemoryBound) {
+  auto sqlite = SqliteArticleStore::Open(":memory:");
+  ASSERT_TRUE(sqlite.ok());
+  CachedArticleStore cache(*std::move(sqlite), 4096);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(
+        cache.Create(MakeArticle("a" + std::to_string(i), std::string(200, 't'), "e")).ok());
+  }
+  EXPECT_LE(cache.counters().bytes, 4096u);
+  EXPECT_GT(cache.counters().entries, 0u);
+  for (int i = 0; i < 100; ++i) {
+    auto article = cache.Get("a" + std::to_string(i));
+    ASSERT_TRUE(article.ok()) << i;  // evicted ones come back from the database
+  }
+}
+
+}  // namespace
+}  // namespace newsroom::content
