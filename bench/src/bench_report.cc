@@ -1,0 +1,231 @@
+// bench_report: reads the load generator's per-run JSON files, prints every figure as a ratio to
+// the empty RPC measured in the same run, checks the issue's targets and the exact count, and
+// writes one report (bench/results/latest.json). Exits 2 when the count in Redis is not exact.
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "newsroom/bench/v1/bench_results.pb.h"
+
+ABSL_FLAG(std::vector<std::string>, runs, {}, "comma-separated run JSON files");
+ABSL_FLAG(std::string, out, "", "report JSON to write");
+ABSL_FLAG(double, redis_benchmark_rps, 0, "redis-benchmark calls/s of the per-read script");
+ABSL_FLAG(std::string, redis_benchmark_command, "", "the redis-benchmark command line");
+ABSL_FLAG(int64_t, redis_total_reads, -1, "reads counted in Redis at the end (-1: not checked)");
+ABSL_FLAG(int64_t, content_rss_kib, 0, "content-service peak RSS (VmHWM), KiB");
+ABSL_FLAG(int64_t, analytics_rss_kib, 0, "analytics-service peak RSS (VmHWM), KiB");
+ABSL_FLAG(int, articles, 0, "catalogue size");
+ABSL_FLAG(int, readers, 0, "reader pool size");
+ABSL_FLAG(std::string, command, "", "the command that produced the run");
+ABSL_FLAG(std::string, machine, "", "a line describing the machine");
+ABSL_FLAG(std::string, started_at, "", "when the run started");
+ABSL_FLAG(std::string, throughput_label, "throughput", "label of the loaded runs");
+ABSL_FLAG(std::string, latency_label, "latency", "label of the 1-in-flight runs");
+
+namespace newsroom::bench {
+namespace {
+
+const v1::RunResult* Find(const v1::BenchReport& report, const std::string& label,
+                          const std::string& scenario) {
+  for (const v1::RunResult& run : report.runs()) {
+    if (run.label() == label && run.scenario() == scenario) return &run;
+  }
+  return nullptr;
+}
+
+double Ratio(double value, double base) { return base > 0 ? value / base : 0; }
+
+std::string Cell(double value, const char* format) {
+  return value > 0 ? absl::StrFormat(format, value) : std::string("-");
+}
+
+void AddTarget(v1::BenchReport& report, const std::string& path, const std::string& metric,
+               const std::string& target, double measured, bool met) {
+  v1::TargetCheck* check = report.add_targets();
+  check->set_path(path);
+  check->set_metric(metric);
+  check->set_target(target);
+  check->set_measured(measured);
+  check->set_met(met);
+}
+
+int Run() {
+  v1::BenchReport report;
+  report.set_started_at(absl::GetFlag(FLAGS_started_at));
+  report.set_command(absl::GetFlag(FLAGS_command));
+  report.set_machine(absl::GetFlag(FLAGS_machine));
+  report.set_articles(absl::GetFlag(FLAGS_articles));
+  report.set_readers(absl::GetFlag(FLAGS_readers));
+  report.set_redis_benchmark_calls_per_second(absl::GetFlag(FLAGS_redis_benchmark_rps));
+  report.set_redis_benchmark_command(absl::GetFlag(FLAGS_redis_benchmark_command));
+  report.set_content_service_peak_rss_kib(absl::GetFlag(FLAGS_content_rss_kib));
+  report.set_analytics_service_peak_rss_kib(absl::GetFlag(FLAGS_analytics_rss_kib));
+
+  for (const std::string& path : absl::GetFlag(FLAGS_runs)) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in.good() ||
+        !google::protobuf::util::JsonStringToMessage(text.str(), report.add_runs()).ok()) {
+      std::fprintf(stderr, "bench_report: cannot read run %s\n", path.c_str());
+      return 1;
+    }
+  }
+
+  const std::string loaded = absl::GetFlag(FLAGS_throughput_label);
+  const std::string single = absl::GetFlag(FLAGS_latency_label);
+  const v1::RunResult* empty_loaded = Find(report, loaded, "empty");
+  const v1::RunResult* empty_single = Find(report, single, "empty");
+  const double base_qps = empty_loaded ? empty_loaded->qps() : 0;
+  const double base_p50 = empty_single ? empty_single->latency().p50_us() : 0;
+  const double base_p99 = empty_single ? empty_single->latency().p99_us() : 0;
+
+  std::printf(
+      "\nFigures as ratios to the empty RPC (same server bootstrap, same load generator, same "
+      "run)\n");
+  std::printf("%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %s\n", "scenario", "calls/s",
+              "x empty", "items/s", "p50 1x1", "x empty", "p99 1x1", "x empty", "p50 load",
+              "p99 load", "errors");
+  const char* const kScenarios[] = {"empty",         "get_article", "read_article",
+                                    "list_articles", "record_read", "batch_record_reads"};
+  for (const char* scenario : kScenarios) {
+    const v1::RunResult* run = Find(report, loaded, scenario);
+    const v1::RunResult* one = Find(report, single, scenario);
+    if (run == nullptr && one == nullptr) continue;
+    int64_t errors = 0;
+    for (const v1::RunResult* r : {run, one}) {
+      if (r == nullptr) continue;
+      for (const auto& [code, count] : r->errors()) errors += count;
+    }
+    std::printf("%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %lld\n", scenario,
+                Cell(run ? run->qps() : 0, "%.0f").c_str(),
+                Cell(run ? Ratio(run->qps(), base_qps) : 0, "%.2fx").c_str(),
+                Cell(run ? run->items_per_second() : 0, "%.0f").c_str(),
+                Cell(one ? one->latency().p50_us() : 0, "%.0fus").c_str(),
+                Cell(one ? Ratio(one->latency().p50_us(), base_p50) : 0, "%.2fx").c_str(),
+                Cell(one ? one->latency().p99_us() : 0, "%.0fus").c_str(),
+                Cell(one ? Ratio(one->latency().p99_us(), base_p99) : 0, "%.2fx").c_str(),
+                Cell(run ? run->latency().p50_us() : 0, "%.0fus").c_str(),
+                Cell(run ? run->latency().p99_us() : 0, "%.0fus").c_str(),
+                static_cast<long long>(errors));
+  }
+  const double redis_rps = report.redis_benchmark_calls_per_second();
+  if (redis_rps > 0) {
+    std::printf("%-20s %10.0f %7s %10.0f   (redis-benchmark, per-read Lua script, -P 16)\n",
+                "redis per-read step", redis_rps, "", redis_rps);
+  }
+
+  // The issue's targets, each a ratio to the empty RPC in this same run.
+  auto qps_ratio = [&](const char* scenario) {
+    const v1::RunResult* run = Find(report, loaded, scenario);
+    return run ? Ratio(run->qps(), base_qps) : 0.0;
+  };
+  auto p50_ratio = [&](const char* scenario) {
+    const v1::RunResult* run = Find(report, single, scenario);
+    return run ? Ratio(run->latency().p50_us(), base_p50) : 0.0;
+  };
+  auto p99_ratio = [&](const char* scenario) {
+    const v1::RunResult* run = Find(report, single, scenario);
+    return run ? Ratio(run->latency().p99_us(), base_p99) : 0.0;
+  };
+  AddTarget(report, "RecordRead", "throughput / empty", ">= 0.9x", qps_ratio("record_read"),
+            qps_ratio("record_read") >= 0.9);
+  AddTarget(report, "RecordRead", "p50 at 1 in flight / empty", "<= 2x", p50_ratio("record_read"),
+            p50_ratio("record_read") > 0 && p50_ratio("record_read") <= 2);
+  AddTarget(report, "GetArticle", "throughput / empty", ">= 0.8x", qps_ratio("get_article"),
+            qps_ratio("get_article") >= 0.8);
+  AddTarget(report, "GetArticle", "p50 at 1 in flight / empty", "<= 2x", p50_ratio("get_article"),
+            p50_ratio("get_article") > 0 && p50_ratio("get_article") <= 2);
+  AddTarget(report, "ReadArticle", "throughput / empty", ">= 0.5x", qps_ratio("read_article"),
+            qps_ratio("read_article") >= 0.5);
+  AddTarget(report, "ReadArticle", "p50 at 1 in flight / empty", "<= 3x", p50_ratio("read_article"),
+            p50_ratio("read_article") > 0 && p50_ratio("read_article") <= 3);
+  AddTarget(report, "ReadArticle", "p99 at 1 in flight / empty", "<= 4x", p99_ratio("read_article"),
+            p99_ratio("read_article") > 0 && p99_ratio("read_article") <= 4);
+  if (const v1::RunResult* batch = Find(report, loaded, "batch_record_reads");
+      batch != nullptr && redis_rps > 0) {
+    const double ratio = batch->items_per_second() / redis_rps;
+    AddTarget(report, "BatchRecordReads", "reads/s / redis-benchmark per-read step", ">= 0.5x",
+              ratio, ratio >= 0.5);
+  }
+  for (const auto& [path, rss] :
+       {std::pair<const char*, int64_t>{"content-service", report.content_service_peak_rss_kib()},
+        {"analytics-service", report.analytics_service_peak_rss_kib()}}) {
+    if (rss > 0) {
+      AddTarget(report, path, "peak RSS (MiB)", "< 64", static_cast<double>(rss) / 1024,
+                rss < 64 * 1024);
+    }
+  }
+
+  std::printf("\nTargets (issue 3)\n");
+  for (const v1::TargetCheck& check : report.targets()) {
+    std::printf("  %-18s %-42s %-9s measured %7.2f   %s\n", check.path().c_str(),
+                check.metric().c_str(), check.target().c_str(), check.measured(),
+                check.met() ? "met" : "NOT MET");
+  }
+
+  // Exact counting: every acknowledged read is in Redis once; failed calls that may have counted
+  // are the only slack allowed.
+  int64_t acknowledged = 0;
+  int64_t unknown = 0;
+  for (const v1::RunResult& run : report.runs()) {
+    acknowledged += run.acknowledged_reads();
+    unknown += run.reads_with_unknown_outcome();
+  }
+  report.set_acknowledged_reads(acknowledged);
+  report.set_reads_with_unknown_outcome(unknown);
+  const int64_t in_redis = absl::GetFlag(FLAGS_redis_total_reads);
+  report.set_redis_total_reads(in_redis);
+  bool exact = true;
+  if (in_redis >= 0) {
+    exact = in_redis == acknowledged;
+    const bool within = in_redis >= acknowledged && in_redis <= acknowledged + unknown;
+    report.set_counts_exact(exact);
+    std::printf(
+        "\nCounting: %lld reads acknowledged, %lld in Redis, %lld with unknown outcome: %s\n",
+        static_cast<long long>(acknowledged), static_cast<long long>(in_redis),
+        static_cast<long long>(unknown),
+        exact    ? "EXACT"
+        : within ? "within the calls that failed ambiguously"
+                 : "MISMATCH");
+    if (!exact && within) exact = true;  // not a counting bug: the failures are reported above
+  }
+
+  if (const std::string path = absl::GetFlag(FLAGS_out); !path.empty()) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.always_print_primitive_fields = true;
+    options.preserve_proto_field_names = true;
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(report, &json, options).ok()) {
+      std::fprintf(stderr, "bench_report: cannot encode the report\n");
+      return 1;
+    }
+    std::ofstream out(path);
+    out << json;
+    if (!out.good()) {
+      std::fprintf(stderr, "bench_report: cannot write %s\n", path.c_str());
+      return 1;
+    }
+  }
+  return exact ? 0 : 2;
+}
+
+}  // namespace
+}  // namespace newsroom::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("bench_report --runs=a.json,b.json --out=FILE [...]");
+  absl::ParseCommandLine(argc, argv);
+  return newsroom::bench::Run();
+}

@@ -1,0 +1,62 @@
+// empty_server: serves newsroom.bench.v1.BenchService/Empty exactly the way Newsroom's services are
+// served (newsroom::GrpcServer: callback API, health, reflection, same options), so that a
+// benchmark can measure the framework's own limit in the same run as the services.
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "common/src/grpc_server.h"
+#include "common/src/host_port.h"
+#include "newsroom/bench/v1/bench_service.grpc.pb.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to serve on; port 0 picks a free port");
+
+namespace newsroom::bench {
+namespace {
+
+class EmptyService final : public v1::BenchService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Empty(grpc::CallbackServerContext* context,
+                                  const v1::EmptyRequest* request,
+                                  v1::EmptyResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+int Run() {
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  absl::StatusOr<HostPort> host_port = ParseHostPort(listen, "--listen");
+  if (!host_port.ok()) {
+    std::fprintf(stderr, "empty_server: %s\n", std::string(host_port.status().message()).c_str());
+    return 1;
+  }
+  EmptyService service;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start(GrpcServerOptions{.listen_address = listen, .services = {&service}});
+  if (!server.ok()) {
+    std::fprintf(stderr, "empty_server: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  (*server)->SetServing(true);
+  std::printf("empty_server listening on %s:%d\n", host_port->host.c_str(), (*server)->port());
+  std::fflush(stdout);
+  WaitForShutdownSignal();
+  (*server)->Shutdown(absl::Seconds(1));
+  return 0;
+}
+
+}  // namespace
+}  // namespace newsroom::bench
+
+int main(int argc, char** argv) {
+  newsroom::BlockShutdownSignals();
+  absl::SetProgramUsageMessage("empty_server [--listen=HOST:PORT]");
+  absl::ParseCommandLine(argc, argv);
+  return newsroom::bench::Run();
+}

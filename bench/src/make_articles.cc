@@ -1,0 +1,102 @@
+// make_articles: writes a catalogue of N generated articles (bench-000000, bench-000001, ...) as a
+// content-service seed file (a ListArticlesResponse in protobuf JSON), sized like real news pages.
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "bench/src/catalogue.h"
+#include "newsroom/content/v1/content_service.pb.h"
+
+ABSL_FLAG(int, count, 1000, "number of articles");
+ABSL_FLAG(int, body_bytes, 2500, "approximate size of each article's body");
+ABSL_FLAG(std::string, out, "", "file to write (required)");
+
+namespace newsroom::bench {
+namespace {
+
+namespace content_v1 = ::newsroom::content::v1;
+
+constexpr const char* kTags[] = {"politics", "business", "science", "sport",  "culture",
+                                 "local",    "weather",  "health",  "travel", "technology"};
+
+content_v1::Article MakeArticle(int index, int body_bytes) {
+  const std::string id = BenchArticleId(index);
+  content_v1::Article article;
+  article.set_name(absl::StrCat("articles/", id));
+  article.set_title(absl::StrCat("Benchmark article ", index,
+                                 ": council approves the new harbour "
+                                 "footbridge after a year of consultation"));
+  article.set_subtitle(
+      "Residents asked for a crossing that stays open at night; the council agreed to fund it from "
+      "next year's transport budget");
+  std::string body;
+  for (int paragraph = 0; static_cast<int>(body.size()) < body_bytes; ++paragraph) {
+    if (paragraph > 0) body += "\n\n";
+    absl::StrAppend(&body, "Paragraph ", paragraph + 1, " of article ", index,
+                    ". The footbridge will link the old fish market to the ferry terminal, "
+                    "cutting a twenty-minute walk to five. Work starts in spring; the bridge is "
+                    "expected to open before the summer festival, weather permitting.");
+  }
+  article.set_body(body);
+  article.mutable_lead_image()->set_uri(
+      absl::StrCat("https://images.example.com/bench/", id, ".jpg"));
+  article.mutable_lead_image()->set_caption("The harbour at dusk, where the footbridge will cross");
+  article.mutable_lead_image()->set_alt_text("A harbour with small boats under an evening sky");
+  article.mutable_lead_image()->set_credit("Bench Photographer");
+  article.mutable_source()->set_name("The Benchmark Gazette");
+  article.mutable_source()->set_uri(absl::StrCat("https://news.example.com/", id));
+  article.add_tags(kTags[index % 10]);
+  article.add_tags(kTags[(index / 10) % 10 == index % 10 ? (index + 1) % 10 : (index / 10) % 10]);
+  article.set_language("en");
+  article.add_authors("A. Reporter");
+  // One article a minute, newest last, ending at 2024-01-01.
+  *article.mutable_publish_time() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(1704067200 - int64_t{60} * index);
+  return article;
+}
+
+int Run() {
+  const int count = absl::GetFlag(FLAGS_count);
+  const std::string path = absl::GetFlag(FLAGS_out);
+  if (path.empty()) {
+    std::fprintf(stderr, "make_articles: --out is required\n");
+    return 1;
+  }
+  if (count < 1) {
+    std::fprintf(stderr, "make_articles: --count must be at least 1\n");
+    return 1;
+  }
+  content_v1::ListArticlesResponse catalogue;
+  for (int i = 0; i < count; ++i) {
+    *catalogue.add_articles() = MakeArticle(i, absl::GetFlag(FLAGS_body_bytes));
+  }
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(catalogue, &json).ok()) {
+    std::fprintf(stderr, "make_articles: cannot encode the catalogue\n");
+    return 1;
+  }
+  std::ofstream out(path);
+  out << json;
+  if (!out.good()) {
+    std::fprintf(stderr, "make_articles: cannot write %s\n", path.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace newsroom::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("make_articles --count=N --out=FILE");
+  absl::ParseCommandLine(argc, argv);
+  return newsroom::bench::Run();
+}
