@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -57,7 +58,11 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
       stats_cache_(options.stats_max_age, options.stats_cache_entries) {}
 
 absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
-  return std::min(absl::Now() + options_.analytics_budget, caller_deadline);
+  const absl::Time now = absl::Now();
+  // Keep a margin before the caller's deadline, so that the article can still be sent back in
+  // time when analytics takes all it is given.
+  const absl::Duration margin = std::max(absl::Milliseconds(5), (caller_deadline - now) / 10);
+  return std::min(now + options_.analytics_budget, caller_deadline - margin);
 }
 
 void ContentService::AttachStats(
@@ -135,16 +140,26 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   analytics_->RecordRead(read, AnalyticsDeadline(deadline),
                          [this, read, article = *std::move(article), done = std::move(done)](
                              absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
-                           if (stats.ok()) {
-                             stats_cache_.Put(*stats, absl::Now());
-                             *article.mutable_read_stats() = *std::move(stats);
-                           } else {
-                             // Whether or not analytics recorded it, delivering it again is safe:
-                             // same read_id.
-                             pending_reads_->Enqueue(std::move(read));
-                           }
+                           AfterRecordRead(std::move(read), std::move(stats), article);
                            std::move(done)(std::move(article));
                          });
+}
+
+void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read,
+                                     absl::StatusOr<analytics_v1::ReadStats> stats,
+                                     content_v1::Article& article) {
+  if (stats.ok()) {
+    stats_cache_.Put(*stats, absl::Now());
+    *article.mutable_read_stats() = *std::move(stats);
+  } else if (stats.status().code() == absl::StatusCode::kInvalidArgument) {
+    // Analytics refused this read itself (say, clocks too far apart): sending it again cannot
+    // succeed, and queueing it would hold good reads back.
+    std::fprintf(stderr, "content-service: analytics refused a read of %s: %s\n",
+                 read.article().c_str(), std::string(stats.status().message()).c_str());
+  } else {
+    // Whether or not analytics recorded it, delivering it again is safe: same read_id.
+    pending_reads_->Enqueue(std::move(read));
+  }
 }
 
 void ContentService::ListArticles(const content_v1::ListArticlesRequest& request,
@@ -196,6 +211,7 @@ struct TopListing {
   absl::Time analytics_deadline;
   int rounds = 0;
   std::vector<content_v1::MostReadArticle> found;
+  absl::flat_hash_set<std::string> listed;
   ContentService::Done<content_v1::ListMostReadArticlesResponse> done;
   absl::AnyInvocable<void(std::vector<content_v1::MostReadArticle>) &&> finish;
 
@@ -241,6 +257,12 @@ struct TopListing {
     for (const auto& ranked : response.articles()) {
       if (static_cast<int>(found.size()) >= wanted) break;
       if (next_live == live.end() || next_live->name() != ranked.article()) continue;
+      // The ranking can shift between rounds (offset paging), moving an article already listed
+      // onto a later page: list each article once.
+      if (!listed.insert(ranked.article()).second) {
+        ++next_live;
+        continue;
+      }
       content_v1::MostReadArticle entry;
       *entry.mutable_article() = std::move(*next_live++);
       entry.set_reads(ranked.reads());

@@ -68,6 +68,10 @@ class ContentService final {
   // When to give up on analytics for a request whose own deadline is `caller_deadline`.
   absl::Time AnalyticsDeadline(absl::Time caller_deadline) const;
 
+  // Completes a read once analytics answered: caches and attaches the stats, or queues the read.
+  void AfterRecordRead(analytics_v1::RecordReadRequest read,
+                       absl::StatusOr<analytics_v1::ReadStats> stats, content_v1::Article& article);
+
   // Fills in `read_stats` of every article in `articles`, from the cache when fresh and otherwise
   // with one batched call, then passes them on; those analytics could not answer for pass on
   // without stats.

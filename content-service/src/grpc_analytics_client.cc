@@ -23,8 +23,25 @@ void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
 
 }  // namespace
 
+namespace {
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  // gRPC's default reconnect backoff grows to 120 s: after a long outage content-service would
+  // keep queueing reads for up to two minutes after analytics-service is back. Retry every second.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  // Connect now rather than on the first page view, which has only its budget to spare.
+  channel->GetState(/*try_to_connect=*/true);
+  return channel;
+}
+
+}  // namespace
+
 GrpcAnalyticsClient::GrpcAnalyticsClient(const std::string& address)
-    : GrpcAnalyticsClient(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())) {}
+    : GrpcAnalyticsClient(NewChannel(address)) {}
 
 GrpcAnalyticsClient::GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel)
     : stub_(analytics_v1::AnalyticsService::NewStub(std::move(channel))) {}

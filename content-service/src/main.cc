@@ -87,7 +87,10 @@ int main(int argc, char** argv) {
                absl::FormatDuration(config->shutdown_drain).c_str());
   const absl::Time deadline = absl::Now() + config->shutdown_drain;
   (*server)->Shutdown(config->shutdown_drain);
-  const std::size_t undelivered = pending_reads.Shutdown(deadline);
+  // The server's drain can use the whole deadline (gRPC waits for idle clients to hang up), so
+  // delivering the queued reads gets a minimum of its own.
+  const std::size_t undelivered =
+      pending_reads.Shutdown(std::max(deadline, absl::Now() + absl::Seconds(2)));
   const auto counters = pending_reads.counters();
   std::fprintf(stderr,
                "content-service: stopped; queued reads delivered %llu, undelivered %zu, "

@@ -44,22 +44,36 @@ bool PendingReads::DeliverOneBatch(absl::Time call_deadline) {
   }
   if (batch.empty()) return true;
 
+  std::size_t settled = 0;  // reads from the front of `batch` that are delivered or refused
+  std::uint64_t delivered = 0;
+  std::uint64_t rejected = 0;
   const absl::Status status = analytics_->BatchRecordReads(batch, call_deadline);
-  if (!status.ok() && status.code() != absl::StatusCode::kInvalidArgument) return false;
+  if (status.ok()) {
+    settled = delivered = batch.size();
+  } else if (status.code() == absl::StatusCode::kInvalidArgument) {
+    // One read analytics refuses rejects the whole batch; send them one at a time so that only
+    // the refused ones are dropped. (Reads are validated before they are queued, so this means
+    // the two services disagree, e.g. on the time; retrying a refused read would never end.)
+    for (; settled < batch.size(); ++settled) {
+      const absl::Status one = analytics_->BatchRecordReads({batch[settled]}, call_deadline);
+      if (one.ok()) {
+        ++delivered;
+      } else if (one.code() == absl::StatusCode::kInvalidArgument) {
+        ++rejected;
+        std::fprintf(stderr, "content-service: analytics refused a queued read: %s\n",
+                     std::string(one.message()).c_str());
+      } else {
+        break;  // unavailable again: the rest stays queued
+      }
+    }
+  }
 
   absl::MutexLock lock(&mutex_);
   // Only this function removes from the front, and it is serialised, so the batch is still there.
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
-  if (status.ok()) {
-    counters_.delivered += batch.size();
-  } else {
-    // Reads are validated before they are queued, so this means the two services disagree on
-    // the API; retrying would block the queue forever.
-    counters_.dropped_rejected += batch.size();
-    std::fprintf(stderr, "content-service: analytics rejected %zu queued reads: %s\n", batch.size(),
-                 std::string(status.message()).c_str());
-  }
-  return true;
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(settled));
+  counters_.delivered += delivered;
+  counters_.dropped_rejected += rejected;
+  return settled == batch.size();
 }
 
 void PendingReads::DeliveryLoop() {

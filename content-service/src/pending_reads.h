@@ -26,7 +26,7 @@ struct PendingReadsCounters {
   std::size_t pending = 0;
   std::uint64_t delivered = 0;
   std::uint64_t dropped_full = 0;      // the queue was at max_pending
-  std::uint64_t dropped_rejected = 0;  // analytics refused the batch as invalid (INVALID_ARGUMENT)
+  std::uint64_t dropped_rejected = 0;  // analytics refused the read as invalid (INVALID_ARGUMENT)
 };
 
 // Reads that analytics-service did not acknowledge, delivered in the background in batches with

@@ -31,6 +31,11 @@ class ScriptedAnalytics final : public AnalyticsClient {
     absl::MutexLock lock(&mutex_);
     ++calls_;
     if (!reply_.ok()) return reply_;
+    for (const auto& read : reads) {
+      if (read.read_id() == refused_read_id_) {
+        return absl::InvalidArgumentError("requests[0].read_time: in the future");
+      }
+    }
     for (const auto& read : reads) accepted_.insert(read.read_id());
     return absl::OkStatus();
   }
@@ -38,6 +43,10 @@ class ScriptedAnalytics final : public AnalyticsClient {
   void SetReply(absl::Status reply) {
     absl::MutexLock lock(&mutex_);
     reply_ = std::move(reply);
+  }
+  void RefuseReadId(std::string read_id) {
+    absl::MutexLock lock(&mutex_);
+    refused_read_id_ = std::move(read_id);
   }
   std::set<std::string> accepted() {
     absl::MutexLock lock(&mutex_);
@@ -53,6 +62,7 @@ class ScriptedAnalytics final : public AnalyticsClient {
   absl::Status reply_ ABSL_GUARDED_BY(mutex_) = absl::OkStatus();
   std::set<std::string> accepted_ ABSL_GUARDED_BY(mutex_);
   int calls_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::string refused_read_id_ ABSL_GUARDED_BY(mutex_);
 };
 
 analytics_v1::RecordReadRequest Read(int i) {
@@ -131,6 +141,18 @@ TEST(PendingReadsTest, ARejectedBatchIsDroppedNotRetriedForever) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
   ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
   EXPECT_EQ(pending.counters().dropped_rejected, 3u);
+}
+
+TEST(PendingReadsTest, OneRefusedReadDoesNotTakeItsBatchDown) {
+  ScriptedAnalytics analytics;
+  analytics.RefuseReadId("r3");
+  PendingReads pending(&analytics, FastOptions(1000));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));  // batches of 7
+  ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
+  EXPECT_EQ(pending.counters().dropped_rejected, 1u);
+  EXPECT_EQ(pending.counters().delivered, 9u);
+  EXPECT_EQ(analytics.accepted().size(), 9u);
+  EXPECT_EQ(analytics.accepted().count("r3"), 0u);
 }
 
 }  // namespace

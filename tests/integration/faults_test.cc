@@ -1,6 +1,7 @@
 // What happens when a part of the pair is down or restarts. Each test has its own processes.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 
@@ -65,6 +66,26 @@ TEST(FaultsTest, ReadsWhileAnalyticsIsDownAreServedThenDeliveredExactly) {
   // 1 before the outage + 20 during it; the retried "during-0" counts once.
   EXPECT_TRUE(Eventually([&] { return ReadsOf(pair, name) == 21; }))
       << "reads now " << ReadsOf(pair, name);
+}
+
+TEST(FaultsTest, AHungAnalyticsServiceCostsAReadNoMoreThanItsBudget) {
+  NewsroomPair pair;
+  const std::string name = CreateArticle(pair, "analytics-hung");
+  content_v1::Article article;
+  ASSERT_TRUE(ReadArticle(pair, name, "warm", &article).ok());  // connections are up
+
+  // A stopped process keeps its socket open: calls to it hang instead of failing fast, so only
+  // content-service's budget (100 ms) can bring the page back. The caller allows 60 s; a
+  // content-service without a budget would make it wait for 54 of them (deadline minus margin).
+  pair.SignalAnalytics(SIGSTOP);
+  const auto started = steady_clock::now();
+  const auto status = ReadArticle(pair, name, "while-hung", &article, milliseconds(60000));
+  const auto took = steady_clock::now() - started;
+  pair.SignalAnalytics(SIGCONT);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(article.has_read_stats());
+  EXPECT_LT(took, milliseconds(20000));
+  EXPECT_TRUE(Eventually([&] { return ReadsOf(pair, name) == 2; }));  // delivered afterwards
 }
 
 TEST(FaultsTest, RedisOutageMakesAnalyticsNotServingAndItRecoversWithoutRestart) {

@@ -26,6 +26,8 @@ class NewsroomPair {
   // (Re)starts analytics-service on its previous port (a new one the first time).
   void StartAnalytics();
   void StopAnalytics();
+  // Sends `signal_number` to analytics-service (SIGSTOP/SIGCONT make it hang and resume).
+  void SignalAnalytics(int signal_number) { analytics_process_->Signal(signal_number); }
   // (Re)starts content-service with the same database file, on its previous port.
   void StartContent(std::vector<std::string> extra_args = {});
   // Sends SIGTERM and returns content-service's exit code.

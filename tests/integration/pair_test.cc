@@ -395,5 +395,38 @@ TEST_F(PairTest, MostReadArticlesRankByPeriodAndSkipDeletedArticles) {
       grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST(MostReadTest, DeletedArticlesAreSkippedAcrossRankingPages) {
+  NewsroomPair pair;  // its own ranking, untouched by the other tests
+  // 20 articles; article i has 100 + i reads. The 14 most read are then deleted, more than one
+  // ranking page's slack, so content-service has to page through the ranking.
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = "multi-" + std::to_string(i);
+    content_v1::CreateArticleRequest create;
+    create.set_article_id(id);
+    *create.mutable_article() = SampleArticle("Multi " + std::to_string(i));
+    content_v1::Article created;
+    ASSERT_TRUE(pair.content().CreateArticle(Context().get(), create, &created).ok());
+    RecordPastReads(pair.analytics(), created.name(), 100 + i, 0);
+  }
+  for (int i = 6; i < 20; ++i) {
+    content_v1::DeleteArticleRequest remove;
+    remove.set_name("articles/multi-" + std::to_string(i));
+    google::protobuf::Empty empty;
+    ASSERT_TRUE(pair.content().DeleteArticle(Context().get(), remove, &empty).ok());
+  }
+  content_v1::ListMostReadArticlesRequest request;
+  request.set_page_size(4);
+  content_v1::ListMostReadArticlesResponse response;
+  ASSERT_TRUE(pair.content().ListMostReadArticles(Context().get(), request, &response).ok());
+  std::vector<std::string> names;
+  for (const auto& entry : response.articles()) names.push_back(entry.article().name());
+  const std::vector<std::string> expected{"articles/multi-5", "articles/multi-4",
+                                          "articles/multi-3", "articles/multi-2"};
+  EXPECT_EQ(names, expected);
+  ASSERT_EQ(response.articles_size(), 4);
+  EXPECT_EQ(response.articles(0).reads(), 105);
+  EXPECT_EQ(response.articles(0).article().read_stats().reads(), 105);
+}
+
 }  // namespace
 }  // namespace newsroom::testing
