@@ -409,7 +409,8 @@ TEST_F(AnalyticsServiceIntegrationTest, GeneratedReaderHashKeyIsSharedAcrossRest
   EXPECT_EQ(stats.unique_readers(), 1);  // same key, same hash
 }
 
-// Runs one command on `redis` and returns the reply's strings (array elements or the one string).
+// Runs one command on `redis` and returns the reply's strings (array elements, or the one string
+// or integer).
 std::vector<std::string> RedisStrings(const RedisServer& redis, std::vector<std::string> argv) {
   redisContext* context = redisConnect("127.0.0.1", redis.port());
   EXPECT_TRUE(context != nullptr && context->err == 0);
@@ -427,6 +428,8 @@ std::vector<std::string> RedisStrings(const RedisServer& redis, std::vector<std:
       for (size_t i = 0; i < reply->elements; ++i) {
         result.emplace_back(reply->element[i]->str, reply->element[i]->len);
       }
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+      result.push_back(std::to_string(reply->integer));
     } else if (reply->str != nullptr) {
       result.emplace_back(reply->str, reply->len);
     }
@@ -443,6 +446,27 @@ TEST_F(AnalyticsServiceIntegrationTest, ReloadsScriptsAfterScriptFlush) {
   EXPECT_EQ(Stats("a").reads(), 5);
   RedisStrings(redis_, {"SCRIPT", "FLUSH"});
   EXPECT_EQ(Top(v1::PERIOD_LAST_30_DAYS), std::vector<std::string>{"a=5"});
+}
+
+TEST_F(AnalyticsServiceIntegrationTest, DedupMarkersAndDayRankingsExpire) {
+  const absl::Time read_time = absl::Now() - absl::Hours(24 * 3);
+  v1::RecordReadRequest read = Read("a", "expiring");
+  SetReadTime(read, read_time);
+  ASSERT_TRUE(Record(read).ok());
+
+  // The dedup marker lives 48 h from when the read was recorded.
+  const long long ttl = std::stoll(RedisStrings(redis_, {"TTL", "newsroom:seen:a:expiring"}).at(0));
+  EXPECT_GT(ttl, 172800 - 60);
+  EXPECT_LE(ttl, 172800);
+
+  // The day's ranking expires 32 days after that UTC day starts (EXPIRETIME: Redis 7).
+  const absl::CivilDay day = absl::ToCivilDay(read_time, absl::UTCTimeZone());
+  const std::string day_key = absl::StrCat("newsroom:top:day:", absl::FormatCivilTime(day));
+  const long long expire_at = std::stoll(RedisStrings(redis_, {"EXPIRETIME", day_key}).at(0));
+  EXPECT_EQ(expire_at, absl::ToUnixSeconds(absl::FromCivil(day + 32, absl::UTCTimeZone())));
+
+  // Totals and the all-time ranking never expire.
+  EXPECT_EQ(RedisStrings(redis_, {"TTL", "newsroom:reads:a"}), std::vector<std::string>{"-1"});
 }
 
 TEST_F(AnalyticsServiceIntegrationTest, StoresNoReaderIdAndOnlyPrefixedKeys) {
