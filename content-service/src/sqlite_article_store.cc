@@ -334,6 +334,20 @@ absl::Status SqliteArticleStore::DeleteTagsLocked(absl::string_view article_id) 
   return StepDone(statement, "delete tags");
 }
 
+namespace {
+
+// Binds parameters 1 to 5 of an insert or update: id, publish seconds and nanos, etag, data.
+absl::Status BindArticleRow(sqlite3_stmt* statement, absl::string_view article_id,
+                            const v1::Article& article, const std::string& data) {
+  NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
+  NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 2, article.publish_time().seconds()));
+  NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 3, article.publish_time().nanos()));
+  NEWSROOM_RETURN_IF_ERROR(BindText(statement, 4, article.etag()));
+  return BindBlob(statement, 5, data);
+}
+
+}  // namespace
+
 absl::Status SqliteArticleStore::Create(const v1::Article& article) {
   NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view article_id,
                             ParseArticleName(article.name(), "article.name"));
@@ -342,11 +356,7 @@ absl::Status SqliteArticleStore::Create(const v1::Article& article) {
   return InTransactionLocked([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     sqlite3_stmt* statement = statements_->insert_article.get();
     ScopedReset reset(statement);
-    NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
-    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 2, article.publish_time().seconds()));
-    NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 3, article.publish_time().nanos()));
-    NEWSROOM_RETURN_IF_ERROR(BindText(statement, 4, article.etag()));
-    NEWSROOM_RETURN_IF_ERROR(BindBlob(statement, 5, data));
+    NEWSROOM_RETURN_IF_ERROR(BindArticleRow(statement, article_id, article, data));
     const int rc = sqlite3_step(statement);
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return absl::AlreadyExistsError(absl::StrCat("article already exists: ", article.name()));
@@ -407,11 +417,7 @@ absl::Status SqliteArticleStore::Replace(const v1::Article& article,
     {
       sqlite3_stmt* statement = statements_->update_article.get();
       ScopedReset reset(statement);
-      NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
-      NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 2, article.publish_time().seconds()));
-      NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 3, article.publish_time().nanos()));
-      NEWSROOM_RETURN_IF_ERROR(BindText(statement, 4, article.etag()));
-      NEWSROOM_RETURN_IF_ERROR(BindBlob(statement, 5, data));
+      NEWSROOM_RETURN_IF_ERROR(BindArticleRow(statement, article_id, article, data));
       NEWSROOM_RETURN_IF_ERROR(BindText(statement, 6, expected_etag));
       NEWSROOM_RETURN_IF_ERROR(StepDone(statement, "update article"));
     }
