@@ -29,6 +29,7 @@ ABSL_FLAG(int, readers, 0, "reader pool size");
 ABSL_FLAG(std::string, command, "", "the command that produced the run");
 ABSL_FLAG(std::string, machine, "", "a line describing the machine");
 ABSL_FLAG(std::string, started_at, "", "when the run started");
+ABSL_FLAG(std::string, revision, "", "git revision the binaries were built from");
 ABSL_FLAG(std::string, throughput_label, "throughput", "label of the loaded runs");
 ABSL_FLAG(std::string, latency_label, "latency", "label of the 1-in-flight runs");
 
@@ -62,6 +63,7 @@ void AddTarget(v1::BenchReport& report, const std::string& path, const std::stri
 int Run() {
   v1::BenchReport report;
   report.set_started_at(absl::GetFlag(FLAGS_started_at));
+  report.set_revision(absl::GetFlag(FLAGS_revision));
   report.set_command(absl::GetFlag(FLAGS_command));
   report.set_machine(absl::GetFlag(FLAGS_machine));
   report.set_articles(absl::GetFlag(FLAGS_articles));
