@@ -75,8 +75,8 @@ TEST(FaultsTest, AHungAnalyticsServiceCostsAReadNoMoreThanItsBudget) {
   ASSERT_TRUE(ReadArticle(pair, name, "warm", &article).ok());  // connections are up
 
   // A stopped process keeps its socket open: calls to it hang instead of failing fast, so only
-  // content-service's budget (100 ms) can bring the page back. The caller allows 60 s; a
-  // content-service without a budget would make it wait for 54 of them (deadline minus margin).
+  // content-service's budget (2 s in these tests) can bring the page back. The caller allows 60 s;
+  // a content-service without a budget would make it wait for 54 of them (deadline minus margin).
   pair.SignalAnalytics(SIGSTOP);
   const auto started = steady_clock::now();
   const auto status = ReadArticle(pair, name, "while-hung", &article, milliseconds(60000));
