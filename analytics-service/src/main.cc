@@ -152,6 +152,6 @@ int Run(int argc, char** argv) {
 }  // namespace newsroom::analytics
 
 int main(int argc, char** argv) {
-  newsroom::BlockShutdownSignals();
+  newsroom::PrepareServerProcess();
   return newsroom::analytics::Run(argc, argv);
 }

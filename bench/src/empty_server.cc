@@ -55,7 +55,7 @@ int Run() {
 }  // namespace newsroom::bench
 
 int main(int argc, char** argv) {
-  newsroom::BlockShutdownSignals();
+  newsroom::PrepareServerProcess();
   absl::SetProgramUsageMessage("empty_server [--listen=HOST:PORT]");
   absl::ParseCommandLine(argc, argv);
   return newsroom::bench::Run();

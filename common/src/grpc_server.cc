@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace newsroom {
 
@@ -58,9 +59,10 @@ sigset_t ShutdownSignals() {
 
 }  // namespace
 
-void BlockShutdownSignals() {
+void PrepareServerProcess() {
   const sigset_t signals = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 int WaitForShutdownSignal() {

@@ -16,7 +16,7 @@ ABSL_FLAG(std::string, seed, newsroom::EnvOr("CONTENT_SEED", ""),
           "JSON file of sample articles, loaded when the store is empty (env CONTENT_SEED)");
 ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
           "longest wait for analytics-service on a request's path; never past its deadline");
-ABSL_FLAG(absl::Duration, stats_max_age, absl::Milliseconds(500),
+ABSL_FLAG(absl::Duration, stats_max_age, absl::Seconds(1),
           "how old the read stats served by GetArticle and ListArticles may be (0: always fresh)");
 ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{32} << 20,
           "memory for articles cached in front of the database (0: no cache)");

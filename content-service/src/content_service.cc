@@ -55,7 +55,8 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
       analytics_(analytics),
       pending_reads_(pending_reads),
       options_(options),
-      stats_cache_(options.stats_max_age, options.stats_cache_entries) {}
+      stats_cache_(options.stats_max_age, options.stats_cache_entries),
+      stats_refresher_(analytics, &stats_cache_, absl::Seconds(1)) {}
 
 absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
   const absl::Time now = absl::Now();
@@ -71,7 +72,9 @@ void ContentService::AttachStats(
   const absl::Time now = absl::Now();
   std::vector<std::size_t> missing;  // indexes of articles without fresh cached stats
   for (std::size_t i = 0; i < articles.size(); ++i) {
-    if (auto cached = stats_cache_.Fresh(articles[i].name(), now)) {
+    bool due_for_refresh = false;
+    if (auto cached = stats_cache_.Fresh(articles[i].name(), now, &due_for_refresh)) {
+      if (due_for_refresh) stats_refresher_.Request(articles[i].name());
       *articles[i].mutable_read_stats() = *std::move(cached);
     } else {
       missing.push_back(i);

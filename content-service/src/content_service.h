@@ -9,6 +9,7 @@
 #include "content-service/src/article_store.h"
 #include "content-service/src/pending_reads.h"
 #include "content-service/src/read_stats_cache.h"
+#include "content-service/src/stats_refresher.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
 namespace newsroom::content {
@@ -19,7 +20,8 @@ struct ContentServiceOptions {
   // Longest wait for analytics-service on a request's path; never past the caller's deadline.
   absl::Duration analytics_budget = absl::Milliseconds(100);
   // How old the stats served by GetArticle and ListArticles may be; zero always asks analytics.
-  absl::Duration stats_max_age = absl::Milliseconds(500);
+  // Past half of it they are refreshed in the background.
+  absl::Duration stats_max_age = absl::Seconds(1);
   // Articles whose stats are remembered.
   std::size_t stats_cache_entries = 100000;
 };
@@ -83,6 +85,7 @@ class ContentService final {
   PendingReads* const pending_reads_;
   const ContentServiceOptions options_;
   ReadStatsCache stats_cache_;
+  StatsRefresher stats_refresher_;
 };
 
 }  // namespace newsroom::content

@@ -45,7 +45,7 @@ absl::Status SeedIfEmpty(newsroom::content::ArticleStore& store,
 }  // namespace
 
 int main(int argc, char** argv) {
-  newsroom::BlockShutdownSignals();
+  newsroom::PrepareServerProcess();
   absl::SetProgramUsageMessage(
       "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH [--seed=FILE]");
   absl::ParseCommandLine(argc, argv);

@@ -12,12 +12,16 @@ ReadStatsCache::Shard& ReadStatsCache::ShardOf(const std::string& article) {
 }
 
 std::optional<analytics::v1::ReadStats> ReadStatsCache::Fresh(const std::string& article,
-                                                              absl::Time now) {
+                                                              absl::Time now,
+                                                              bool* due_for_refresh) {
   if (max_age_ <= absl::ZeroDuration()) return std::nullopt;
   Shard& shard = ShardOf(article);
   absl::MutexLock lock(&shard.mutex);
   const auto it = shard.entries.find(article);
-  if (it == shard.entries.end() || now - it->second.seen > max_age_) return std::nullopt;
+  if (it == shard.entries.end()) return std::nullopt;
+  const absl::Duration age = now - it->second.seen;
+  if (age > max_age_) return std::nullopt;
+  if (due_for_refresh != nullptr) *due_for_refresh = age > max_age_ / 2;
   return it->second.stats;
 }
 

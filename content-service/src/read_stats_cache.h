@@ -14,17 +14,20 @@
 namespace newsroom::content {
 
 // Read stats recently seen from analytics-service, so that GetArticle and ListArticles can answer
-// without a round trip when the stats are at most `max_age` old. ReadArticle still always goes to
-// analytics (its count must include the read) and refreshes the entry with what it got back.
-// Sharded by article so that concurrent calls rarely share a lock.
+// without a round trip when the stats are at most `max_age` old. Past half that age an entry is
+// still served but due for a refresh (see StatsRefresher), so that an article read steadily never
+// waits for analytics. ReadArticle always goes to analytics (its count must include the read) and
+// refreshes the entry with what it got back. Sharded so that concurrent calls rarely share a lock.
 class ReadStatsCache final {
  public:
   // `max_age` zero disables the cache. At most `max_entries` articles are kept.
   ReadStatsCache(absl::Duration max_age, std::size_t max_entries);
 
-  // The stats of `article` if seen no longer than max_age before `now`.
+  // The stats of `article` if seen no longer than max_age before `now`. Sets `*due_for_refresh`
+  // (when given) if they are older than half of max_age.
   [[nodiscard]] std::optional<analytics::v1::ReadStats> Fresh(const std::string& article,
-                                                              absl::Time now);
+                                                              absl::Time now,
+                                                              bool* due_for_refresh = nullptr);
 
   // Remembers `stats` as seen at `now`. Counts only grow, so when calls race, a smaller count
   // never replaces a larger one.
