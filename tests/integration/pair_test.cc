@@ -128,6 +128,18 @@ TEST_F(PairTest, ARepeatedReadIdCountsOnce) {
   EXPECT_EQ(article.read_stats().reads(), 3);
 }
 
+TEST_F(PairTest, ACallWithoutDeadlineStillGetsItsStats) {
+  const std::string name = Create("no-deadline", SampleArticle("No deadline"));
+  content_v1::ReadArticleRequest request;
+  request.set_name(name);
+  request.set_read_id("no-deadline-1");
+  grpc::ClientContext context;  // no deadline: content-service's own budget applies
+  content_v1::Article article;
+  ASSERT_TRUE(pair_->content().ReadArticle(&context, request, &article).ok());
+  ASSERT_TRUE(article.has_read_stats());
+  EXPECT_EQ(article.read_stats().reads(), 1);
+}
+
 TEST_F(PairTest, GetAndListNeverCount) {
   const std::string name = Create("not-counted", SampleArticle("Not counted"));
   content_v1::Article article;
