@@ -97,7 +97,7 @@ int Run() {
   double base_p50 = empty_single ? empty_single->latency().p50_us() : 0;
   double base_p99 = empty_single ? empty_single->latency().p99_us() : 0;
   if (go_loaded != nullptr) base_qps = std::max(base_qps, go_loaded->qps());
-  if (go_single != nullptr && go_single->latency().p50_us() > 0) {
+  if (go_single != nullptr && go_single->latency().p50_us() > 0 && base_p50 > 0) {
     base_p50 = std::min(base_p50, go_single->latency().p50_us());
     base_p99 = std::min(base_p99, go_single->latency().p99_us());
   }

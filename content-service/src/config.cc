@@ -18,8 +18,9 @@ ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
           "longest wait for analytics-service on a request's path; never past its deadline");
 ABSL_FLAG(absl::Duration, stats_max_age, absl::Seconds(1),
           "how old the read stats served by GetArticle and ListArticles may be (0: always fresh)");
-ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{32} << 20,
-          "memory for articles cached in front of the database (0: no cache)");
+ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{16} << 20,
+          "serialized size of the articles cached in front of the database (0: no cache); "
+          "memory use is about twice that");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,
           "reads held in memory while analytics-service is unreachable; more are dropped");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),

@@ -56,7 +56,7 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
       pending_reads_(pending_reads),
       options_(options),
       stats_cache_(options.stats_max_age, options.stats_cache_entries),
-      stats_refresher_(analytics, &stats_cache_, absl::Seconds(1)) {}
+      stats_refresher_(analytics, &stats_cache_, options.stats_max_age / 2) {}
 
 absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
   const absl::Time now = absl::Now();
@@ -91,12 +91,11 @@ void ContentService::AttachStats(
   auto shared = std::make_shared<std::vector<content_v1::Article>>(std::move(articles));
   analytics_->BatchGetReadStats(
       std::move(names), AnalyticsDeadline(deadline),
-      [this, shared, missing = std::move(missing),
+      [this, shared, missing = std::move(missing), sent = now,
        then = std::move(then)](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) mutable {
         if (stats.ok()) {
-          const absl::Time now = absl::Now();
           for (std::size_t j = 0; j < missing.size(); ++j) {
-            stats_cache_.Put((*stats)[j], now);
+            stats_cache_.Put((*stats)[j], sent);
             *(*shared)[missing[j]].mutable_read_stats() = std::move((*stats)[j]);
           }
         }
@@ -138,21 +137,22 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   read.set_reader_id(request.reader_id());
   read.set_read_id(request.read_id().empty() ? NewReadId() : request.read_id());
   // The read's time is fixed now, so that a late delivery still lands in the right day.
-  *read.mutable_read_time() = ToProto(absl::Now());
+  const absl::Time sent = absl::Now();
+  *read.mutable_read_time() = ToProto(sent);
 
   analytics_->RecordRead(read, AnalyticsDeadline(deadline),
-                         [this, read, article = *std::move(article), done = std::move(done)](
+                         [this, read, sent, article = *std::move(article), done = std::move(done)](
                              absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
-                           AfterRecordRead(std::move(read), std::move(stats), article);
+                           AfterRecordRead(std::move(read), sent, std::move(stats), article);
                            std::move(done)(std::move(article));
                          });
 }
 
-void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read,
+void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,
                                      absl::StatusOr<analytics_v1::ReadStats> stats,
                                      content_v1::Article& article) {
   if (stats.ok()) {
-    stats_cache_.Put(*stats, absl::Now());
+    stats_cache_.Put(*stats, sent);
     *article.mutable_read_stats() = *std::move(stats);
   } else if (stats.status().code() == absl::StatusCode::kInvalidArgument) {
     // Analytics refused this read itself (say, clocks too far apart): sending it again cannot

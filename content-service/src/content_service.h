@@ -71,7 +71,7 @@ class ContentService final {
   absl::Time AnalyticsDeadline(absl::Time caller_deadline) const;
 
   // Completes a read once analytics answered: caches and attaches the stats, or queues the read.
-  void AfterRecordRead(analytics_v1::RecordReadRequest read,
+  void AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,
                        absl::StatusOr<analytics_v1::ReadStats> stats, content_v1::Article& article);
 
   // Fills in `read_stats` of every article in `articles`, from the cache when fresh and otherwise

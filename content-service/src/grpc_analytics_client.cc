@@ -1,5 +1,6 @@
 #include "content-service/src/grpc_analytics_client.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/src/grpc_status.h"
@@ -18,7 +19,10 @@ struct UnaryCall {
 };
 
 void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
-  if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
+  if (deadline == absl::InfiniteFuture()) return;
+  // gRPC reads a time before 1970 as "no deadline"; a deadline already past must fail at once.
+  context.set_deadline(
+      absl::ToChronoTime(std::max(deadline, absl::UnixEpoch() + absl::Seconds(1))));
 }
 
 }  // namespace

@@ -21,27 +21,31 @@ std::optional<analytics::v1::ReadStats> ReadStatsCache::Fresh(const std::string&
   if (it == shard.entries.end()) return std::nullopt;
   const absl::Duration age = now - it->second.seen;
   if (age > max_age_) return std::nullopt;
-  if (due_for_refresh != nullptr) *due_for_refresh = age > max_age_ / 2;
+  if (due_for_refresh != nullptr && age > max_age_ / 2 && !it->second.refresh_requested) {
+    it->second.refresh_requested = true;
+    *due_for_refresh = true;
+  }
   return it->second.stats;
 }
 
-void ReadStatsCache::Put(const analytics::v1::ReadStats& stats, absl::Time now) {
+void ReadStatsCache::Put(const analytics::v1::ReadStats& stats, absl::Time seen) {
   if (max_age_ <= absl::ZeroDuration()) return;
   Shard& shard = ShardOf(stats.article());
   absl::MutexLock lock(&shard.mutex);
   auto it = shard.entries.find(stats.article());
   if (it != shard.entries.end()) {
+    it->second.refresh_requested = false;
     // A smaller count than a fresh entry's is a slower reply to an earlier call; after the entry
     // is stale any count wins (Redis may have been restored from an older snapshot).
-    if (now - it->second.seen <= max_age_ && it->second.stats.reads() > stats.reads()) return;
-    it->second = Entry{stats, now};
+    if (seen - it->second.seen <= max_age_ && it->second.stats.reads() > stats.reads()) return;
+    it->second = Entry{stats, seen};
     return;
   }
   if (shard.entries.size() >= max_entries_per_shard_) {
     // Entries expire within max_age anyway; dropping arbitrary ones keeps this O(1).
     shard.entries.erase(shard.entries.begin());
   }
-  shard.entries.emplace(stats.article(), Entry{stats, now});
+  shard.entries.emplace(stats.article(), Entry{stats, seen});
 }
 
 }  // namespace newsroom::content

@@ -24,19 +24,22 @@ class ReadStatsCache final {
   ReadStatsCache(absl::Duration max_age, std::size_t max_entries);
 
   // The stats of `article` if seen no longer than max_age before `now`. Sets `*due_for_refresh`
-  // (when given) if they are older than half of max_age.
+  // (when given) if they are older than half of max_age and nobody was told so since the last Put:
+  // each entry is reported due once, so that one refresh is asked for however many calls read it.
   [[nodiscard]] std::optional<analytics::v1::ReadStats> Fresh(const std::string& article,
                                                               absl::Time now,
                                                               bool* due_for_refresh = nullptr);
 
-  // Remembers `stats` as seen at `now`. Counts only grow, so when calls race, a smaller count
-  // never replaces a larger one.
-  void Put(const analytics::v1::ReadStats& stats, absl::Time now);
+  // Remembers `stats` as current at `seen` (the time the request for them was sent, so that a
+  // slow reply is not taken for a fresh one). Counts only grow, so when calls race, a smaller count
+  // never replaces a larger fresh one.
+  void Put(const analytics::v1::ReadStats& stats, absl::Time seen);
 
  private:
   struct Entry {
     analytics::v1::ReadStats stats;
     absl::Time seen;
+    bool refresh_requested = false;
   };
   struct Shard {
     absl::Mutex mutex;

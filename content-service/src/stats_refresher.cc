@@ -1,5 +1,6 @@
 #include "content-service/src/stats_refresher.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -28,6 +29,7 @@ void StatsRefresher::Request(const std::string& article) {
 }
 
 void StatsRefresher::Loop() {
+  absl::Duration backoff = absl::Milliseconds(100);
   while (true) {
     std::vector<std::string> batch;
     {
@@ -44,16 +46,26 @@ void StatsRefresher::Loop() {
     }
     // One call in flight at a time: requests arriving meanwhile gather into the next batch.
     absl::Notification done;
+    bool ok = false;
+    const absl::Time sent = absl::Now();
     analytics_->BatchGetReadStats(
-        std::move(batch), absl::Now() + call_timeout_,
-        [this, &done](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) {
+        std::move(batch), sent + call_timeout_,
+        [this, &done, &ok, sent](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) {
           if (stats.ok()) {
-            const absl::Time now = absl::Now();
-            for (const auto& entry : *stats) cache_->Put(entry, now);
+            for (const auto& entry : *stats) cache_->Put(entry, sent);
+            ok = true;
           }
           done.Notify();
         });
     done.WaitForNotification();
+    if (ok) {
+      backoff = absl::Milliseconds(100);
+      continue;
+    }
+    absl::MutexLock lock(&mutex_);
+    const auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) { return stopping_; };
+    mutex_.AwaitWithTimeout(absl::Condition(&stopping), backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(1));
   }
 }
 

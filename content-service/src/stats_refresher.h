@@ -13,14 +13,18 @@
 namespace newsroom::content {
 
 // Refreshes cached read stats ahead of their expiry, off the request path: callers name articles
-// whose stats are due, and one background thread fetches them all with one BatchGetReadStats call
-// at a time. Each article is fetched once however many callers asked (single flight).
+// whose stats are due (ReadStatsCache reports each entry due once, so one request per refresh),
+// and one background thread fetches them, many per BatchGetReadStats call, one call at a time.
+// After a failed call it waits (100 ms, doubling to 1 s) before the next, so an outage costs
+// analytics no storm of calls; entries that could not be refreshed expire and are fetched on
+// demand.
 class StatsRefresher final {
  public:
   // Up to this many articles per call (analytics accepts 1000).
   static constexpr std::size_t kMaxBatch = 1000;
 
-  // `analytics` and `cache` are not owned and must outlive this object.
+  // `analytics` and `cache` are not owned and must outlive this object. Each call gets
+  // `call_timeout`, which should be well under the cache's max age.
   StatsRefresher(AnalyticsClient* analytics, ReadStatsCache* cache, absl::Duration call_timeout);
   ~StatsRefresher();
   StatsRefresher(const StatsRefresher&) = delete;

@@ -40,6 +40,22 @@ TEST(ReadStatsCacheTest, AfterExpiryASmallerCountWins) {
   EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Seconds(1))->reads(), 4);
 }
 
+TEST(ReadStatsCacheTest, AnEntryPastHalfItsAgeIsReportedDueOnceUntilRefreshed) {
+  ReadStatsCache cache(absl::Seconds(1), 100);
+  cache.Put(Stats("articles/a", 3), kStart);
+  bool due = false;
+  ASSERT_TRUE(cache.Fresh("articles/a", kStart + absl::Milliseconds(400), &due).has_value());
+  EXPECT_FALSE(due);
+  ASSERT_TRUE(cache.Fresh("articles/a", kStart + absl::Milliseconds(600), &due).has_value());
+  EXPECT_TRUE(due);
+  due = false;
+  ASSERT_TRUE(cache.Fresh("articles/a", kStart + absl::Milliseconds(700), &due).has_value());
+  EXPECT_FALSE(due);  // already asked for: one refresh however many calls read it
+  cache.Put(Stats("articles/a", 4), kStart + absl::Milliseconds(700));
+  ASSERT_TRUE(cache.Fresh("articles/a", kStart + absl::Milliseconds(1300), &due).has_value());
+  EXPECT_TRUE(due);
+}
+
 TEST(ReadStatsCacheTest, ZeroMaxAgeDisablesIt) {
   ReadStatsCache cache(absl::ZeroDuration(), 100);
   cache.Put(Stats("articles/a", 1), kStart);
