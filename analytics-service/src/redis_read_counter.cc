@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -109,8 +110,12 @@ absl::StatusOr<RankingPage> ParseRankingReply(const redisReply& reply, int64_t l
 
 RedisReadCounter::RedisReadCounter(RedisReadCounterOptions options)
     : options_(std::move(options)), keys_(options_.key_prefix) {
-  const int workers = options_.pool_size < 1 ? 1 : options_.pool_size;
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  const int pool_size = options_.pool_size < 1 ? 1 : options_.pool_size;
+  for (int i = 0; i < pool_size; ++i) {
+    slots_.push_back(std::make_unique<Slot>(options_.connection));
+    idle_slots_.push_back(slots_.back().get());
+  }
+  for (int i = 0; i < pool_size; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 RedisReadCounter::~RedisReadCounter() {
@@ -222,30 +227,48 @@ void RedisReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
 void RedisReadCounter::Enqueue(std::vector<RedisCommand> commands,
                                absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done) {
   if (commands.empty()) return std::move(done)(Replies());
+  Slot* slot = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (queued_commands_ + commands.size() <= options_.max_queued_commands) {
+    if (queued_commands_ + commands.size() > options_.max_queued_commands) {
+      return std::move(done)(absl::UnavailableError("too much work queued for Redis; retry later"));
+    }
+    // Nothing queued and nobody sending: take a connection and send this call's commands on this
+    // thread, saving the hand-off to a worker. Otherwise queue them for the workers, whose
+    // pipelines then carry many calls each.
+    if (redis_down_ || !queue_.empty() || leaders_ > 0 || idle_slots_.empty()) {
       queued_commands_ += commands.size();
       queue_.push_back({std::move(commands), std::move(done)});
       return;
     }
+    slot = idle_slots_.back();
+    idle_slots_.pop_back();
+    ++leaders_;
   }
-  std::move(done)(absl::UnavailableError("too much work queued for Redis; retry later"));
+  std::vector<Job> batch;
+  batch.push_back({std::move(commands), std::move(done)});
+  RunBatch(slot->connection, batch, slot->reported_down);
+  absl::MutexLock lock(&mu_);
+  redis_down_ = slot->reported_down;
+  idle_slots_.push_back(slot);
+  --leaders_;
 }
 
 void RedisReadCounter::WorkerLoop() {
-  RedisConnection connection(options_.connection);
-  bool reported_down = false;
   std::vector<Job> batch;
   while (true) {
+    Slot* slot;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](RedisReadCounter* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->stopping_ || !self->queue_.empty();
+            return self->stopping_ || (!self->queue_.empty() && !self->idle_slots_.empty());
           },
           this));
       if (queue_.empty()) return;  // stopping, and nothing left to send
+      if (idle_slots_.empty()) continue;
+      slot = idle_slots_.back();
+      idle_slots_.pop_back();
       std::size_t commands = 0;
       while (!queue_.empty() && (batch.empty() || commands + queue_.front().commands.size() <=
                                                       options_.max_pipeline_commands)) {
@@ -255,8 +278,11 @@ void RedisReadCounter::WorkerLoop() {
       }
       queued_commands_ -= commands;
     }
-    RunBatch(connection, batch, reported_down);
+    RunBatch(slot->connection, batch, slot->reported_down);
     batch.clear();
+    absl::MutexLock lock(&mu_);
+    redis_down_ = slot->reported_down;
+    idle_slots_.push_back(slot);
   }
 }
 

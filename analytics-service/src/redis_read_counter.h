@@ -33,13 +33,16 @@ struct RedisReadCounterOptions {
   std::size_t max_queued_commands = 200000;
 };
 
-// ReadCounter over Redis with group commit: calls only enqueue their commands; each of
-// `pool_size` workers takes everything queued (up to max_pipeline_commands), sends it as one
-// pipeline on its own connection and completes the callers from the replies. So callers never
-// block on Redis, and a busy service makes one round trip for many calls.
+// ReadCounter over Redis with group commit over a pool of `pool_size` connections. When nothing
+// is queued and no call is being sent, a call takes an idle connection and sends its commands on
+// its own thread (no hand-off, so no thread wake-up on the way to Redis: the 1-in-flight case).
+// Otherwise it only enqueues; each of `pool_size` workers takes an idle connection and everything
+// queued (up to max_pipeline_commands), sends it as one pipeline and completes those callers from
+// the replies, so a busy service makes one round trip for many calls. While Redis is down calls
+// never send themselves, so no RPC thread waits out a connect timeout.
 //
 // A read is counted by one Lua script (EVALSHA, reloaded after NOSCRIPT), so the dedup check and
-// every counter update happen atomically. Callbacks run on worker threads.
+// every counter update happen atomically. Callbacks run on the thread that sent the pipeline.
 class RedisReadCounter final : public ReadCounter {
  public:
   explicit RedisReadCounter(RedisReadCounterOptions options);
@@ -66,6 +69,13 @@ class RedisReadCounter final : public ReadCounter {
     absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done;
   };
 
+  // One pooled connection; `reported_down` remembers that its last failure was logged.
+  struct Slot {
+    explicit Slot(const RedisConnectionOptions& options) : connection(options) {}
+    RedisConnection connection;
+    bool reported_down = false;
+  };
+
   void Enqueue(std::vector<RedisCommand> commands,
                absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done);
   void WorkerLoop();
@@ -79,6 +89,12 @@ class RedisReadCounter final : public ReadCounter {
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   std::size_t queued_commands_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> idle_slots_ ABSL_GUARDED_BY(mu_);
+  // Calls sending their own commands right now (at most one at a time).
+  int leaders_ ABSL_GUARDED_BY(mu_) = 0;
+  // The last pipeline failed to reach Redis: callers stop leading until one succeeds.
+  bool redis_down_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };
 
