@@ -18,16 +18,26 @@ struct UnaryCall {
   AnalyticsClient::Callback<Result> done;
 };
 
+// The completion of a call whose result is its response: passes it, or the error, on and frees
+// the call.
+template <typename Call>
+auto PassResponse(Call* call) {
+  return [call](grpc::Status status) {
+    if (status.ok()) {
+      std::move(call->done)(std::move(call->response));
+    } else {
+      std::move(call->done)(FromGrpcStatus(status));
+    }
+    delete call;
+  };
+}
+
 void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return;
   // gRPC reads a time before 1970 as "no deadline"; a deadline already past must fail at once.
   context.set_deadline(
       absl::ToChronoTime(std::max(deadline, absl::UnixEpoch() + absl::Seconds(1))));
 }
-
-}  // namespace
-
-namespace {
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
   grpc::ChannelArguments args;
@@ -56,15 +66,7 @@ void GrpcAnalyticsClient::RecordRead(const analytics_v1::RecordReadRequest& requ
       UnaryCall<analytics_v1::RecordReadRequest, analytics_v1::ReadStats, analytics_v1::ReadStats>;
   auto* call = new Call{.request = request, .done = std::move(done)};
   SetDeadline(call->context, deadline);
-  stub_->async()->RecordRead(&call->context, &call->request, &call->response,
-                             [call](grpc::Status status) {
-                               if (status.ok()) {
-                                 std::move(call->done)(std::move(call->response));
-                               } else {
-                                 std::move(call->done)(FromGrpcStatus(status));
-                               }
-                               delete call;
-                             });
+  stub_->async()->RecordRead(&call->context, &call->request, &call->response, PassResponse(call));
 }
 
 void GrpcAnalyticsClient::BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
@@ -99,14 +101,7 @@ void GrpcAnalyticsClient::ListTopArticles(const analytics_v1::ListTopArticlesReq
   auto* call = new Call{.request = request, .done = std::move(done)};
   SetDeadline(call->context, deadline);
   stub_->async()->ListTopArticles(&call->context, &call->request, &call->response,
-                                  [call](grpc::Status status) {
-                                    if (status.ok()) {
-                                      std::move(call->done)(std::move(call->response));
-                                    } else {
-                                      std::move(call->done)(FromGrpcStatus(status));
-                                    }
-                                    delete call;
-                                  });
+                                  PassResponse(call));
 }
 
 absl::Status GrpcAnalyticsClient::BatchRecordReads(
