@@ -1,23 +1,31 @@
-// make_articles: writes a catalogue of N generated articles (bench-000000, bench-000001, ...) as a
-// content-service seed file (a ListArticlesResponse in protobuf JSON), sized like real news pages.
+// make_articles: a catalogue of N generated articles (bench-000000, bench-000001, ...), sized like
+// real news pages: written as a content-service seed file (a ListArticlesResponse in protobuf JSON,
+// --out), or created through a running content-service's CreateArticle (--target), for catalogues
+// too large for a seed file.
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "bench/src/catalogue.h"
-#include "newsroom/content/v1/content_service.pb.h"
+#include "newsroom/content/v1/content_service.grpc.pb.h"
 
 ABSL_FLAG(int, count, 1000, "number of articles");
 ABSL_FLAG(int, body_bytes, 2500, "approximate size of each article's body");
-ABSL_FLAG(std::string, out, "", "file to write (required)");
+ABSL_FLAG(std::string, out, "", "seed file to write");
+ABSL_FLAG(std::string, target, "", "or: content-service HOST:PORT to create the articles on");
+ABSL_FLAG(int, threads, 8, "with --target: concurrent CreateArticle calls");
 
 namespace newsroom::bench {
 namespace {
@@ -63,17 +71,49 @@ content_v1::Article MakeArticle(int index, int body_bytes) {
   return article;
 }
 
+// Creates articles 0..count-1 through CreateArticle; an article that already exists counts as
+// created, so a rerun completes a catalogue.
+int CreateThroughApi(const std::string& target, int count, int threads) {
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto stub = content_v1::ContentService::NewStub(channel);
+  std::atomic<int> next = 0;
+  std::atomic<int> failed = 0;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i; (i = next++) < count && failed == 0;) {
+        content_v1::CreateArticleRequest request;
+        request.set_article_id(BenchArticleId(i));
+        *request.mutable_article() = MakeArticle(i, absl::GetFlag(FLAGS_body_bytes));
+        content_v1::Article created;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        const grpc::Status status = stub->CreateArticle(&context, request, &created);
+        if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+          std::fprintf(stderr, "make_articles: CreateArticle %d: %s\n", i,
+                       status.error_message().c_str());
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  return failed == 0 ? 0 : 1;
+}
+
 int Run() {
   const int count = absl::GetFlag(FLAGS_count);
   const std::string path = absl::GetFlag(FLAGS_out);
-  if (path.empty()) {
-    std::fprintf(stderr, "make_articles: --out is required\n");
+  const std::string target = absl::GetFlag(FLAGS_target);
+  if (path.empty() == target.empty()) {
+    std::fprintf(stderr, "make_articles: give exactly one of --out and --target\n");
     return 1;
   }
-  if (count < 1) {
-    std::fprintf(stderr, "make_articles: --count must be at least 1\n");
+  if (count < 1 || absl::GetFlag(FLAGS_threads) < 1) {
+    std::fprintf(stderr, "make_articles: --count and --threads must be at least 1\n");
     return 1;
   }
+  if (!target.empty()) return CreateThroughApi(target, count, absl::GetFlag(FLAGS_threads));
   content_v1::ListArticlesResponse catalogue;
   for (int i = 0; i < count; ++i) {
     *catalogue.add_articles() = MakeArticle(i, absl::GetFlag(FLAGS_body_bytes));
@@ -96,7 +136,7 @@ int Run() {
 }  // namespace newsroom::bench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("make_articles --count=N --out=FILE");
+  absl::SetProgramUsageMessage("make_articles --count=N (--out=FILE | --target=HOST:PORT)");
   absl::ParseCommandLine(argc, argv);
   return newsroom::bench::Run();
 }
