@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/src/grpc_status.h"
+#include "common/src/unary_reactor.h"
 
 namespace newsroom::content {
 namespace {
@@ -12,15 +13,6 @@ absl::Time Deadline(const grpc::CallbackServerContext* context) {
   // gRPC reports "no deadline" as the largest time point.
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
   return absl::FromChrono(deadline);
-}
-
-// A `done` callback that moves the logic's answer into the response and finishes the call.
-template <typename T>
-auto FinishInto(grpc::ServerUnaryReactor* reactor, T* response) {
-  return [reactor, response](absl::StatusOr<T> result) {
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
-  };
 }
 
 template <typename T>
