@@ -26,6 +26,11 @@ class AnalyticsClient {
   virtual void RecordRead(const analytics_v1::RecordReadRequest& request, absl::Time deadline,
                           Callback<analytics_v1::ReadStats> done) = 0;
 
+  // Records `reads` in one call; yields, for each read in order, its article's stats including
+  // it. INVALID_ARGUMENT when any read is invalid (then none is recorded).
+  virtual void RecordReads(std::vector<analytics_v1::RecordReadRequest> reads, absl::Time deadline,
+                           Callback<std::vector<analytics_v1::ReadStats>> done) = 0;
+
   // Yields the stats of every article in `articles`, in the same order.
   virtual void BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
                                  Callback<std::vector<analytics_v1::ReadStats>> done) = 0;

@@ -56,7 +56,8 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
       pending_reads_(pending_reads),
       options_(options),
       stats_cache_(options.stats_max_age, options.stats_cache_entries),
-      stats_refresher_(analytics, &stats_cache_, options.stats_max_age / 2) {}
+      stats_refresher_(analytics, &stats_cache_, options.stats_max_age / 2),
+      read_coalescer_(analytics, options.read_coalescing) {}
 
 absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
   const absl::Time now = absl::Now();
@@ -140,12 +141,14 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   const absl::Time sent = absl::Now();
   *read.mutable_read_time() = ToProto(sent);
 
-  analytics_->RecordRead(read, AnalyticsDeadline(deadline),
-                         [this, read, sent, article = *std::move(article), done = std::move(done)](
-                             absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
-                           AfterRecordRead(std::move(read), sent, std::move(stats), article);
-                           std::move(done)(std::move(article));
-                         });
+  analytics_v1::RecordReadRequest kept = read;  // to queue it if analytics does not answer
+  read_coalescer_.Record(
+      std::move(read), AnalyticsDeadline(deadline),
+      [this, read = std::move(kept), sent, article = *std::move(article),
+       done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
+        AfterRecordRead(std::move(read), sent, std::move(stats), article);
+        std::move(done)(std::move(article));
+      });
 }
 
 void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,

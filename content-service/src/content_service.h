@@ -8,6 +8,7 @@
 #include "content-service/src/analytics_client.h"
 #include "content-service/src/article_store.h"
 #include "content-service/src/pending_reads.h"
+#include "content-service/src/read_coalescer.h"
 #include "content-service/src/read_stats_cache.h"
 #include "content-service/src/stats_refresher.h"
 #include "newsroom/content/v1/content_service.pb.h"
@@ -24,6 +25,8 @@ struct ContentServiceOptions {
   absl::Duration stats_max_age = absl::Seconds(1);
   // Articles whose stats are remembered.
   std::size_t stats_cache_entries = 100000;
+  // How page views share calls to analytics-service.
+  ReadCoalescerOptions read_coalescing;
 };
 
 // The content API's logic, independent of gRPC: validation, the article store, and read stats
@@ -86,6 +89,7 @@ class ContentService final {
   const ContentServiceOptions options_;
   ReadStatsCache stats_cache_;
   StatsRefresher stats_refresher_;
+  ReadCoalescer read_coalescer_;
 };
 
 }  // namespace newsroom::content

@@ -32,6 +32,24 @@ auto PassResponse(Call* call) {
   };
 }
 
+// The completion of a call that answers with one ReadStats per entry of its request: passes them
+// on as a vector, or the error, and frees the call.
+template <typename Call>
+auto PassStats(Call* call, int expected) {
+  return [call, expected](grpc::Status status) {
+    if (!status.ok()) {
+      std::move(call->done)(FromGrpcStatus(status));
+    } else if (call->response.stats_size() != expected) {
+      std::move(call->done)(absl::InternalError("analytics returned a partial batch"));
+    } else {
+      auto* stats = call->response.mutable_stats();
+      std::move(call->done)(std::vector<analytics_v1::ReadStats>(
+          std::make_move_iterator(stats->begin()), std::make_move_iterator(stats->end())));
+    }
+    delete call;
+  };
+}
+
 void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return;
   // gRPC reads a time before 1970 as "no deadline"; a deadline already past must fail at once.
@@ -69,6 +87,20 @@ void GrpcAnalyticsClient::RecordRead(const analytics_v1::RecordReadRequest& requ
   stub_->async()->RecordRead(&call->context, &call->request, &call->response, PassResponse(call));
 }
 
+void GrpcAnalyticsClient::RecordReads(std::vector<analytics_v1::RecordReadRequest> reads,
+                                      absl::Time deadline,
+                                      Callback<std::vector<analytics_v1::ReadStats>> done) {
+  using Call =
+      UnaryCall<analytics_v1::BatchRecordReadsRequest, analytics_v1::BatchRecordReadsResponse,
+                std::vector<analytics_v1::ReadStats>>;
+  auto* call = new Call{.done = std::move(done)};
+  call->request.mutable_requests()->Reserve(static_cast<int>(reads.size()));
+  for (auto& read : reads) *call->request.add_requests() = std::move(read);
+  SetDeadline(call->context, deadline);
+  stub_->async()->BatchRecordReads(&call->context, &call->request, &call->response,
+                                   PassStats(call, call->request.requests_size()));
+}
+
 void GrpcAnalyticsClient::BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
                                             Callback<std::vector<analytics_v1::ReadStats>> done) {
   using Call =
@@ -77,19 +109,8 @@ void GrpcAnalyticsClient::BatchGetReadStats(std::vector<std::string> articles, a
   auto* call = new Call{.done = std::move(done)};
   for (auto& article : articles) call->request.add_articles(std::move(article));
   SetDeadline(call->context, deadline);
-  stub_->async()->BatchGetReadStats(
-      &call->context, &call->request, &call->response, [call](grpc::Status status) {
-        if (!status.ok()) {
-          std::move(call->done)(FromGrpcStatus(status));
-        } else if (call->response.stats_size() != call->request.articles_size()) {
-          std::move(call->done)(absl::InternalError("analytics returned a partial batch"));
-        } else {
-          auto* stats = call->response.mutable_stats();
-          std::move(call->done)(std::vector<analytics_v1::ReadStats>(
-              std::make_move_iterator(stats->begin()), std::make_move_iterator(stats->end())));
-        }
-        delete call;
-      });
+  stub_->async()->BatchGetReadStats(&call->context, &call->request, &call->response,
+                                    PassStats(call, call->request.articles_size()));
 }
 
 void GrpcAnalyticsClient::ListTopArticles(const analytics_v1::ListTopArticlesRequest& request,

@@ -19,6 +19,8 @@ class GrpcAnalyticsClient final : public AnalyticsClient {
 
   void RecordRead(const analytics_v1::RecordReadRequest& request, absl::Time deadline,
                   Callback<analytics_v1::ReadStats> done) override;
+  void RecordReads(std::vector<analytics_v1::RecordReadRequest> reads, absl::Time deadline,
+                   Callback<std::vector<analytics_v1::ReadStats>> done) override;
   void BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
                          Callback<std::vector<analytics_v1::ReadStats>> done) override;
   void ListTopArticles(const analytics_v1::ListTopArticlesRequest& request, absl::Time deadline,

@@ -22,6 +22,10 @@ class ScriptedAnalytics final : public AnalyticsClient {
                          Callback<std::vector<analytics_v1::ReadStats>> done) override {
     std::move(done)(absl::UnimplementedError("not used"));
   }
+  void RecordReads(std::vector<analytics_v1::RecordReadRequest>, absl::Time,
+                   Callback<std::vector<analytics_v1::ReadStats>> done) override {
+    std::move(done)(absl::UnimplementedError("not used"));
+  }
   void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
                        Callback<analytics_v1::ListTopArticlesResponse> done) override {
     std::move(done)(absl::UnimplementedError("not used"));

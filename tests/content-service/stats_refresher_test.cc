@@ -33,6 +33,10 @@ class CountingAnalytics final : public AnalyticsClient {
     }
     std::move(done)(std::move(stats));
   }
+  void RecordReads(std::vector<analytics_v1::RecordReadRequest>, absl::Time,
+                   Callback<std::vector<analytics_v1::ReadStats>> done) override {
+    std::move(done)(absl::UnimplementedError("not used"));
+  }
   void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
                        Callback<analytics_v1::ListTopArticlesResponse> done) override {
     std::move(done)(absl::UnimplementedError("not used"));

@@ -1,0 +1,222 @@
+#include "content-service/src/read_coalescer.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace newsroom::content {
+namespace {
+
+// Pure-logic stand-in for analytics-service that holds every call until the test answers it, so
+// the test decides what is in flight.
+class HeldAnalytics final : public AnalyticsClient {
+ public:
+  struct Call {
+    std::vector<analytics_v1::RecordReadRequest> reads;
+    absl::Time deadline;
+    bool batch = false;  // RecordReads rather than RecordRead
+    Callback<analytics_v1::ReadStats> single_done;
+    Callback<std::vector<analytics_v1::ReadStats>> batch_done;
+  };
+
+  void RecordRead(const analytics_v1::RecordReadRequest& read, absl::Time deadline,
+                  Callback<analytics_v1::ReadStats> done) override {
+    calls.push_back({{read}, deadline, false, std::move(done), nullptr});
+  }
+  void RecordReads(std::vector<analytics_v1::RecordReadRequest> reads, absl::Time deadline,
+                   Callback<std::vector<analytics_v1::ReadStats>> done) override {
+    calls.push_back({std::move(reads), deadline, true, nullptr, std::move(done)});
+  }
+  void BatchGetReadStats(std::vector<std::string>, absl::Time,
+                         Callback<std::vector<analytics_v1::ReadStats>> done) override {
+    std::move(done)(absl::UnimplementedError("not used"));
+  }
+  void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
+                       Callback<analytics_v1::ListTopArticlesResponse> done) override {
+    std::move(done)(absl::UnimplementedError("not used"));
+  }
+  absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>&,
+                                absl::Time) override {
+    return absl::UnimplementedError("not used");
+  }
+
+  // Answers call `index` with stats whose `reads` is 100 + the read's position in the call.
+  void Succeed(std::size_t index) {
+    Call call = std::move(calls[index]);
+    std::vector<analytics_v1::ReadStats> stats;
+    for (std::size_t i = 0; i < call.reads.size(); ++i) {
+      stats.emplace_back().set_article(call.reads[i].article());
+      stats.back().set_reads(100 + static_cast<int64_t>(i));
+    }
+    if (call.batch) return std::move(call.batch_done)(std::move(stats));
+    std::move(call.single_done)(std::move(stats.front()));
+  }
+  void Fail(std::size_t index, absl::Status status) {
+    Call call = std::move(calls[index]);
+    if (call.batch) return std::move(call.batch_done)(status);
+    std::move(call.single_done)(status);
+  }
+
+  std::vector<Call> calls;
+};
+
+analytics_v1::RecordReadRequest Read(const std::string& read_id) {
+  analytics_v1::RecordReadRequest read;
+  read.set_article("articles/a");
+  read.set_read_id(read_id);
+  return read;
+}
+
+struct Outcome {
+  std::optional<absl::StatusOr<analytics_v1::ReadStats>> result;
+};
+
+AnalyticsClient::Callback<analytics_v1::ReadStats> Into(Outcome& outcome) {
+  return [&outcome](absl::StatusOr<analytics_v1::ReadStats> stats) {
+    outcome.result = std::move(stats);
+  };
+}
+
+const absl::Time kFarDeadline = absl::Now() + absl::Hours(1);
+
+TEST(ReadCoalescerTest, ReadOnAnIdleLineIsSentAloneAtOnce) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome outcome;
+  coalescer.Record(Read("r1"), kFarDeadline, Into(outcome));
+  ASSERT_EQ(analytics.calls.size(), 1u);
+  EXPECT_FALSE(analytics.calls[0].batch);
+  EXPECT_EQ(analytics.calls[0].deadline, kFarDeadline);
+  analytics.Succeed(0);
+  ASSERT_TRUE(outcome.result.has_value());
+  ASSERT_TRUE(outcome.result->ok());
+  EXPECT_EQ((*outcome.result)->reads(), 100);
+}
+
+TEST(ReadCoalescerTest, ReadsArrivingWhileTheLineIsBusyLeaveTogetherInOrder) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome first, second, third;
+  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
+  const absl::Time earlier = kFarDeadline - absl::Minutes(1);
+  coalescer.Record(Read("r2"), kFarDeadline, Into(second));
+  coalescer.Record(Read("r3"), earlier, Into(third));
+  ASSERT_EQ(analytics.calls.size(), 1u) << "the waiting reads must not be sent yet";
+
+  analytics.Succeed(0);
+  ASSERT_EQ(analytics.calls.size(), 2u);
+  const HeldAnalytics::Call& batch = analytics.calls[1];
+  EXPECT_TRUE(batch.batch);
+  ASSERT_EQ(batch.reads.size(), 2u);
+  EXPECT_EQ(batch.reads[0].read_id(), "r2");
+  EXPECT_EQ(batch.reads[1].read_id(), "r3");
+  EXPECT_EQ(batch.deadline, earlier) << "a batch must end by its earliest read's deadline";
+  EXPECT_FALSE(second.result.has_value());
+
+  analytics.Succeed(1);
+  ASSERT_TRUE(second.result.has_value() && second.result->ok());
+  ASSERT_TRUE(third.result.has_value() && third.result->ok());
+  EXPECT_EQ((*second.result)->reads(), 100);
+  EXPECT_EQ((*third.result)->reads(), 101);
+}
+
+TEST(ReadCoalescerTest, SeveralCallsMayBeInFlight) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 2});
+  Outcome a, b, c;
+  coalescer.Record(Read("r1"), kFarDeadline, Into(a));
+  coalescer.Record(Read("r2"), kFarDeadline, Into(b));
+  coalescer.Record(Read("r3"), kFarDeadline, Into(c));
+  EXPECT_EQ(analytics.calls.size(), 2u);
+  analytics.Succeed(1);
+  ASSERT_EQ(analytics.calls.size(), 3u);
+  EXPECT_EQ(analytics.calls[2].reads.front().read_id(), "r3");
+}
+
+TEST(ReadCoalescerTest, BatchesAreCappedAndTheRestWaitsForTheNextCall) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1, .max_batch_size = 2});
+  std::vector<Outcome> outcomes(5);
+  for (int i = 0; i < 5; ++i) {
+    coalescer.Record(Read("r" + std::to_string(i)), kFarDeadline, Into(outcomes[i]));
+  }
+  analytics.Succeed(0);
+  ASSERT_EQ(analytics.calls.size(), 2u);
+  EXPECT_EQ(analytics.calls[1].reads.size(), 2u);
+  analytics.Succeed(1);
+  ASSERT_EQ(analytics.calls.size(), 3u);
+  EXPECT_EQ(analytics.calls[2].reads.size(), 2u);
+  analytics.Succeed(2);
+  for (const Outcome& outcome : outcomes) {
+    ASSERT_TRUE(outcome.result.has_value());
+    EXPECT_TRUE(outcome.result->ok());
+  }
+  EXPECT_EQ(analytics.calls.size(), 3u) << "an idle line must send nothing more";
+}
+
+TEST(ReadCoalescerTest, AFailedBatchFailsEachOfItsReads) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome first, second, third;
+  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
+  coalescer.Record(Read("r2"), kFarDeadline, Into(second));
+  coalescer.Record(Read("r3"), kFarDeadline, Into(third));
+  analytics.Succeed(0);
+  analytics.Fail(1, absl::UnavailableError("analytics is down"));
+  ASSERT_TRUE(second.result.has_value() && third.result.has_value());
+  EXPECT_EQ(second.result->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(third.result->status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(ReadCoalescerTest, ARefusedBatchIsRetriedReadByReadSoOnlyTheBadReadFails) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome first, good, bad;
+  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
+  coalescer.Record(Read("good"), kFarDeadline, Into(good));
+  coalescer.Record(Read("bad"), kFarDeadline, Into(bad));
+  analytics.Succeed(0);
+  analytics.Fail(1, absl::InvalidArgumentError("read_time: too far in the future"));
+  ASSERT_EQ(analytics.calls.size(), 4u);
+  EXPECT_FALSE(analytics.calls[2].batch);
+  EXPECT_EQ(analytics.calls[2].reads.front().read_id(), "good");
+  EXPECT_EQ(analytics.calls[3].reads.front().read_id(), "bad");
+  analytics.Succeed(2);
+  analytics.Fail(3, absl::InvalidArgumentError("read_time: too far in the future"));
+  ASSERT_TRUE(good.result.has_value() && bad.result.has_value());
+  EXPECT_TRUE(good.result->ok());
+  EXPECT_EQ(bad.result->status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ReadCoalescerTest, AReadThatWaitedPastItsDeadlineIsAnsweredWithoutBeingSent) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome first, expired, live;
+  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
+  coalescer.Record(Read("expired"), absl::Now() - absl::Seconds(1), Into(expired));
+  coalescer.Record(Read("live"), kFarDeadline, Into(live));
+  analytics.Succeed(0);
+  ASSERT_TRUE(expired.result.has_value());
+  EXPECT_EQ(expired.result->status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_EQ(analytics.calls.size(), 2u);
+  ASSERT_EQ(analytics.calls[1].reads.size(), 1u);
+  EXPECT_EQ(analytics.calls[1].reads.front().read_id(), "live");
+  EXPECT_EQ(analytics.calls[1].deadline, kFarDeadline);
+}
+
+TEST(ReadCoalescerTest, WhenEveryWaitingReadExpiredTheLineIsFreed) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome first, expired, later;
+  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
+  coalescer.Record(Read("expired"), absl::Now() - absl::Seconds(1), Into(expired));
+  analytics.Succeed(0);
+  EXPECT_EQ(analytics.calls.size(), 1u);
+  coalescer.Record(Read("later"), kFarDeadline, Into(later));
+  ASSERT_EQ(analytics.calls.size(), 2u) << "a freed line must send the next read at once";
+}
+
+}  // namespace
+}  // namespace newsroom::content
