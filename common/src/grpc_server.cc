@@ -1,15 +1,66 @@
 #include "common/src/grpc_server.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
 namespace newsroom {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+// gRPC 1.51's callback API answers a request it cannot parse (malformed protobuf, or a proto3
+// string field holding invalid UTF-8) with UNIMPLEMENTED and no message, as if the method did not
+// exist. A request without a message after POST_RECV_MESSAGE is exactly that parse failure, so
+// this turns the status the call then sends into INVALID_ARGUMENT saying what went wrong.
+class UnparsableRequestInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      unparsable_ = true;
+    }
+    if (unparsable_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      methods->ModifySendStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                             "request is not a valid message: malformed protobuf, "
+                                             "or a string field that is not UTF-8"));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  bool unparsable_ = false;  // set before the handler runs, read after it finishes
+};
+
+class UnparsableRequestInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    // Only calls whose single request the server parses before the handler; in client and bidi
+    // streams a missing message just means the client finished sending.
+    using Type = grpc::experimental::ServerRpcInfo::Type;
+    if (info->type() != Type::UNARY && info->type() != Type::SERVER_STREAMING) return nullptr;
+    return new UnparsableRequestInterceptor();
+  }
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
@@ -20,6 +71,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -57,11 +111,33 @@ sigset_t ShutdownSignals() {
   return signals;
 }
 
+// Protobuf logs a line for every request with a string field that is not UTF-8, so a hostile
+// client could fill the log at will; those lines are written at powers of two only. The handler is
+// a plain function pointer, hence the static counter.
+void LogProtobufMessage(google::protobuf::LogLevel level, const char* file, int line,
+                        const std::string& message) {
+  static std::atomic<std::uint64_t> invalid_utf8{0};
+  std::uint64_t count = 0;
+  if (message.find("invalid UTF-8") != std::string::npos) {
+    count = invalid_utf8.fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((count & (count - 1)) != 0) return;
+  }
+  constexpr const char* kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
+  const absl::string_view text = absl::StripTrailingAsciiWhitespace(message);
+  std::fprintf(stderr, "[libprotobuf %s %s:%d] %.*s", kLevels[level], file, line,
+               static_cast<int>(text.size()), text.data());
+  if (count > 0) {
+    std::fprintf(stderr, " (%llu such requests so far)", static_cast<unsigned long long>(count));
+  }
+  std::fputc('\n', stderr);
+}
+
 }  // namespace
 
 void PrepareServerProcess() {
   const sigset_t signals = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  google::protobuf::SetLogHandler(&LogProtobufMessage);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 

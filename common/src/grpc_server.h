@@ -53,7 +53,8 @@ class GrpcServer final {
 // - blocks SIGTERM and SIGINT in this thread and every thread started afterwards, so that
 //   WaitForShutdownSignal() receives them;
 // - turns off Abseil's mutex deadlock detection, which Debian's Abseil build leaves on and which
-//   costs a busy server about 5% of its CPU (a graph update on every lock).
+//   costs a busy server about 5% of its CPU (a graph update on every lock);
+// - logs protobuf's line about a request with invalid UTF-8 at powers of two only.
 void PrepareServerProcess();
 
 // Waits for SIGTERM or SIGINT and returns its number.
