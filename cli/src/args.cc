@@ -16,7 +16,8 @@ namespace {
 namespace analytics = ::newsroom::analytics::v1;
 
 constexpr char kUsage[] =
-    R"(usage: newsroom [--addr=HOST:PORT] [--timeout=5s] [--json] <command> [args]
+    R"(usage: newsroom [--addr=HOST:PORT] [--timeout=5s] [--json] [--token-file=PATH]
+                <command> [args]
 
 commands:
   get <article_id|articles/ID>                          show an article (does not count a read)
@@ -32,6 +33,8 @@ global flags (anywhere on the line):
   --addr=HOST:PORT   content-service address (env NEWSROOM_ADDR, default 127.0.0.1:50051)
   --timeout=DUR      deadline of every call, e.g. 500ms, 5s (default 5s)
   --json             print one protobuf-JSON document per command instead of text
+  --token-file=PATH  file holding the editor token that create and delete need
+                     (else env NEWSROOM_EDITOR_TOKEN)
 
 exit status: 0 success, 1 the call failed, 2 usage error
 )";
@@ -135,7 +138,7 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
       continue;
     }
     // Checked before taking a value, so that `--typo ID` does not swallow the ID.
-    if (name != "addr" && name != "timeout" && !IsVerbFlag(name)) {
+    if (name != "addr" && name != "timeout" && name != "token-file" && !IsVerbFlag(name)) {
       return UsageError(absl::StrCat("unknown flag '--", name, "'"));
     }
     // Every other flag takes a value: `--flag=value` or `--flag value`.
@@ -153,6 +156,9 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
             absl::StrCat("--timeout must be a positive duration such as 5s, got '", *value, "'"));
       }
       command.timeout = timeout;
+    } else if (name == "token-file") {
+      if (value->empty()) return UsageError("--token-file is empty");
+      command.token_file = *value;
     } else {
       verb_flags.emplace_back(std::move(name), std::move(*value));
     }

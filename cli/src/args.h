@@ -25,6 +25,7 @@ struct Command {
   std::string address = kDefaultAddress;     // --addr
   absl::Duration timeout = kDefaultTimeout;  // --timeout
   bool json = false;                         // --json
+  std::string token_file;                    // --token-file: the editor token for create/delete
 
   // get, read, delete, stats: the article, always as `articles/{id}`.
   std::string article_name;

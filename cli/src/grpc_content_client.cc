@@ -5,6 +5,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include <chrono>
+#include <utility>
 
 #include "common/src/grpc_status.h"
 #include "google/protobuf/empty.pb.h"
@@ -14,19 +15,28 @@ namespace newsroom::cli {
 namespace v1 = ::newsroom::content::v1;
 
 GrpcContentClient::GrpcContentClient(const std::shared_ptr<grpc::Channel>& channel,
-                                     absl::Duration timeout)
-    : stub_(v1::ContentService::NewStub(channel)), timeout_(timeout) {}
+                                     absl::Duration timeout, std::string editor_token)
+    : stub_(v1::ContentService::NewStub(channel)),
+      timeout_(timeout),
+      editor_token_(std::move(editor_token)) {}
 
 std::unique_ptr<GrpcContentClient> GrpcContentClient::Connect(const std::string& address,
-                                                              absl::Duration timeout) {
+                                                              absl::Duration timeout,
+                                                              std::string editor_token) {
   return std::make_unique<GrpcContentClient>(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), timeout);
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), timeout,
+      std::move(editor_token));
 }
 
 template <typename Response, typename Request, typename Method>
-absl::StatusOr<Response> GrpcContentClient::Call(Method method, const Request& request) {
+absl::StatusOr<Response> GrpcContentClient::Call(Method method, const Request& request,
+                                                 bool as_editor) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout_));
+  // Only the calls that need it carry the token: reads go out without a secret.
+  if (as_editor && !editor_token_.empty()) {
+    context.AddMetadata("authorization", "Bearer " + editor_token_);
+  }
   Response response;
   grpc::Status status = ((*stub_).*method)(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
@@ -54,11 +64,13 @@ absl::StatusOr<v1::ListMostReadArticlesResponse> GrpcContentClient::ListMostRead
 
 absl::StatusOr<v1::Article> GrpcContentClient::CreateArticle(
     const v1::CreateArticleRequest& request) {
-  return Call<v1::Article>(&v1::ContentService::Stub::CreateArticle, request);
+  return Call<v1::Article>(&v1::ContentService::Stub::CreateArticle, request, /*as_editor=*/true);
 }
 
 absl::Status GrpcContentClient::DeleteArticle(const v1::DeleteArticleRequest& request) {
-  return Call<google::protobuf::Empty>(&v1::ContentService::Stub::DeleteArticle, request).status();
+  return Call<google::protobuf::Empty>(&v1::ContentService::Stub::DeleteArticle, request,
+                                       /*as_editor=*/true)
+      .status();
 }
 
 }  // namespace newsroom::cli

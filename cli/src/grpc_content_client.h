@@ -11,14 +11,17 @@
 
 namespace newsroom::cli {
 
-// ContentClient over a gRPC channel; every call carries a deadline of `timeout` from its start.
+// ContentClient over a gRPC channel; every call carries a deadline of `timeout` from its start, and
+// the write calls (create, delete) `authorization: Bearer <editor_token>` when it is not empty.
 class GrpcContentClient final : public ContentClient {
  public:
-  GrpcContentClient(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout);
+  GrpcContentClient(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout,
+                    std::string editor_token = "");
 
   // Returns a client for `address` (HOST:PORT) over an insecure channel.
   [[nodiscard]] static std::unique_ptr<GrpcContentClient> Connect(const std::string& address,
-                                                                  absl::Duration timeout);
+                                                                  absl::Duration timeout,
+                                                                  std::string editor_token = "");
 
   absl::StatusOr<newsroom::content::v1::Article> GetArticle(
       const newsroom::content::v1::GetArticleRequest& request) override;
@@ -34,10 +37,11 @@ class GrpcContentClient final : public ContentClient {
 
  private:
   template <typename Response, typename Request, typename Method>
-  absl::StatusOr<Response> Call(Method method, const Request& request);
+  absl::StatusOr<Response> Call(Method method, const Request& request, bool as_editor = false);
 
   std::unique_ptr<newsroom::content::v1::ContentService::Stub> stub_;
   absl::Duration timeout_;
+  std::string editor_token_;
 };
 
 }  // namespace newsroom::cli

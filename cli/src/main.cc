@@ -6,6 +6,7 @@
 
 #include "cli/src/args.h"
 #include "cli/src/commands.h"
+#include "cli/src/editor_token.h"
 #include "cli/src/grpc_content_client.h"
 #include "common/src/env.h"
 
@@ -22,8 +23,24 @@ int main(int argc, char** argv) {
     std::cerr << cli::UsageText();
     return cli::kExitUsage;
   }
+  std::string editor_token;
+  if (command->verb == cli::Verb::kCreate || command->verb == cli::Verb::kDelete) {
+    absl::StatusOr<std::string> token =
+        cli::ResolveEditorToken(command->token_file, newsroom::EnvOr("NEWSROOM_EDITOR_TOKEN", ""));
+    if (!token.ok()) {
+      std::cerr << "newsroom: " << token.status().message() << "\n";
+      return cli::kExitUsage;
+    }
+    // Refused here rather than by the server, with what to do about it.
+    if (token->empty()) {
+      std::cerr << "newsroom: create and delete need the editor token: set "
+                   "NEWSROOM_EDITOR_TOKEN or pass --token-file=PATH\n";
+      return cli::kExitUsage;
+    }
+    editor_token = *std::move(token);
+  }
   std::unique_ptr<cli::GrpcContentClient> client =
-      cli::GrpcContentClient::Connect(command->address, command->timeout);
+      cli::GrpcContentClient::Connect(command->address, command->timeout, std::move(editor_token));
   int code = cli::RunCommand(*command, *client, std::cout, std::cerr);
   std::cout.flush();
   return code;

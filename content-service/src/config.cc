@@ -25,6 +25,10 @@ ABSL_FLAG(std::size_t, max_pending_reads, 100000,
           "reads held in memory while analytics-service is unreachable; more are dropped");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls and queued reads get to finish");
+ABSL_FLAG(std::string, editor_token_file, newsroom::EnvOr("EDITOR_TOKEN_FILE", ""),
+          "file holding the editor token that CreateArticle/UpdateArticle/DeleteArticle require "
+          "(`authorization: Bearer <token>`); re-read when it changes (env EDITOR_TOKEN_FILE; or "
+          "the token itself in env EDITOR_TOKEN). Without one, writes are refused");
 
 namespace newsroom::content {
 
@@ -39,6 +43,8 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .article_cache_bytes = absl::GetFlag(FLAGS_article_cache_bytes),
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+      .editor_token_file = absl::GetFlag(FLAGS_editor_token_file),
+      .editor_token = EnvOr("EDITOR_TOKEN", ""),
   };
   NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.listen_address, "--listen").status());
   NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.analytics_address, "--analytics").status());

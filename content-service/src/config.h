@@ -19,6 +19,11 @@ struct ContentConfig {
   std::size_t article_cache_bytes;
   std::size_t max_pending_reads;
   absl::Duration shutdown_drain;
+  // The editor token for the write RPCs: a file (--editor_token_file, EDITOR_TOKEN_FILE) or the
+  // value of EDITOR_TOKEN; never a flag holding the value, which `ps` would show. Both empty:
+  // writes are refused. Checked by EditorAuth::FromConfig.
+  std::string editor_token_file;
+  std::string editor_token;
 };
 
 // Reads the flags parsed by absl::ParseCommandLine; INVALID_ARGUMENT names the bad flag.

@@ -25,6 +25,18 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, absl::
 
 }  // namespace
 
+absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerContext* context) const {
+  // Header keys arrive lower-cased. More than one authorization header is ambiguous, so it is
+  // treated like none.
+  const auto& metadata = context->client_metadata();
+  absl::string_view header;
+  if (metadata.count("authorization") == 1) {
+    const grpc::string_ref value = metadata.find("authorization")->second;
+    header = absl::string_view(value.data(), value.size());
+  }
+  return editor_auth_->Authorize(header);
+}
+
 grpc::ServerUnaryReactor* GrpcContentService::GetArticle(
     grpc::CallbackServerContext* context, const content_v1::GetArticleRequest* request,
     content_v1::Article* response) {
@@ -60,12 +72,18 @@ grpc::ServerUnaryReactor* GrpcContentService::ListMostReadArticles(
 grpc::ServerUnaryReactor* GrpcContentService::CreateArticle(
     grpc::CallbackServerContext* context, const content_v1::CreateArticleRequest* request,
     content_v1::Article* response) {
+  if (auto status = AuthorizeEditor(context); !status.ok()) {
+    return FinishNow<content_v1::Article>(context, status, response);
+  }
   return FinishNow(context, service_->CreateArticle(*request), response);
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::UpdateArticle(
     grpc::CallbackServerContext* context, const content_v1::UpdateArticleRequest* request,
     content_v1::Article* response) {
+  if (auto status = AuthorizeEditor(context); !status.ok()) {
+    return FinishNow<content_v1::Article>(context, status, response);
+  }
   return FinishNow(context, service_->UpdateArticle(*request), response);
 }
 
@@ -73,6 +91,10 @@ grpc::ServerUnaryReactor* GrpcContentService::DeleteArticle(
     grpc::CallbackServerContext* context, const content_v1::DeleteArticleRequest* request,
     google::protobuf::Empty* response) {
   auto* reactor = context->DefaultReactor();
+  if (auto status = AuthorizeEditor(context); !status.ok()) {
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  }
   reactor->Finish(ToGrpcStatus(service_->DeleteArticle(*request)));
   return reactor;
 }

@@ -1,17 +1,20 @@
 #pragma once
 
 #include "content-service/src/content_service.h"
+#include "content-service/src/editor_auth.h"
 #include "newsroom/content/v1/content_service.grpc.pb.h"
 
 namespace newsroom::content {
 
 // The gRPC edge of ContentService, on the callback API: each handler converts the call's deadline,
 // hands the request to the logic and finishes the reactor when the logic answers. No per-call
-// threads; no logic here.
+// threads; no logic here. The write RPCs first pass the call's `authorization` header to
+// EditorAuth.
 class GrpcContentService final : public content_v1::ContentService::CallbackService {
  public:
-  // `service` is not owned and must outlive this object.
-  explicit GrpcContentService(ContentService* service) : service_(service) {}
+  // `service` and `editor_auth` are not owned and must outlive this object.
+  GrpcContentService(ContentService* service, const EditorAuth* editor_auth)
+      : service_(service), editor_auth_(editor_auth) {}
 
   grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* context,
                                        const content_v1::GetArticleRequest* request,
@@ -36,7 +39,11 @@ class GrpcContentService final : public content_v1::ContentService::CallbackServ
       content_v1::ListMostReadArticlesResponse* response) override;
 
  private:
+  // OK when the call carries the editor token; see EditorAuth::Authorize.
+  absl::Status AuthorizeEditor(const grpc::CallbackServerContext* context) const;
+
   ContentService* const service_;
+  const EditorAuth* const editor_auth_;
 };
 
 }  // namespace newsroom::content

@@ -10,6 +10,7 @@
 #include "content-service/src/cached_article_store.h"
 #include "content-service/src/config.h"
 #include "content-service/src/content_service.h"
+#include "content-service/src/editor_auth.h"
 #include "content-service/src/grpc_analytics_client.h"
 #include "content-service/src/grpc_content_service.h"
 #include "content-service/src/pending_reads.h"
@@ -47,11 +48,24 @@ absl::Status SeedIfEmpty(newsroom::content::ArticleStore& store,
 int main(int argc, char** argv) {
   newsroom::PrepareServerProcess();
   absl::SetProgramUsageMessage(
-      "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH [--seed=FILE]");
+      "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH [--seed=FILE] "
+      "[--editor_token_file=FILE]");
   absl::ParseCommandLine(argc, argv);
 
   auto config = newsroom::content::ContentConfigFromFlags();
   if (!config.ok()) return Fail(config.status());
+
+  auto editor_auth = newsroom::content::EditorAuth::FromConfig(
+      {.token_file = config->editor_token_file, .token = config->editor_token});
+  if (!editor_auth.ok()) return Fail(editor_auth.status());
+  if ((*editor_auth)->enabled()) {
+    std::fprintf(stderr, "content-service: editor token from %s\n",
+                 (*editor_auth)->source().c_str());
+  } else {
+    std::fprintf(stderr,
+                 "content-service: no editor token configured (--editor_token_file or "
+                 "EDITOR_TOKEN): CreateArticle, UpdateArticle and DeleteArticle are refused\n");
+  }
 
   auto sqlite = newsroom::content::SqliteArticleStore::Open(config->db_path);
   if (!sqlite.ok()) {
@@ -74,7 +88,7 @@ int main(int argc, char** argv) {
     return Fail(status);
   }
 
-  newsroom::content::GrpcContentService grpc_service(&service);
+  newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get());
   auto server = newsroom::GrpcServer::Start(
       {.listen_address = config->listen_address, .services = {&grpc_service}});
   if (!server.ok()) return Fail(server.status());

@@ -1,6 +1,9 @@
 // The newsroom CLI against the live pair loaded with the sample articles: what a newcomer sees.
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -17,6 +20,7 @@ struct CliResult {
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    unsetenv("NEWSROOM_EDITOR_TOKEN");  // each test says whether the CLI has the token
     pair_ = new NewsroomPair({std::string("--seed=") + SAMPLE_ARTICLES});
   }
   static void TearDownTestSuite() {
@@ -24,10 +28,11 @@ class CliTest : public ::testing::Test {
     pair_ = nullptr;
   }
 
-  static CliResult Cli(std::vector<std::string> args) {
+  // `env` (NAME=VALUE) is added to the CLI's environment, e.g. NEWSROOM_EDITOR_TOKEN.
+  static CliResult Cli(std::vector<std::string> args, std::vector<std::string> env = {}) {
     std::vector<std::string> argv{NEWSROOM_CLI_BIN, "--addr=" + pair_->content_address()};
     for (auto& arg : args) argv.push_back(std::move(arg));
-    ChildProcess process(argv);
+    ChildProcess process(argv, std::move(env));
     CliResult result;
     result.exit_code = process.Wait(std::chrono::seconds(20)).value_or(-1);
     for (const auto& line : process.lines()) result.out += line + "\n";
@@ -80,6 +85,28 @@ TEST_F(CliTest, ErrorsAreOneLineAndNonZero) {
   EXPECT_EQ(Cli({"get", "no-such-article"}).exit_code, 1);
   EXPECT_EQ(Cli({"get", "Not_Valid"}).exit_code, 1);
   EXPECT_EQ(Cli({"frobnicate"}).exit_code, 2);
+}
+
+TEST_F(CliTest, CreateAndDeleteSendTheEditorToken) {
+  TempDir dir;
+  const std::string file = dir.path() + "/article.json";
+  std::ofstream(file) << R"({"title": "From the CLI", "language": "en", "tags": ["local"]})";
+
+  // Without a token the CLI refuses before calling, and says where the token goes.
+  EXPECT_EQ(Cli({"create", file, "--id=cli-created"}).exit_code, 2);
+
+  const CliResult created =
+      Cli({"--token-file=" + pair_->editor_token_file(), "create", file, "--id=cli-created"});
+  ASSERT_EQ(created.exit_code, 0);
+  EXPECT_EQ(created.out, "Created articles/cli-created\n");
+
+  // A wrong token reaches the server and is refused there.
+  EXPECT_EQ(
+      Cli({"delete", "cli-created"}, {"NEWSROOM_EDITOR_TOKEN=not-the-editor-token"}).exit_code, 1);
+  const CliResult deleted =
+      Cli({"delete", "cli-created"}, {"NEWSROOM_EDITOR_TOKEN=" + pair_->editor_token()});
+  ASSERT_EQ(deleted.exit_code, 0);
+  EXPECT_EQ(deleted.out, "Deleted articles/cli-created\n");
 }
 
 }  // namespace

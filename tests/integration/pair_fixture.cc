@@ -1,17 +1,70 @@
 #include "tests/integration/pair_fixture.h"
 
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/client_interceptor.h>
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <fstream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace newsroom::testing {
+namespace {
+
+// 128 random bits in hex: a token content-service accepts (at least 16 bytes).
+std::string RandomToken() {
+  std::random_device random;
+  std::string token;
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; ++i) token += kHex[random() % 16];
+  return token;
+}
+
+void WriteTokenFile(const std::string& path, const std::string& token) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << token << "\n";
+  if (chmod(path.c_str(), 0600) != 0) throw std::runtime_error("cannot chmod " + path);
+}
+
+// Adds `authorization: Bearer <token>` to every call on the channel.
+class EditorTokenInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit EditorTokenInterceptor(std::string header) : header_(std::move(header)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string header_;
+};
+
+class EditorTokenInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit EditorTokenInterceptorFactory(std::string token) : header_("Bearer " + token) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new EditorTokenInterceptor(header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+}  // namespace
 
 NewsroomPair::NewsroomPair(std::vector<std::string> content_args)
-    : db_path_(dir_.path() + "/content.db") {
+    : db_path_(dir_.path() + "/content.db"),
+      editor_token_(RandomToken()),
+      editor_token_file_(dir_.path() + "/editor-token") {
+  WriteTokenFile(editor_token_file_, editor_token_);
   // A gRPC client notices that an idle connection was closed by the server only at its next
   // backup poll, every 5 s by default, and a stopping server waits for that (up to its drain
   // deadline). Busy clients poll all the time; tests' idle ones would make every restart take 5 s.
@@ -46,14 +99,19 @@ void NewsroomPair::StartContent(std::vector<std::string> extra_args) {
   // A budget far above the default 100 ms: tests that expect stats must not fail because a
   // shared or sanitizer-slowed machine took longer (the hung-analytics test still bounds it).
   std::vector<std::string> args{"--analytics=127.0.0.1:" + std::to_string(analytics_port_),
-                                "--db=" + db_path_, "--analytics_budget=2s"};
+                                "--db=" + db_path_, "--analytics_budget=2s",
+                                "--editor_token_file=" + editor_token_file_};
   if (content_port_ != 0) args.push_back("--listen=127.0.0.1:" + std::to_string(content_port_));
   for (auto& arg : extra_args) args.push_back(std::move(arg));
   auto started = StartService(CONTENT_SERVICE_BIN, std::move(args));
   content_process_ = std::move(started.process);
   if (content_port_ == 0) {
     content_port_ = started.port;
-    content_channel_ = grpc::CreateChannel(started.address(), grpc::InsecureChannelCredentials());
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> editor;
+    editor.push_back(std::make_unique<EditorTokenInterceptorFactory>(editor_token_));
+    content_channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
+        started.address(), grpc::InsecureChannelCredentials(), grpc::ChannelArguments(),
+        std::move(editor));
     content_stub_ = content_v1::ContentService::NewStub(content_channel_);
   }
 }

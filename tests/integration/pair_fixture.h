@@ -18,6 +18,10 @@ namespace newsroom::testing {
 namespace content_v1 = ::newsroom::content::v1;
 namespace analytics_v1 = ::newsroom::analytics::v1;
 
+// content-service is started with a random editor token (a file in the pair's temp dir), and
+// content() calls as an editor: every call on content_channel() carries
+// `authorization: Bearer <editor_token()>`, so tests of the write RPCs need not repeat it. A test
+// of the token itself opens its own channel to content_address().
 class NewsroomPair {
  public:
   // `content_args` are added to content-service's command line (e.g. `--seed=FILE`).
@@ -28,6 +32,8 @@ class NewsroomPair {
   void StopAnalytics();
   // Sends `signal_number` to analytics-service (SIGSTOP/SIGCONT make it hang and resume).
   void SignalAnalytics(int signal_number) { analytics_process_->Signal(signal_number); }
+  // Sends `signal_number` to content-service (SIGKILL: a crash; StartContent then restarts it).
+  void SignalContent(int signal_number) { content_process_->Signal(signal_number); }
   // (Re)starts content-service with the same database file, on its previous port.
   void StartContent(std::vector<std::string> extra_args = {});
   // Sends SIGTERM and returns content-service's exit code.
@@ -40,11 +46,17 @@ class NewsroomPair {
   std::shared_ptr<grpc::Channel> analytics_channel() { return analytics_channel_; }
   const std::string& db_path() const { return db_path_; }
   std::string content_address() const { return "127.0.0.1:" + std::to_string(content_port_); }
+  // The token content-service accepts for CreateArticle/UpdateArticle/DeleteArticle, and the file
+  // it reads it from (--editor_token_file; rewrite it to rotate the token).
+  const std::string& editor_token() const { return editor_token_; }
+  const std::string& editor_token_file() const { return editor_token_file_; }
 
  private:
   TempDir dir_;
   RedisServer redis_;
   std::string db_path_;
+  std::string editor_token_;
+  std::string editor_token_file_;
   int analytics_port_ = 0;
   int content_port_ = 0;
   std::unique_ptr<ChildProcess> analytics_process_;
