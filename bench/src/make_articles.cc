@@ -26,6 +26,9 @@ ABSL_FLAG(int, body_bytes, 2500, "approximate size of each article's body");
 ABSL_FLAG(std::string, out, "", "seed file to write");
 ABSL_FLAG(std::string, target, "", "or: content-service HOST:PORT to create the articles on");
 ABSL_FLAG(int, threads, 8, "with --target: concurrent CreateArticle calls");
+ABSL_FLAG(std::string, token_file, "",
+          "with --target: file holding content-service's editor token (sent as "
+          "`authorization: Bearer <token>`)");
 
 namespace newsroom::bench {
 namespace {
@@ -71,9 +74,24 @@ content_v1::Article MakeArticle(int index, int body_bytes) {
   return article;
 }
 
+// The editor token from --token_file, one trailing newline trimmed; "" without the flag.
+bool ReadEditorToken(std::string* token) {
+  const std::string path = absl::GetFlag(FLAGS_token_file);
+  if (path.empty()) return true;
+  std::ifstream in(path, std::ios::binary);
+  std::getline(in, *token);
+  if (!in && !in.eof()) {
+    std::fprintf(stderr, "make_articles: cannot read --token_file=%s\n", path.c_str());
+    return false;
+  }
+  return true;
+}
+
 // Creates articles 0..count-1 through CreateArticle; an article that already exists counts as
 // created, so a rerun completes a catalogue.
 int CreateThroughApi(const std::string& target, int count, int threads) {
+  std::string token;
+  if (!ReadEditorToken(&token)) return 1;
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   auto stub = content_v1::ContentService::NewStub(channel);
   std::atomic<int> next = 0;
@@ -88,6 +106,7 @@ int CreateThroughApi(const std::string& target, int count, int threads) {
         content_v1::Article created;
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
         const grpc::Status status = stub->CreateArticle(&context, request, &created);
         if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
           std::fprintf(stderr, "make_articles: CreateArticle %d: %s\n", i,
@@ -136,7 +155,8 @@ int Run() {
 }  // namespace newsroom::bench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("make_articles --count=N (--out=FILE | --target=HOST:PORT)");
+  absl::SetProgramUsageMessage(
+      "make_articles --count=N (--out=FILE | --target=HOST:PORT [--token_file=FILE])");
   absl::ParseCommandLine(argc, argv);
   return newsroom::bench::Run();
 }
