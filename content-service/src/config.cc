@@ -22,7 +22,11 @@ ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{16} << 20,
           "serialized size of the articles cached in front of the database (0: no cache); "
           "memory use is about twice that");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,
-          "reads held in memory while analytics-service is unreachable; more are dropped");
+          "reads kept in the outbox (in --db) while analytics-service is unreachable; more are "
+          "dropped and counted");
+ABSL_FLAG(absl::Duration, max_pending_read_age, absl::Hours(24),
+          "how long a read may wait in the outbox before it is dropped and counted (at most 36h: "
+          "analytics-service dedups read_ids for 48h)");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls and queued reads get to finish");
 ABSL_FLAG(std::string, editor_token_file, newsroom::EnvOr("EDITOR_TOKEN_FILE", ""),
@@ -42,6 +46,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .stats_max_age = absl::GetFlag(FLAGS_stats_max_age),
       .article_cache_bytes = absl::GetFlag(FLAGS_article_cache_bytes),
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
+      .max_pending_read_age = absl::GetFlag(FLAGS_max_pending_read_age),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
       .editor_token_file = absl::GetFlag(FLAGS_editor_token_file),
       .editor_token = EnvOr("EDITOR_TOKEN", ""),
@@ -57,6 +62,11 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   }
   if (config.max_pending_reads == 0) {
     return absl::InvalidArgumentError("--max_pending_reads: must be positive");
+  }
+  // A redelivered read is deduplicated only while analytics remembers its read_id (48 h).
+  if (config.max_pending_read_age <= absl::ZeroDuration() ||
+      config.max_pending_read_age > absl::Hours(36)) {
+    return absl::InvalidArgumentError("--max_pending_read_age: must be between 0 and 36h");
   }
   if (config.shutdown_drain < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown_drain: must not be negative");

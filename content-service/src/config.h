@@ -18,6 +18,7 @@ struct ContentConfig {
   absl::Duration stats_max_age;
   std::size_t article_cache_bytes;
   std::size_t max_pending_reads;
+  absl::Duration max_pending_read_age;
   absl::Duration shutdown_drain;
   // The editor token for the write RPCs: a file (--editor_token_file, EDITOR_TOKEN_FILE) or the
   // value of EDITOR_TOKEN; never a flag holding the value, which `ps` would show. Both empty:

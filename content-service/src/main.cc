@@ -16,6 +16,7 @@
 #include "content-service/src/pending_reads.h"
 #include "content-service/src/seed_loader.h"
 #include "content-service/src/sqlite_article_store.h"
+#include "content-service/src/sqlite_read_outbox.h"
 
 namespace {
 
@@ -79,8 +80,13 @@ int main(int argc, char** argv) {
                                                                     config->article_cache_bytes);
   }
   newsroom::content::GrpcAnalyticsClient analytics(config->analytics_address);
-  newsroom::content::PendingReads pending_reads(&analytics,
-                                                {.max_pending = config->max_pending_reads});
+  // Reads analytics has not acknowledged are kept in the same database, so that a restart while
+  // analytics is down loses none of them.
+  auto outbox = newsroom::content::SqliteReadOutbox::Open(config->db_path);
+  if (!outbox.ok()) return Fail(outbox.status());
+  newsroom::content::PendingReads pending_reads(
+      &analytics, outbox->get(),
+      {.max_pending = config->max_pending_reads, .max_age = config->max_pending_read_age});
   newsroom::content::ContentService service(
       store.get(), &analytics, &pending_reads,
       {.analytics_budget = config->analytics_budget, .stats_max_age = config->stats_max_age});
@@ -106,11 +112,17 @@ int main(int argc, char** argv) {
   const std::size_t undelivered =
       pending_reads.Shutdown(std::max(deadline, absl::Now() + absl::Seconds(2)));
   const auto counters = pending_reads.counters();
-  std::fprintf(stderr,
-               "content-service: stopped; queued reads delivered %llu, undelivered %zu, "
-               "dropped %llu\n",
-               static_cast<unsigned long long>(counters.delivered), undelivered,
-               static_cast<unsigned long long>(counters.dropped_full + counters.dropped_rejected));
+  std::fprintf(
+      stderr,
+      "content-service: stopped; queued reads delivered %llu, left in the outbox for the "
+      "next start %zu, dropped %llu (full %llu, expired %llu, refused %llu, unsaved %llu)\n",
+      static_cast<unsigned long long>(counters.delivered), undelivered,
+      static_cast<unsigned long long>(counters.dropped_full + counters.dropped_expired +
+                                      counters.dropped_rejected + counters.dropped_unsaved),
+      static_cast<unsigned long long>(counters.dropped_full),
+      static_cast<unsigned long long>(counters.dropped_expired),
+      static_cast<unsigned long long>(counters.dropped_rejected),
+      static_cast<unsigned long long>(counters.dropped_unsaved));
   // A clean stop exits 0 even with reads undelivered: they are reported above, and a non-zero
   // exit would only make the orchestrator treat a deliberate stop as a crash.
   return 0;

@@ -16,9 +16,20 @@
 #include "absl/synchronization/mutex.h"
 #include "common/src/status_macros.h"
 #include "common/src/validation.h"
+#include "content-service/src/sqlite_util.h"
 
 namespace newsroom::content {
 namespace {
+
+using sqlite::BindBlob;
+using sqlite::BindInt;
+using sqlite::BindText;
+using sqlite::DbPtr;
+using sqlite::Exec;
+using sqlite::Prepare;
+using sqlite::ScopedReset;
+using sqlite::StatementPtr;
+using sqlite::StepDone;
 
 // Each entry migrates the schema from version i to version i + 1.
 constexpr const char* kMigrations[] = {
@@ -47,71 +58,6 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == SqliteArticleStore::kSchemaVersion);
 
-constexpr int kBusyTimeoutMs = 5000;
-
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-
-// Resets a cached statement and clears its bindings when the scope ends, so that it is ready for
-// its next use whichever way this one ended.
-class ScopedReset final {
- public:
-  explicit ScopedReset(sqlite3_stmt* statement) : statement_(statement) {}
-  ~ScopedReset() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-  ScopedReset(const ScopedReset&) = delete;
-  ScopedReset& operator=(const ScopedReset&) = delete;
-
- private:
-  sqlite3_stmt* const statement_;
-};
-
-// The status for a failed SQLite call: no query text, only what failed and SQLite's generic
-// description of the result code.
-absl::Status SqliteError(int rc, absl::string_view what) {
-  const int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
-    return absl::UnavailableError(absl::StrCat("article store is busy: ", what));
-  }
-  return absl::InternalError(
-      absl::StrCat("article store: ", what, " failed (", sqlite3_errstr(rc), ")"));
-}
-
-// Binding a null pointer would bind SQL NULL rather than an empty string or blob.
-constexpr char kEmpty[] = "";
-
-absl::Status BindText(sqlite3_stmt* statement, int index, absl::string_view text) {
-  const int rc = sqlite3_bind_text64(statement, index, text.empty() ? kEmpty : text.data(),
-                                     text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "bind");
-}
-
-absl::Status BindBlob(sqlite3_stmt* statement, int index, absl::string_view bytes) {
-  const int rc = sqlite3_bind_blob64(statement, index, bytes.empty() ? kEmpty : bytes.data(),
-                                     bytes.size(), SQLITE_TRANSIENT);
-  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "bind");
-}
-
-absl::Status BindInt(sqlite3_stmt* statement, int index, int64_t value) {
-  const int rc = sqlite3_bind_int64(statement, index, value);
-  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "bind");
-}
-
-// Steps a statement that returns no rows.
-absl::Status StepDone(sqlite3_stmt* statement, absl::string_view what) {
-  const int rc = sqlite3_step(statement);
-  return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(rc, what);
-}
-
 absl::StatusOr<v1::Article> ParseArticleColumn(sqlite3_stmt* statement, int column) {
   const void* data = sqlite3_column_blob(statement, column);
   const int size = sqlite3_column_bytes(statement, column);
@@ -137,18 +83,13 @@ absl::StatusOr<std::string> SerializeForStorage(const v1::Article& article) {
   return data;
 }
 
-absl::Status Exec(sqlite3* db, const char* sql, absl::string_view what) {
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, what);
-}
-
 absl::StatusOr<int> ReadUserVersion(sqlite3* db) {
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr);
   StatementPtr statement(raw);
-  if (rc != SQLITE_OK) return SqliteError(rc, "read schema version");
+  if (rc != SQLITE_OK) return sqlite::Error(rc, "read schema version");
   rc = sqlite3_step(statement.get());
-  if (rc != SQLITE_ROW) return SqliteError(rc, "read schema version");
+  if (rc != SQLITE_ROW) return sqlite::Error(rc, "read schema version");
   return sqlite3_column_int(statement.get(), 0);
 }
 
@@ -208,13 +149,6 @@ struct SqliteArticleStore::Statements {
 
 namespace {
 
-absl::Status Prepare(sqlite3* db, const char* sql, StatementPtr& out) {
-  sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-  out.reset(raw);
-  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(rc, "prepare statement");
-}
-
 constexpr char kListColumns[] = "SELECT data FROM articles ";
 constexpr char kListOrder[] =
     " ORDER BY publish_seconds DESC, publish_nanos DESC, article_id DESC LIMIT ?";
@@ -228,22 +162,8 @@ constexpr char kListTagOrder[] =
 
 absl::StatusOr<std::unique_ptr<SqliteArticleStore>> SqliteArticleStore::Open(
     const std::string& path) {
-  if (path.empty()) return absl::InvalidArgumentError("article database path is empty");
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
-  DbPtr db(raw);  // a handle is returned (and must be closed) even when opening fails
-  if (rc != SQLITE_OK) {
-    return absl::InternalError(absl::StrCat("cannot open article database ", path, ": ",
-                                            raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-  if (path != ":memory:") {
-    // WAL lets readers in other processes proceed while this one writes.
-    NEWSROOM_RETURN_IF_ERROR(Exec(db.get(), "PRAGMA journal_mode = WAL", "enable WAL"));
-  }
+  DbPtr db;
+  NEWSROOM_RETURN_IF_ERROR(sqlite::Open(path, db));
   if (absl::Status status = Migrate(db.get()); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
   }
@@ -361,7 +281,7 @@ absl::Status SqliteArticleStore::Create(const v1::Article& article) {
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return absl::AlreadyExistsError(absl::StrCat("article already exists: ", article.name()));
     }
-    if (rc != SQLITE_DONE) return SqliteError(rc, "insert article");
+    if (rc != SQLITE_DONE) return sqlite::Error(rc, "insert article");
     return InsertTagsLocked(article_id, article);
   });
 }
@@ -375,7 +295,7 @@ absl::StatusOr<v1::Article> SqliteArticleStore::Get(absl::string_view article_id
   if (rc == SQLITE_DONE) {
     return absl::NotFoundError(absl::StrCat("article not found: ", kArticleNamePrefix, article_id));
   }
-  if (rc != SQLITE_ROW) return SqliteError(rc, "read article");
+  if (rc != SQLITE_ROW) return sqlite::Error(rc, "read article");
   return ParseArticleColumn(statement, 0);
 }
 
@@ -403,7 +323,7 @@ absl::StatusOr<std::vector<v1::Article>> SqliteArticleStore::BatchGet(
     NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, ParseArticleColumn(statement, 0));
     articles.push_back(std::move(article));
   }
-  if (rc != SQLITE_DONE) return SqliteError(rc, "read articles");
+  if (rc != SQLITE_DONE) return sqlite::Error(rc, "read articles");
   return articles;
 }
 
@@ -429,7 +349,7 @@ absl::Status SqliteArticleStore::Replace(const v1::Article& article,
       if (rc == SQLITE_DONE) {
         return absl::NotFoundError(absl::StrCat("article not found: ", article.name()));
       }
-      if (rc != SQLITE_ROW) return SqliteError(rc, "read article");
+      if (rc != SQLITE_ROW) return sqlite::Error(rc, "read article");
       return absl::AbortedError(
           absl::StrCat("article changed since it was read (etag mismatch): ", article.name()));
     }
@@ -485,7 +405,7 @@ absl::StatusOr<ArticlePage> SqliteArticleStore::List(const ListQuery& query) {
     NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, ParseArticleColumn(statement, 0));
     page.articles.push_back(std::move(article));
   }
-  if (rc != SQLITE_DONE) return SqliteError(rc, "list articles");
+  if (rc != SQLITE_DONE) return sqlite::Error(rc, "list articles");
   return page;
 }
 
@@ -494,7 +414,7 @@ absl::StatusOr<int64_t> SqliteArticleStore::Count() {
   sqlite3_stmt* statement = statements_->count.get();
   ScopedReset reset(statement);
   const int rc = sqlite3_step(statement);
-  if (rc != SQLITE_ROW) return SqliteError(rc, "count articles");
+  if (rc != SQLITE_ROW) return sqlite::Error(rc, "count articles");
   return sqlite3_column_int64(statement, 0);
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "content-service/src/sqlite_read_outbox.h"
+#include "tests/support/process.h"
 
 namespace newsroom::content {
 namespace {
@@ -76,6 +78,12 @@ analytics_v1::RecordReadRequest Read(int i) {
   return read;
 }
 
+std::unique_ptr<SqliteReadOutbox> OpenOutbox(const std::string& path = ":memory:") {
+  auto outbox = SqliteReadOutbox::Open(path);
+  EXPECT_TRUE(outbox.ok()) << outbox.status();
+  return outbox.ok() ? *std::move(outbox) : nullptr;
+}
+
 PendingReadsOptions FastOptions(std::size_t max_pending) {
   return {.max_pending = max_pending,
           .batch_size = 7,
@@ -98,7 +106,8 @@ bool Eventually(F done) {
 TEST(PendingReadsTest, DeliversEveryQueuedReadOnceAnalyticsAccepts) {
   ScriptedAnalytics analytics;
   analytics.SetReply(absl::UnavailableError("down"));
-  PendingReads pending(&analytics, FastOptions(1000));
+  auto outbox = OpenOutbox();
+  PendingReads pending(&analytics, outbox.get(), FastOptions(1000));
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
   ASSERT_TRUE(Eventually([&] { return analytics.calls() >= 3; }));  // retried while down
   EXPECT_TRUE(analytics.accepted().empty());
@@ -112,7 +121,8 @@ TEST(PendingReadsTest, DeliversEveryQueuedReadOnceAnalyticsAccepts) {
 TEST(PendingReadsTest, DropsAndCountsWhatOverflowsTheBound) {
   ScriptedAnalytics analytics;
   analytics.SetReply(absl::UnavailableError("down"));
-  PendingReads pending(&analytics, FastOptions(10));
+  auto outbox = OpenOutbox();
+  PendingReads pending(&analytics, outbox.get(), FastOptions(10));
   int accepted = 0;
   for (int i = 0; i < 25; ++i) accepted += pending.Enqueue(Read(i)) ? 1 : 0;
   EXPECT_EQ(accepted, 10);
@@ -123,7 +133,8 @@ TEST(PendingReadsTest, DropsAndCountsWhatOverflowsTheBound) {
 TEST(PendingReadsTest, ShutdownFlushesWhatAnalyticsAccepts) {
   ScriptedAnalytics analytics;
   analytics.SetReply(absl::UnavailableError("down"));
-  PendingReads pending(&analytics, FastOptions(1000));
+  auto outbox = OpenOutbox();
+  PendingReads pending(&analytics, outbox.get(), FastOptions(1000));
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
   analytics.SetReply(absl::OkStatus());
   EXPECT_EQ(pending.Shutdown(absl::Now() + absl::Seconds(5)), 0u);
@@ -133,7 +144,8 @@ TEST(PendingReadsTest, ShutdownFlushesWhatAnalyticsAccepts) {
 TEST(PendingReadsTest, ShutdownReportsWhatCouldNotBeDelivered) {
   ScriptedAnalytics analytics;
   analytics.SetReply(absl::UnavailableError("down"));
-  PendingReads pending(&analytics, FastOptions(1000));
+  auto outbox = OpenOutbox();
+  PendingReads pending(&analytics, outbox.get(), FastOptions(1000));
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
   EXPECT_EQ(pending.Shutdown(absl::Now() + absl::Milliseconds(50)), 20u);
 }
@@ -141,7 +153,8 @@ TEST(PendingReadsTest, ShutdownReportsWhatCouldNotBeDelivered) {
 TEST(PendingReadsTest, ARejectedBatchIsDroppedNotRetriedForever) {
   ScriptedAnalytics analytics;
   analytics.SetReply(absl::InvalidArgumentError("requests[0].article: bad"));
-  PendingReads pending(&analytics, FastOptions(1000));
+  auto outbox = OpenOutbox();
+  PendingReads pending(&analytics, outbox.get(), FastOptions(1000));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
   ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
   EXPECT_EQ(pending.counters().dropped_rejected, 3u);
@@ -150,13 +163,96 @@ TEST(PendingReadsTest, ARejectedBatchIsDroppedNotRetriedForever) {
 TEST(PendingReadsTest, OneRefusedReadDoesNotTakeItsBatchDown) {
   ScriptedAnalytics analytics;
   analytics.RefuseReadId("r3");
-  PendingReads pending(&analytics, FastOptions(1000));
+  auto outbox = OpenOutbox();
+  PendingReads pending(&analytics, outbox.get(), FastOptions(1000));
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));  // batches of 7
   ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
   EXPECT_EQ(pending.counters().dropped_rejected, 1u);
   EXPECT_EQ(pending.counters().delivered, 9u);
   EXPECT_EQ(analytics.accepted().size(), 9u);
   EXPECT_EQ(analytics.accepted().count("r3"), 0u);
+}
+
+TEST(PendingReadsTest, ReadsSurviveARestartAndTheNextProcessDeliversThem) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/content.db";
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  {
+    auto outbox = OpenOutbox(path);
+    PendingReads pending(&analytics, outbox.get(), FastOptions(1000));
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
+    EXPECT_EQ(pending.Shutdown(absl::Now() + absl::Milliseconds(20)), 30u);
+  }
+  EXPECT_TRUE(analytics.accepted().empty());
+
+  analytics.SetReply(absl::OkStatus());
+  auto outbox = OpenOutbox(path);
+  PendingReads pending(&analytics, outbox.get(), FastOptions(1000));
+  ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
+  EXPECT_EQ(analytics.accepted().size(), 30u);
+  EXPECT_EQ(*outbox->Count(), 0);
+}
+
+TEST(PendingReadsTest, TheBoundCountsReadsLeftByAPreviousProcess) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/content.db";
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  {
+    auto outbox = OpenOutbox(path);
+    PendingReads pending(&analytics, outbox.get(), FastOptions(10));
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE(pending.Enqueue(Read(i)));
+  }
+  auto outbox = OpenOutbox(path);
+  PendingReads pending(&analytics, outbox.get(), FastOptions(10));
+  EXPECT_EQ(pending.counters().pending, 8u);
+  EXPECT_TRUE(pending.Enqueue(Read(100)));
+  EXPECT_TRUE(pending.Enqueue(Read(101)));
+  EXPECT_FALSE(pending.Enqueue(Read(102)));
+  EXPECT_EQ(pending.counters().dropped_full, 1u);
+}
+
+TEST(PendingReadsTest, ReadsOlderThanMaxAgeAreDroppedAndCounted) {
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  auto outbox = OpenOutbox();
+  // Saved two days ago, as if by a process that stopped then.
+  std::vector<analytics_v1::RecordReadRequest> old_reads = {Read(1), Read(2), Read(3)};
+  ASSERT_TRUE(outbox->Append(old_reads, absl::Now() - absl::Hours(48)).ok());
+  PendingReadsOptions options = FastOptions(1000);
+  options.max_age = absl::Hours(24);
+  PendingReads pending(&analytics, outbox.get(), options);
+  ASSERT_TRUE(pending.Enqueue(Read(4)));
+  ASSERT_TRUE(Eventually([&] { return pending.counters().dropped_expired == 3; }));
+  analytics.SetReply(absl::OkStatus());
+  ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
+  EXPECT_EQ(analytics.accepted(), std::set<std::string>{"r4"});
+}
+
+TEST(SqliteReadOutboxTest, KeepsReadsByteExactOldestFirst) {
+  auto outbox = OpenOutbox();
+  analytics_v1::RecordReadRequest first = Read(1);
+  first.set_reader_id("reader-\xc3\xa9");
+  first.mutable_read_time()->set_seconds(1700000000);
+  first.mutable_read_time()->set_nanos(123);
+  const absl::Time at = absl::FromUnixMicros(1700000000123456);
+  ASSERT_TRUE(outbox->Append({first, Read(2)}, at).ok());
+  ASSERT_TRUE(outbox->Append({Read(3)}, at + absl::Seconds(1)).ok());
+  auto entries = outbox->Oldest(2);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].read.SerializeAsString(), first.SerializeAsString());
+  EXPECT_EQ((*entries)[0].queued_at, at);
+  EXPECT_EQ((*entries)[1].read.read_id(), "r2");
+  EXPECT_LT((*entries)[0].id, (*entries)[1].id);
+
+  ASSERT_TRUE(outbox->Remove({(*entries)[0].id}).ok());
+  EXPECT_EQ(*outbox->Count(), 2);
+  EXPECT_EQ(*outbox->RemoveQueuedBefore(at + absl::Milliseconds(500)), 1);
+  entries = outbox->Oldest(10);
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].read.read_id(), "r3");
 }
 
 }  // namespace

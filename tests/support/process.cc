@@ -205,6 +205,13 @@ void RedisServer::Start() {
   Fail("redis-server did not start; see " + dir_.path() + "/redis.log");
 }
 
+void RedisServer::Kill() {
+  if (process_ == nullptr) return;
+  process_->Signal(SIGKILL);
+  process_->Wait(std::chrono::seconds(10));
+  process_.reset();
+}
+
 void RedisServer::Stop() {
   if (process_ == nullptr) return;
   process_->Signal(SIGTERM);

@@ -87,7 +87,10 @@ class RedisServer final {
   ~RedisServer();
 
   void Start();
+  // Stops Redis with SIGTERM (it finishes writing the AOF) or, with Kill, SIGKILL (a crash; with
+  // fsync on every write nothing acknowledged is lost either way).
   void Stop();
+  void Kill();
 
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
