@@ -25,6 +25,44 @@ absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view text, abs
   return duration;
 }
 
+// Fills the Redis user and password. The password comes from env REDIS_PASSWORD or a file, never
+// a flag (`ps` shows flags); messages name the source, never the value.
+absl::Status ParseRedisAuth(const RawConfig& raw, Config& config) {
+  if (raw.redis_user.find_first_of(" \t\r\n") != std::string::npos) {
+    return Invalid("redis-user", "must not contain whitespace");
+  }
+  config.redis_user = raw.redis_user;
+  config.redis_password = raw.redis_password;
+  if (!raw.redis_password_file.empty()) {
+    if (!raw.redis_password.empty()) {
+      return Invalid("redis-password-file", "set either it or env REDIS_PASSWORD, not both");
+    }
+    std::ifstream file(raw.redis_password_file, std::ios::binary);
+    if (!file) {
+      return Invalid("redis-password-file",
+                     absl::StrCat("cannot read \"", raw.redis_password_file, "\""));
+    }
+    std::ostringstream contents;
+    contents << file.rdbuf();
+    // Line ends only: a file written by `echo` or an editor ends with one.
+    config.redis_password = contents.str();
+    while (!config.redis_password.empty() &&
+           (config.redis_password.back() == '\n' || config.redis_password.back() == '\r')) {
+      config.redis_password.pop_back();
+    }
+    if (config.redis_password.empty()) {
+      return Invalid("redis-password-file",
+                     absl::StrCat("\"", raw.redis_password_file, "\" is empty"));
+    }
+  }
+  // An ACL user without a password would only fail at AUTH; say so at start instead.
+  if (!config.redis_user.empty() && config.redis_password.empty()) {
+    return Invalid("redis-user",
+                   "needs a password: set env REDIS_PASSWORD or --redis-password-file");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
@@ -38,7 +76,7 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
   if (!redis.ok()) return redis.status();
   if (redis->port == 0) return Invalid("redis", "port must not be 0");
   config.redis = *redis;
-  config.redis_password = raw.redis_password;
+  if (absl::Status status = ParseRedisAuth(raw, config); !status.ok()) return status;
 
   if (raw.key_prefix.find_first_of(" \t\r\n") != std::string::npos) {
     return Invalid("key-prefix", "must not contain whitespace");

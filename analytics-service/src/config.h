@@ -19,6 +19,8 @@ struct RawConfig {
   std::string health_check_interval;  // --health-check-interval, ANALYTICS_HEALTH_CHECK_INTERVAL
   std::string shutdown_drain;         // --shutdown-drain, ANALYTICS_SHUTDOWN_DRAIN
   std::string reader_hash_key_file;   // --reader-hash-key-file, READER_HASH_KEY_FILE
+  std::string redis_user;             // --redis-user, REDIS_USERNAME
+  std::string redis_password_file;    // --redis-password-file, REDIS_PASSWORD_FILE
   std::string redis_password;         // env REDIS_PASSWORD only: secrets stay out of argv
   std::string reader_hash_key;        // env READER_HASH_KEY only
 };
@@ -27,6 +29,9 @@ struct Config {
   std::string listen_address;
   HostPort listen;
   HostPort redis;
+  // ACL user for AUTH; empty: Redis's default user.
+  std::string redis_user;
+  // Empty: no AUTH.
   std::string redis_password;
   std::string key_prefix;
   int redis_pool_size = 4;

@@ -27,7 +27,14 @@
 ABSL_FLAG(std::string, listen, newsroom::EnvOr("ANALYTICS_LISTEN", "127.0.0.1:50052"),
           "HOST:PORT to serve gRPC on; port 0 picks a free port (env ANALYTICS_LISTEN)");
 ABSL_FLAG(std::string, redis, newsroom::EnvOr("REDIS_ADDR", "127.0.0.1:6379"),
-          "Redis HOST:PORT (env REDIS_ADDR); the password comes from env REDIS_PASSWORD");
+          "Redis HOST:PORT (env REDIS_ADDR)");
+ABSL_FLAG(std::string, redis_user, newsroom::EnvOr("REDIS_USERNAME", ""),
+          "Redis ACL user to AUTH as (env REDIS_USERNAME; empty: the default user); see "
+          "scripts/redis-acl for the rule it needs");
+// The password itself is never a flag: `ps` shows every process's command line.
+ABSL_FLAG(std::string, redis_password_file, newsroom::EnvOr("REDIS_PASSWORD_FILE", ""),
+          "file holding the Redis password (env REDIS_PASSWORD_FILE; or the password itself in "
+          "env REDIS_PASSWORD)");
 ABSL_FLAG(std::string, key_prefix, newsroom::EnvOr("ANALYTICS_KEY_PREFIX", "newsroom:"),
           "prefix of every Redis key (env ANALYTICS_KEY_PREFIX)");
 ABSL_FLAG(std::string, redis_pool_size, newsroom::EnvOr("ANALYTICS_REDIS_POOL_SIZE", "4"),
@@ -72,6 +79,8 @@ int Run(int argc, char** argv) {
       .health_check_interval = absl::GetFlag(FLAGS_health_check_interval),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
       .reader_hash_key_file = absl::GetFlag(FLAGS_reader_hash_key_file),
+      .redis_user = absl::GetFlag(FLAGS_redis_user),
+      .redis_password_file = absl::GetFlag(FLAGS_redis_password_file),
       .redis_password = EnvOr("REDIS_PASSWORD", ""),
       .reader_hash_key = EnvOr("READER_HASH_KEY", ""),
   });
@@ -80,6 +89,7 @@ int Run(int argc, char** argv) {
   const RedisConnectionOptions connection_options{
       .host = config->redis.host,
       .port = config->redis.port,
+      .user = config->redis_user,
       .password = config->redis_password,
       .connect_timeout = config->redis_timeout,
       .command_timeout = config->redis_timeout,

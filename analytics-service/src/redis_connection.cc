@@ -53,12 +53,25 @@ absl::Status RedisConnection::Connect() {
   }
   redisEnableKeepAlive(context_.get());
   if (!options_.password.empty()) {
-    absl::StatusOr<RedisReply> reply = Run({"AUTH", options_.password});
+    RedisCommand auth{"AUTH"};
+    if (!options_.user.empty()) auth.push_back(options_.user);
+    auth.push_back(options_.password);
+    absl::StatusOr<RedisReply> reply = Run(auth);
     if (!reply.ok()) return reply.status();
     if ((*reply)->type != REDIS_REPLY_STATUS) {
       context_.reset();
+      // Redis's error ("WRONGPASS invalid username-password pair or user is disabled.") never
+      // echoes the password, so it can be logged as is.
+      const absl::string_view error = (*reply)->type == REDIS_REPLY_ERROR
+                                          ? ReplyText(**reply)
+                                          : absl::string_view("unexpected reply");
       return absl::UnavailableError(
-          absl::StrCat("Redis at ", address(), " refused the password (REDIS_PASSWORD)"));
+          absl::StrCat("Redis at ", address(), " refused AUTH as ",
+                       options_.user.empty() ? std::string("the default user")
+                                             : absl::StrCat("user \"", options_.user, "\""),
+                       " (", error,
+                       "); check the password (REDIS_PASSWORD or --redis-password-file) and the "
+                       "user's ACL (scripts/redis-acl)"));
     }
   }
   return absl::OkStatus();
@@ -105,8 +118,11 @@ bool IsErrorReply(const redisReply& reply, absl::string_view prefix) {
 }
 
 absl::Status ErrorReplyStatus(const redisReply& reply) {
-  static constexpr absl::string_view kTransient[] = {"LOADING",  "BUSY", "READONLY", "MASTERDOWN",
-                                                     "TRYAGAIN", "OOM",  "NOAUTH",   "CLUSTERDOWN"};
+  // NOAUTH and NOPERM (an ACL without a command we need) are deployment faults that heal without
+  // a change on the caller's side, once the password or the ACL is fixed: retrying is right.
+  static constexpr absl::string_view kTransient[] = {"LOADING",    "BUSY",     "READONLY",
+                                                     "MASTERDOWN", "TRYAGAIN", "OOM",
+                                                     "NOAUTH",     "NOPERM",   "CLUSTERDOWN"};
   const absl::string_view text = ReplyText(reply);
   std::fprintf(stderr, "analytics-service: Redis replied: %.*s\n", static_cast<int>(text.size()),
                text.data());

@@ -27,7 +27,9 @@ using RedisCommand = std::vector<std::string>;
 struct RedisConnectionOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
-  std::string password;  // AUTH with it after connecting, when not empty
+  // ACL user (Redis 6+) sent with AUTH; empty: the default user.
+  std::string user;
+  std::string password;  // AUTH with it on every (re)connect, when not empty
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(1);
 };
@@ -43,7 +45,8 @@ class RedisConnection final {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // Connects (and authenticates) unless connected. Returns UNAVAILABLE with the reason when Redis
-  // cannot be reached or refuses the password.
+  // cannot be reached or refuses the user or password (the message names the user and Redis's
+  // error, never the password).
   [[nodiscard]] absl::Status Connect();
 
   // True while a context is open (it may still turn out broken on the next command).
@@ -78,8 +81,8 @@ class RedisConnection final {
 [[nodiscard]] bool IsErrorReply(const redisReply& reply, absl::string_view prefix = "");
 
 // Maps an error reply to a status: UNAVAILABLE for the transient ones (LOADING, BUSY, READONLY,
-// MASTERDOWN, TRYAGAIN, OOM, NOAUTH, ...), INTERNAL for the rest. The message stays generic; the
-// detail is written to stderr.
+// MASTERDOWN, TRYAGAIN, OOM, NOAUTH, NOPERM, ...), INTERNAL for the rest. The message stays
+// generic; the detail is written to stderr.
 [[nodiscard]] absl::Status ErrorReplyStatus(const redisReply& reply);
 
 // Reads an integer reply (or a string holding one). Returns INTERNAL for any other reply.

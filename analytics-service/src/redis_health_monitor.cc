@@ -1,18 +1,25 @@
 #include "analytics-service/src/redis_health_monitor.h"
 
 #include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 
 namespace newsroom::analytics {
 namespace {
 
-bool Ping(RedisConnection& connection) {
+// Returns why Redis is not usable (unreachable, AUTH refused, an error reply), or OK.
+absl::Status Ping(RedisConnection& connection) {
   absl::StatusOr<RedisReply> reply = connection.Run({"PING"});
-  if (!reply.ok()) return false;
+  if (!reply.ok()) return reply.status();
   if ((*reply)->type != REDIS_REPLY_STATUS) {
     connection.Disconnect();  // e.g. LOADING or NOAUTH: start over on a fresh connection
-    return false;
+    const redisReply& r = **reply;
+    return absl::UnavailableError(absl::StrCat(
+        "Redis at ", connection.address(), " answered PING with ",
+        r.type == REDIS_REPLY_ERROR ? std::string(r.str, r.len) : std::string("a non-status")));
   }
-  return true;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -34,19 +41,32 @@ RedisHealthMonitor::~RedisHealthMonitor() {
 void RedisHealthMonitor::Loop() {
   RedisConnection connection(options_.connection);
   bool healthy = true;
+  std::string logged_reason;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
       if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval)) return;
     }
-    const bool now_healthy = Ping(connection);
-    if (now_healthy == healthy) continue;
-    healthy = now_healthy;
+    const absl::Status status = Ping(connection);
+    if (!status.ok() && !healthy && status.message() != logged_reason) {
+      // E.g. a dropped connection first, then AUTH refused on the new one (a rotated password):
+      // the later reason is the one to act on. Once per change, so an outage logs one line.
+      logged_reason = std::string(status.message());
+      std::fprintf(stderr, "analytics-service: %s; health is still NOT_SERVING\n",
+                   logged_reason.c_str());
+    }
+    if (status.ok() == healthy) continue;
+    healthy = status.ok();
+    logged_reason = std::string(status.message());
     if (healthy && !options_.on_recovery.empty()) {
       (void)connection.Pipeline(options_.on_recovery);
     }
-    std::fprintf(stderr, "analytics-service: Redis at %s %s; health is now %s\n",
-                 connection.address().c_str(), healthy ? "is reachable again" : "is unreachable",
+    // The reason ("Redis at ... unavailable (...)" or "... refused AUTH ...") tells an outage from
+    // a rotated password or a changed ACL; it never holds the password.
+    const std::string what =
+        healthy ? absl::StrCat("Redis at ", connection.address(), " is reachable again")
+                : std::string(status.message());
+    std::fprintf(stderr, "analytics-service: %s; health is now %s\n", what.c_str(),
                  healthy ? "SERVING" : "NOT_SERVING");
     on_change_(healthy);
   }

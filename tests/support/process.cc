@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -32,6 +33,12 @@ bool CanConnect(int port) {
   const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
   return ok;
+}
+
+// `argv` plus `--aclfile acl_file` when there is one.
+std::vector<std::string> WithAclFile(const std::string& acl_file, std::vector<std::string> argv) {
+  if (!acl_file.empty()) argv.insert(argv.end(), {"--aclfile", acl_file});
+  return argv;
 }
 
 }  // namespace
@@ -62,7 +69,8 @@ int PickFreePort() {
   return ntohs(addr.sin_port);
 }
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> env) {
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> env,
+                           const std::string& stderr_path) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) Fail("pipe failed");
 
@@ -79,6 +87,10 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::strin
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  if (!stderr_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
+  }
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   // The test may block signals (gRPC does not), but the child must start with none blocked.
@@ -167,10 +179,11 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
 }
 
 StartedService StartService(const std::string& binary, std::vector<std::string> args,
-                            std::vector<std::string> env) {
+                            std::vector<std::string> env, const std::string& stderr_path) {
   std::vector<std::string> argv{binary, "--listen=127.0.0.1:0"};
   for (auto& arg : args) argv.push_back(std::move(arg));
-  StartedService started{std::make_unique<ChildProcess>(std::move(argv), std::move(env))};
+  StartedService started{
+      std::make_unique<ChildProcess>(std::move(argv), std::move(env), stderr_path)};
   const auto line = started.process->WaitForLine("listening on ", std::chrono::seconds(20));
   if (!line) Fail(binary + " did not report its port");
   started.port = std::stoi(line->substr(line->rfind(':') + 1));
@@ -184,6 +197,16 @@ std::string RedisServerBinary() {
 
 RedisServer::RedisServer(bool append_only) : append_only_(append_only) { Start(); }
 
+RedisServer::RedisServer(RedisServerOptions options) : append_only_(options.append_only) {
+  if (!options.acl_rules.empty()) {
+    acl_file_ = dir_.path() + "/users.acl";
+    std::ofstream file(acl_file_);
+    for (const std::string& rule : options.acl_rules) file << rule << '\n';
+    if (!file.flush()) Fail("cannot write " + acl_file_);
+  }
+  Start();
+}
+
 RedisServer::~RedisServer() { Stop(); }
 
 void RedisServer::Start() {
@@ -191,11 +214,11 @@ void RedisServer::Start() {
   // process may take a just-released port, hence the retries with a fresh one on the first start.
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (port_ == 0 || attempt > 0) port_ = PickFreePort();
-    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        RedisServerBinary(), "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir",
-        dir_.path(), "--save", "", "--appendonly", append_only_ ? "yes" : "no", "--appendfsync",
-        "always", "--daemonize", "no", "--protected-mode", "yes", "--logfile",
-        dir_.path() + "/redis.log"});
+    process_ = std::make_unique<ChildProcess>(WithAclFile(
+        acl_file_, {RedisServerBinary(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
+                    "--dir", dir_.path(), "--save", "", "--appendonly", append_only_ ? "yes" : "no",
+                    "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "yes",
+                    "--logfile", dir_.path() + "/redis.log"}));
     const auto deadline = Clock::now() + std::chrono::seconds(10);
     while (Clock::now() < deadline) {
       if (CanConnect(port_)) return;

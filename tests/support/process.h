@@ -36,7 +36,10 @@ int PickFreePort();
 class ChildProcess final {
  public:
   // Starts `argv[0]` (a path) with `argv`, adding `env` (NAME=VALUE) to this process's environment.
-  ChildProcess(std::vector<std::string> argv, std::vector<std::string> env = {});
+  // With `stderr_path`, the child's stderr is appended to that file instead (for tests that check
+  // what a process logs).
+  ChildProcess(std::vector<std::string> argv, std::vector<std::string> env = {},
+               const std::string& stderr_path = "");
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -76,7 +79,15 @@ struct StartedService {
   std::string address() const { return "127.0.0.1:" + std::to_string(port); }
 };
 StartedService StartService(const std::string& binary, std::vector<std::string> args,
-                            std::vector<std::string> env = {});
+                            std::vector<std::string> env = {}, const std::string& stderr_path = "");
+
+struct RedisServerOptions {
+  // AOF persistence (fsync every write), so a restart keeps every count.
+  bool append_only = true;
+  // Lines of a Redis ACL file (aclfile), e.g. "user default off" and
+  // "user app on >secret ~app:* -@all +get". Empty: no ACL file, the default user open to all.
+  std::vector<std::string> acl_rules;
+};
 
 // A real redis-server on a free loopback port, with its data directory in a temp dir. Stop() and
 // Start() keep the port and the directory, so tests can take Redis down and bring it back.
@@ -84,6 +95,7 @@ class RedisServer final {
  public:
   // `append_only` turns on AOF persistence (fsync every write) so a restart keeps every count.
   explicit RedisServer(bool append_only = true);
+  explicit RedisServer(RedisServerOptions options);
   ~RedisServer();
 
   void Start();
@@ -98,6 +110,7 @@ class RedisServer final {
  private:
   TempDir dir_;
   bool append_only_;
+  std::string acl_file_;  // empty: none
   int port_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
