@@ -1,6 +1,7 @@
 #include "content-service/src/article_rules.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
@@ -8,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/src/status_macros.h"
 #include "common/src/validation.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/field_mask_util.h"
 
 namespace newsroom::content {
@@ -81,6 +83,32 @@ bool Contains(const absl::string_view (&set)[N], absl::string_view value) {
 }
 
 }  // namespace
+
+absl::Status RejectUnknownFields(const google::protobuf::Message& message,
+                                 absl::string_view prefix) {
+  const google::protobuf::Reflection& reflection = *message.GetReflection();
+  const google::protobuf::UnknownFieldSet& unknown = reflection.GetUnknownFields(message);
+  if (!unknown.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, ": unknown field ", unknown.field(0).number(),
+                     " (a newer client than this server? remove it or upgrade content-service)"));
+  }
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection.ListFields(message, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const std::string path = absl::StrCat(prefix, ".", field->name());
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection.FieldSize(message, field); ++i) {
+        NEWSROOM_RETURN_IF_ERROR(RejectUnknownFields(
+            reflection.GetRepeatedMessage(message, field, i), absl::StrCat(path, "[", i, "]")));
+      }
+    } else {
+      NEWSROOM_RETURN_IF_ERROR(RejectUnknownFields(reflection.GetMessage(message, field), path));
+    }
+  }
+  return absl::OkStatus();
+}
 
 bool IsValidTag(absl::string_view tag) { return IsValidArticleId(tag); }
 

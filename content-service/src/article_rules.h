@@ -31,6 +31,13 @@ inline constexpr std::size_t kMaxLanguageBytes = 35;
 [[nodiscard]] absl::Status ValidateArticleContent(const content_v1::Article& article,
                                                   absl::string_view prefix = "article");
 
+// INVALID_ARGUMENT when `message` or any message inside it carries fields this server does not
+// know (a client built from a newer schema): storing them would serve unvalidated bytes to every
+// reader, and dropping them would lose what the editor sent without a word. Names the first one
+// found as `<prefix>.<path>: unknown field <number>`.
+[[nodiscard]] absl::Status RejectUnknownFields(const google::protobuf::Message& message,
+                                               absl::string_view prefix);
+
 // True when `tag` matches `[a-z0-9][a-z0-9-]{0,62}`.
 [[nodiscard]] bool IsValidTag(absl::string_view tag);
 

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "absl/strings/match.h"
+
 namespace newsroom::content {
 namespace {
 
@@ -88,6 +90,27 @@ google::protobuf::FieldMask Mask(std::initializer_list<const char*> paths) {
   google::protobuf::FieldMask mask;
   for (const char* path : paths) mask.add_paths(path);
   return mask;
+}
+
+TEST(RejectUnknownFieldsTest, NamesTheFirstUnknownFieldAtAnyDepth) {
+  content_v1::Article article;
+  article.set_title("Known");
+  EXPECT_TRUE(RejectUnknownFields(article, "article").ok());
+
+  article.mutable_lead_image()->set_uri("https://e.org/i.jpg");
+  article.mutable_lead_image()
+      ->GetReflection()
+      ->MutableUnknownFields(article.mutable_lead_image())
+      ->AddVarint(99, 1);
+  const absl::Status status = RejectUnknownFields(article, "article");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(status.message(), "article.lead_image: unknown field 99"))
+      << status.message();
+
+  content_v1::Article top;
+  top.GetReflection()->MutableUnknownFields(&top)->AddLengthDelimited(500, "junk");
+  EXPECT_TRUE(absl::StartsWith(RejectUnknownFields(top, "article").message(),
+                               "article: unknown field 500"));
 }
 
 TEST(ApplyUpdateMaskTest, UpdatesOnlyTheNamedFields) {
