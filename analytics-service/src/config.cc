@@ -63,6 +63,32 @@ absl::Status ParseRedisAuth(const RawConfig& raw, Config& config) {
   return absl::OkStatus();
 }
 
+// Fills the TLS options and the health port.
+absl::Status ParseTlsAndHealth(const RawConfig& raw, Config& config) {
+  config.tls = ServerTlsOptions{.cert_file = raw.tls_cert_file,
+                                .key_file = raw.tls_key_file,
+                                .client_ca_file = raw.tls_client_ca_file};
+  if (!absl::ParseDuration(raw.tls_refresh_interval, &config.tls.refresh_interval)) {
+    return Invalid("tls-refresh-interval", absl::StrCat("expected a duration such as 10s, got \"",
+                                                        raw.tls_refresh_interval, "\""));
+  }
+  if (absl::Status status =
+          CheckServerTlsOptions(config.tls, {.cert = "--tls-cert-file",
+                                             .key = "--tls-key-file",
+                                             .ca = "--tls-client-ca-file",
+                                             .refresh = "--tls-refresh-interval"});
+      !status.ok()) {
+    return status;
+  }
+  config.health_listen_address = raw.health_listen;
+  if (!raw.health_listen.empty()) {
+    absl::StatusOr<HostPort> health = ParseHostPort(raw.health_listen, "--health-listen");
+    if (!health.ok()) return health.status();
+    config.health_listen = *health;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
@@ -117,6 +143,7 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
                      absl::StrCat("\"", raw.reader_hash_key_file, "\" is empty"));
     }
   }
+  if (absl::Status status = ParseTlsAndHealth(raw, config); !status.ok()) return status;
   return config;
 }
 

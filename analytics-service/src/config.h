@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/src/host_port.h"
+#include "common/src/tls_options.h"
 
 namespace newsroom::analytics {
 
@@ -23,6 +24,11 @@ struct RawConfig {
   std::string redis_password_file;    // --redis-password-file, REDIS_PASSWORD_FILE
   std::string redis_password;         // env REDIS_PASSWORD only: secrets stay out of argv
   std::string reader_hash_key;        // env READER_HASH_KEY only
+  std::string tls_cert_file;          // --tls-cert-file, ANALYTICS_TLS_CERT_FILE
+  std::string tls_key_file;           // --tls-key-file, ANALYTICS_TLS_KEY_FILE
+  std::string tls_client_ca_file;     // --tls-client-ca-file, ANALYTICS_TLS_CLIENT_CA_FILE
+  std::string tls_refresh_interval = "10s";  // --tls-refresh-interval, ANALYTICS_TLS_REFRESH_...
+  std::string health_listen;                 // --health-listen, ANALYTICS_HEALTH_LISTEN
 };
 
 struct Config {
@@ -40,6 +46,11 @@ struct Config {
   absl::Duration shutdown_drain;
   // Empty: use (or create) the key kept in Redis.
   std::string reader_hash_key;
+  // No certificate: plaintext. With a client CA every call needs a client certificate it signed.
+  ServerTlsOptions tls;
+  // The plaintext health-only port; empty address: none.
+  std::string health_listen_address;
+  HostPort health_listen;
 };
 
 // Checks and converts `raw`, reading the hash key file when given. Returns INVALID_ARGUMENT naming

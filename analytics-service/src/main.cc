@@ -22,6 +22,7 @@
 #include "analytics-service/src/redis_read_counter.h"
 #include "common/src/env.h"
 #include "common/src/grpc_server.h"
+#include "common/src/tls_credentials.h"
 
 // Every default comes from an env var, so a flag given on the command line wins over its env var.
 ABSL_FLAG(std::string, listen, newsroom::EnvOr("ANALYTICS_LISTEN", "127.0.0.1:50052"),
@@ -49,6 +50,21 @@ ABSL_FLAG(std::string, shutdown_drain, newsroom::EnvOr("ANALYTICS_SHUTDOWN_DRAIN
 ABSL_FLAG(std::string, reader_hash_key_file, newsroom::EnvOr("READER_HASH_KEY_FILE", ""),
           "file holding the reader-id HMAC key (env READER_HASH_KEY_FILE; or the key itself in "
           "env READER_HASH_KEY); without either, a random key is created once and kept in Redis");
+ABSL_FLAG(std::string, tls_cert_file, newsroom::EnvOr("ANALYTICS_TLS_CERT_FILE", ""),
+          "PEM certificate chain to serve TLS with; without it (and --tls-key-file) the port is "
+          "PLAINTEXT (env ANALYTICS_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, tls_key_file, newsroom::EnvOr("ANALYTICS_TLS_KEY_FILE", ""),
+          "PEM private key of --tls-cert-file (env ANALYTICS_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, tls_client_ca_file, newsroom::EnvOr("ANALYTICS_TLS_CLIENT_CA_FILE", ""),
+          "PEM CA bundle: when set, every call needs a client certificate it signed (mutual TLS; "
+          "env ANALYTICS_TLS_CLIENT_CA_FILE)");
+ABSL_FLAG(std::string, tls_refresh_interval,
+          newsroom::EnvOr("ANALYTICS_TLS_REFRESH_INTERVAL", "10s"),
+          "how often the TLS files are re-read, so rotated certificates apply without a restart; "
+          "whole seconds (env ANALYTICS_TLS_REFRESH_INTERVAL)");
+ABSL_FLAG(std::string, health_listen, newsroom::EnvOr("ANALYTICS_HEALTH_LISTEN", ""),
+          "HOST:PORT of a plaintext port serving only grpc.health.v1, for probes that cannot do "
+          "TLS; empty: none (env ANALYTICS_HEALTH_LISTEN)");
 
 namespace newsroom::analytics {
 namespace {
@@ -56,6 +72,29 @@ namespace {
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "analytics-service: %s\n", std::string(status.message()).c_str());
   return 1;
+}
+
+// Says on stderr how the port is secured, loudly when it is not.
+void LogTls(const ServerTlsOptions& tls) {
+  if (!tls.enabled()) {
+    std::fprintf(stderr,
+                 "analytics-service: WARNING: no --tls-cert-file: serving PLAINTEXT gRPC; anyone "
+                 "who can reach the port can record reads. Local development only\n");
+    return;
+  }
+  std::fprintf(
+      stderr, "analytics-service: serving TLS with %s (%s); files re-read every %s\n",
+      tls.cert_file.c_str(),
+      tls.client_ca_file.empty()
+          ? "no client certificate asked for: any caller may record reads"
+          : absl::StrCat("client certificates required, signed by ", tls.client_ca_file).c_str(),
+      absl::FormatDuration(tls.refresh_interval).c_str());
+}
+
+// HOST:PORT, with brackets around an IPv6 host.
+std::string Address(const std::string& host, int port) {
+  return absl::StrCat(host.find(':') == std::string::npos ? host : absl::StrCat("[", host, "]"),
+                      ":", port);
 }
 
 int Run(int argc, char** argv) {
@@ -83,8 +122,14 @@ int Run(int argc, char** argv) {
       .redis_password_file = absl::GetFlag(FLAGS_redis_password_file),
       .redis_password = EnvOr("REDIS_PASSWORD", ""),
       .reader_hash_key = EnvOr("READER_HASH_KEY", ""),
+      .tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+      .tls_key_file = absl::GetFlag(FLAGS_tls_key_file),
+      .tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file),
+      .tls_refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval),
+      .health_listen = absl::GetFlag(FLAGS_health_listen),
   });
   if (!config.ok()) return Fail(config.status());
+  LogTls(config->tls);
 
   const RedisConnectionOptions connection_options{
       .host = config->redis.host,
@@ -133,6 +178,8 @@ int Run(int argc, char** argv) {
       .services = {&grpc_service},
       // 1000 reads of up to ~600 bytes each, with room to spare.
       .max_receive_message_bytes = 4 << 20,
+      .credentials = MakeServerCredentials(config->tls),
+      .health_listen_address = config->health_listen_address,
   });
   if (!server.ok()) return Fail(server.status());
   (*server)->SetServing(true);
@@ -147,6 +194,11 @@ int Run(int argc, char** argv) {
   std::printf("analytics-service listening on %s:%d\n",
               (host.find(':') == std::string::npos ? host : absl::StrCat("[", host, "]")).c_str(),
               (*server)->port());
+  // After the main port's line: tests and scripts take the first "listening on" as the main port.
+  if ((*server)->health_port() != 0) {
+    std::printf("analytics-service health listening on %s\n",
+                Address(config->health_listen.host, (*server)->health_port()).c_str());
+  }
   std::fflush(stdout);
 
   const int signal_number = WaitForShutdownSignal();

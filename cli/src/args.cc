@@ -17,7 +17,7 @@ namespace analytics = ::newsroom::analytics::v1;
 
 constexpr char kUsage[] =
     R"(usage: newsroom [--addr=HOST:PORT] [--timeout=5s] [--json] [--token-file=PATH]
-                <command> [args]
+                [--tls-ca=PATH] <command> [args]
 
 commands:
   get <article_id|articles/ID>                          show an article (does not count a read)
@@ -35,6 +35,8 @@ global flags (anywhere on the line):
   --json             print one protobuf-JSON document per command instead of text
   --token-file=PATH  file holding the editor token that create and delete need
                      (else env NEWSROOM_EDITOR_TOKEN)
+  --tls-ca=PATH      PEM CA that signed content-service's certificate: talk TLS
+                     (else env NEWSROOM_TLS_CA; neither: plaintext)
 
 exit status: 0 success, 1 the call failed, 2 usage error
 )";
@@ -138,7 +140,8 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
       continue;
     }
     // Checked before taking a value, so that `--typo ID` does not swallow the ID.
-    if (name != "addr" && name != "timeout" && name != "token-file" && !IsVerbFlag(name)) {
+    if (name != "addr" && name != "timeout" && name != "token-file" && name != "tls-ca" &&
+        !IsVerbFlag(name)) {
       return UsageError(absl::StrCat("unknown flag '--", name, "'"));
     }
     // Every other flag takes a value: `--flag=value` or `--flag value`.
@@ -159,6 +162,9 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
     } else if (name == "token-file") {
       if (value->empty()) return UsageError("--token-file is empty");
       command.token_file = *value;
+    } else if (name == "tls-ca") {
+      if (value->empty()) return UsageError("--tls-ca is empty");
+      command.tls_ca = *value;
     } else {
       verb_flags.emplace_back(std::move(name), std::move(*value));
     }

@@ -26,6 +26,7 @@ struct Command {
   absl::Duration timeout = kDefaultTimeout;  // --timeout
   bool json = false;                         // --json
   std::string token_file;                    // --token-file: the editor token for create/delete
+  std::string tls_ca;                        // --tls-ca: CA for content-service (TLS)
 
   // get, read, delete, stats: the article, always as `articles/{id}`.
   std::string article_name;

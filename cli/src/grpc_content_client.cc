@@ -20,12 +20,12 @@ GrpcContentClient::GrpcContentClient(const std::shared_ptr<grpc::Channel>& chann
       timeout_(timeout),
       editor_token_(std::move(editor_token)) {}
 
-std::unique_ptr<GrpcContentClient> GrpcContentClient::Connect(const std::string& address,
-                                                              absl::Duration timeout,
-                                                              std::string editor_token) {
-  return std::make_unique<GrpcContentClient>(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), timeout,
-      std::move(editor_token));
+std::unique_ptr<GrpcContentClient> GrpcContentClient::Connect(
+    const std::string& address, absl::Duration timeout, std::string editor_token,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  return std::make_unique<GrpcContentClient>(grpc::CreateChannel(address, credentials), timeout,
+                                             std::move(editor_token));
 }
 
 template <typename Response, typename Request, typename Method>

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include <memory>
 #include <string>
@@ -18,10 +19,11 @@ class GrpcContentClient final : public ContentClient {
   GrpcContentClient(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout,
                     std::string editor_token = "");
 
-  // Returns a client for `address` (HOST:PORT) over an insecure channel.
-  [[nodiscard]] static std::unique_ptr<GrpcContentClient> Connect(const std::string& address,
-                                                                  absl::Duration timeout,
-                                                                  std::string editor_token = "");
+  // Returns a client for `address` (HOST:PORT) over a channel with `credentials` (null:
+  // plaintext).
+  [[nodiscard]] static std::unique_ptr<GrpcContentClient> Connect(
+      const std::string& address, absl::Duration timeout, std::string editor_token = "",
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
   absl::StatusOr<newsroom::content::v1::Article> GetArticle(
       const newsroom::content::v1::GetArticleRequest& request) override;

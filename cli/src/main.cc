@@ -9,6 +9,7 @@
 #include "cli/src/editor_token.h"
 #include "cli/src/grpc_content_client.h"
 #include "common/src/env.h"
+#include "common/src/tls_credentials.h"
 
 int main(int argc, char** argv) {
   namespace cli = ::newsroom::cli;
@@ -39,8 +40,20 @@ int main(int argc, char** argv) {
     }
     editor_token = *std::move(token);
   }
+  // TLS when given a CA: checked here, so that a wrong path is a usage error naming the flag
+  // rather than an UNAVAILABLE from the handshake.
+  const newsroom::ClientTlsOptions tls{.ca_file = command->tls_ca.empty()
+                                                      ? newsroom::EnvOr("NEWSROOM_TLS_CA", "")
+                                                      : command->tls_ca};
+  if (absl::Status status = newsroom::CheckClientTlsOptions(
+          tls, {.ca = "--tls-ca (or NEWSROOM_TLS_CA)", .refresh = "--tls-ca"});
+      !status.ok()) {
+    std::cerr << "newsroom: " << status.message() << "\n";
+    return cli::kExitUsage;
+  }
   std::unique_ptr<cli::GrpcContentClient> client =
-      cli::GrpcContentClient::Connect(command->address, command->timeout, std::move(editor_token));
+      cli::GrpcContentClient::Connect(command->address, command->timeout, std::move(editor_token),
+                                      newsroom::MakeChannelCredentials(tls));
   int code = cli::RunCommand(*command, *client, std::cout, std::cerr);
   std::cout.flush();
   return code;

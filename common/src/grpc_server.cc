@@ -3,6 +3,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/support/server_interceptor.h>
 #include <signal.h>
 
@@ -60,7 +61,34 @@ class UnparsableRequestInterceptorFactory final
   }
 };
 
+// The health port must serve `grpc.health.v1` and nothing else, but every ServerBuilder starts
+// with the reflection plugin once InitProtoReflectionServerBuilderPlugin has run; this drops it.
+class NoPluginsOption final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->clear();
+  }
+};
+
 }  // namespace
+
+// A plaintext server with only the default health service (added by gRPC itself, since
+// EnableDefaultHealthCheckService is on) and a generic service answering UNIMPLEMENTED.
+absl::StatusOr<GrpcServer::HealthPort> GrpcServer::StartHealthPort(const std::string& address) {
+  HealthPort health;
+  if (address.empty()) return health;
+  health.unimplemented = std::make_unique<grpc::CallbackGenericService>();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &health.port);
+  builder.SetOption(std::make_unique<NoPluginsOption>());
+  builder.RegisterCallbackGenericService(health.unimplemented.get());
+  health.server = builder.BuildAndStart();
+  if (health.server == nullptr || health.port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address, " (health port)"));
+  }
+  return health;
+}
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
@@ -68,7 +96,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(
+      options.listen_address,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials(),
+      &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
@@ -79,16 +110,25 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
   }
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
+  absl::StatusOr<HealthPort> health = StartHealthPort(options.health_listen_address);
+  if (!health.ok()) {
+    server->Shutdown();
+    return health.status();
+  }
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, *std::move(health)));
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port)
-    : server_(std::move(server)), port_(port) {}
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health)
+    : server_(std::move(server)), port_(port), health_(std::move(health)) {}
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
 void GrpcServer::SetServing(bool serving) {
   if (auto* health = server_->GetHealthCheckService(); health != nullptr) {
+    health->SetServingStatus(serving);
+  }
+  if (health_.server == nullptr) return;
+  if (auto* health = health_.server->GetHealthCheckService(); health != nullptr) {
     health->SetServingStatus(serving);
   }
 }
@@ -99,6 +139,10 @@ void GrpcServer::Shutdown(absl::Duration drain) {
   SetServing(false);
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(drain));
   server_->Wait();
+  if (health_.server != nullptr) {
+    health_.server->Shutdown(std::chrono::system_clock::now());  // ends open Watch streams
+    health_.server->Wait();
+  }
 }
 
 namespace {

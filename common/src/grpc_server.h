@@ -1,5 +1,6 @@
 #pragma once
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -18,12 +19,18 @@ struct GrpcServerOptions {
   std::vector<grpc::Service*> services;
   // Largest request accepted; bigger ones get RESOURCE_EXHAUSTED before reaching a handler.
   int max_receive_message_bytes = 1 << 20;
+  // Credentials of listen_address; null: plaintext. See common/src/tls_credentials.h.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // HOST:PORT of a second, always plaintext, port that serves nothing but `grpc.health.v1` with
+  // the main port's status (Kubernetes' gRPC probes cannot do TLS); empty: none.
+  std::string health_listen_address;
 };
 
-// A started gRPC server with the standard health service (`grpc.health.v1`) and server reflection.
+// A started gRPC server with the standard health service (`grpc.health.v1`) and server reflection,
+// and optionally a health-only port.
 class GrpcServer final {
  public:
-  // Builds and starts the server, or returns UNAVAILABLE when the address cannot be bound.
+  // Builds and starts the server, or returns UNAVAILABLE when an address cannot be bound.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const GrpcServerOptions& options);
 
@@ -33,19 +40,34 @@ class GrpcServer final {
 
   // The port actually bound.
   [[nodiscard]] int port() const { return port_; }
+  // The health port actually bound; 0 when there is none.
+  [[nodiscard]] int health_port() const { return health_.port; }
 
-  // Sets the health status of the server ("") and of every service it serves.
+  // Sets the health status of the server ("") and of every service it serves, on the main port
+  // and on the health port.
   void SetServing(bool serving);
 
   // Reports NOT_SERVING, stops accepting calls and waits until in-flight calls end or `drain`
-  // passes, after which the remaining calls are cancelled.
+  // passes, after which the remaining calls are cancelled. The health port stops last, so probes
+  // see NOT_SERVING throughout the drain.
   void Shutdown(absl::Duration drain);
 
  private:
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port);
+  // The health-only server and what it needs; all null/0 without a health port.
+  struct HealthPort {
+    // Answers every method but grpc.health.v1 with UNIMPLEMENTED; it also satisfies gRPC's rule
+    // that a server must have some sync or callback method. Outlives `server`.
+    std::unique_ptr<grpc::CallbackGenericService> unimplemented;
+    std::unique_ptr<grpc::Server> server;
+    int port = 0;
+  };
+  [[nodiscard]] static absl::StatusOr<HealthPort> StartHealthPort(const std::string& address);
+
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health);
 
   std::unique_ptr<grpc::Server> server_;
   int port_;
+  HealthPort health_;
   bool shut_down_ = false;
 };
 

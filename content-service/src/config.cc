@@ -5,6 +5,7 @@
 #include "common/src/env.h"
 #include "common/src/host_port.h"
 #include "common/src/status_macros.h"
+#include "common/src/tls_options.h"
 
 ABSL_FLAG(std::string, listen, newsroom::EnvOr("CONTENT_LISTEN", "127.0.0.1:50051"),
           "HOST:PORT to serve gRPC on; port 0 picks a free port (env CONTENT_LISTEN)");
@@ -14,6 +15,30 @@ ABSL_FLAG(std::string, db, newsroom::EnvOr("CONTENT_DB", "newsroom-content.db"),
           "SQLite database file, or :memory: (env CONTENT_DB)");
 ABSL_FLAG(std::string, seed, newsroom::EnvOr("CONTENT_SEED", ""),
           "JSON file of sample articles, loaded when the store is empty (env CONTENT_SEED)");
+ABSL_FLAG(std::string, tls_cert_file, newsroom::EnvOr("CONTENT_TLS_CERT_FILE", ""),
+          "PEM certificate chain to serve TLS with; without it (and --tls_key_file) the port is "
+          "PLAINTEXT (env CONTENT_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, tls_key_file, newsroom::EnvOr("CONTENT_TLS_KEY_FILE", ""),
+          "PEM private key of --tls_cert_file (env CONTENT_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, tls_client_ca_file, newsroom::EnvOr("CONTENT_TLS_CLIENT_CA_FILE", ""),
+          "PEM CA bundle: when set, every caller must present a certificate it signed (env "
+          "CONTENT_TLS_CLIENT_CA_FILE)");
+ABSL_FLAG(std::string, tls_refresh_interval, newsroom::EnvOr("CONTENT_TLS_REFRESH_INTERVAL", "10s"),
+          "how often every TLS file (also --analytics_tls_*) is re-read, so rotated certificates "
+          "apply without a restart; whole seconds (env CONTENT_TLS_REFRESH_INTERVAL)");
+ABSL_FLAG(std::string, health_listen, newsroom::EnvOr("CONTENT_HEALTH_LISTEN", ""),
+          "HOST:PORT of a plaintext port serving only grpc.health.v1, for probes that cannot do "
+          "TLS; empty: none (env CONTENT_HEALTH_LISTEN)");
+ABSL_FLAG(std::string, analytics_tls_ca_file, newsroom::EnvOr("CONTENT_ANALYTICS_TLS_CA_FILE", ""),
+          "PEM CA bundle that verifies analytics-service's certificate; without it the channel to "
+          "analytics-service is PLAINTEXT (env CONTENT_ANALYTICS_TLS_CA_FILE)");
+ABSL_FLAG(std::string, analytics_tls_cert_file,
+          newsroom::EnvOr("CONTENT_ANALYTICS_TLS_CERT_FILE", ""),
+          "PEM client certificate presented to analytics-service (mutual TLS) (env "
+          "CONTENT_ANALYTICS_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, analytics_tls_key_file,
+          newsroom::EnvOr("CONTENT_ANALYTICS_TLS_KEY_FILE", ""),
+          "PEM private key of --analytics_tls_cert_file (env CONTENT_ANALYTICS_TLS_KEY_FILE)");
 ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
           "longest wait for analytics-service on a request's path; never past its deadline");
 ABSL_FLAG(absl::Duration, stats_max_age, absl::Seconds(1),
@@ -42,6 +67,13 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .analytics_address = absl::GetFlag(FLAGS_analytics),
       .db_path = absl::GetFlag(FLAGS_db),
       .seed_path = absl::GetFlag(FLAGS_seed),
+      .tls = {.cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+              .key_file = absl::GetFlag(FLAGS_tls_key_file),
+              .client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file)},
+      .health_listen_address = absl::GetFlag(FLAGS_health_listen),
+      .analytics_tls = {.ca_file = absl::GetFlag(FLAGS_analytics_tls_ca_file),
+                        .cert_file = absl::GetFlag(FLAGS_analytics_tls_cert_file),
+                        .key_file = absl::GetFlag(FLAGS_analytics_tls_key_file)},
       .analytics_budget = absl::GetFlag(FLAGS_analytics_budget),
       .stats_max_age = absl::GetFlag(FLAGS_stats_max_age),
       .article_cache_bytes = absl::GetFlag(FLAGS_article_cache_bytes),
@@ -53,6 +85,26 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   };
   NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.listen_address, "--listen").status());
   NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.analytics_address, "--analytics").status());
+  if (!config.health_listen_address.empty()) {
+    NEWSROOM_RETURN_IF_ERROR(
+        ParseHostPort(config.health_listen_address, "--health_listen").status());
+  }
+  const std::string refresh = absl::GetFlag(FLAGS_tls_refresh_interval);
+  if (!absl::ParseDuration(refresh, &config.tls.refresh_interval)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls_refresh_interval: expected a duration such as 10s, got \"", refresh, "\""));
+  }
+  config.analytics_tls.refresh_interval = config.tls.refresh_interval;
+  NEWSROOM_RETURN_IF_ERROR(
+      CheckServerTlsOptions(config.tls, {.cert = "--tls_cert_file",
+                                         .key = "--tls_key_file",
+                                         .ca = "--tls_client_ca_file",
+                                         .refresh = "--tls_refresh_interval"}));
+  NEWSROOM_RETURN_IF_ERROR(
+      CheckClientTlsOptions(config.analytics_tls, {.cert = "--analytics_tls_cert_file",
+                                                   .key = "--analytics_tls_key_file",
+                                                   .ca = "--analytics_tls_ca_file",
+                                                   .refresh = "--tls_refresh_interval"}));
   if (config.db_path.empty()) return absl::InvalidArgumentError("--db: must not be empty");
   if (config.analytics_budget <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--analytics_budget: must be positive");

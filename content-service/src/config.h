@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/src/tls_options.h"
 
 namespace newsroom::content {
 
@@ -14,6 +15,14 @@ struct ContentConfig {
   std::string analytics_address;  // --analytics, ANALYTICS_ADDR
   std::string db_path;            // --db, CONTENT_DB
   std::string seed_path;          // --seed, CONTENT_SEED (empty: load no samples)
+  // --tls_cert_file, --tls_key_file, --tls_client_ca_file, --tls_refresh_interval (CONTENT_TLS_*);
+  // no certificate: plaintext.
+  newsroom::ServerTlsOptions tls;
+  // --health_listen, CONTENT_HEALTH_LISTEN: the plaintext health-only port; empty: none.
+  std::string health_listen_address;
+  // --analytics_tls_ca_file, --analytics_tls_cert_file, --analytics_tls_key_file
+  // (CONTENT_ANALYTICS_TLS_*): TLS, and mutual TLS, to analytics-service; no CA: plaintext.
+  newsroom::ClientTlsOptions analytics_tls;
   absl::Duration analytics_budget;
   absl::Duration stats_max_age;
   std::size_t article_cache_bytes;

@@ -57,14 +57,16 @@ void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
       absl::ToChronoTime(std::max(deadline, absl::UnixEpoch() + absl::Seconds(1))));
 }
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
+                                          std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   // gRPC's default reconnect backoff grows to 120 s: after a long outage content-service would
   // keep queueing reads for up to two minutes after analytics-service is back. Retry every second.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  auto channel = grpc::CreateCustomChannel(address, credentials, args);
   // Connect now rather than on the first page view, which has only its budget to spare.
   channel->GetState(/*try_to_connect=*/true);
   return channel;
@@ -72,8 +74,9 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
 
 }  // namespace
 
-GrpcAnalyticsClient::GrpcAnalyticsClient(const std::string& address)
-    : GrpcAnalyticsClient(NewChannel(address)) {}
+GrpcAnalyticsClient::GrpcAnalyticsClient(const std::string& address,
+                                         std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : GrpcAnalyticsClient(NewChannel(address, std::move(credentials))) {}
 
 GrpcAnalyticsClient::GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel)
     : stub_(analytics_v1::AnalyticsService::NewStub(std::move(channel))) {}

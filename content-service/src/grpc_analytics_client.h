@@ -14,7 +14,9 @@ namespace newsroom::content {
 class GrpcAnalyticsClient final : public AnalyticsClient {
  public:
   // `address` is HOST:PORT. The channel connects lazily, so analytics-service may be down at start.
-  explicit GrpcAnalyticsClient(const std::string& address);
+  // `credentials` null: plaintext (see common/src/tls_credentials.h for TLS).
+  explicit GrpcAnalyticsClient(const std::string& address,
+                               std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   explicit GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel);
 
   void RecordRead(const analytics_v1::RecordReadRequest& request, absl::Time deadline,

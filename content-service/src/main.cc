@@ -7,6 +7,7 @@
 #include "absl/flags/usage.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
+#include "common/src/tls_credentials.h"
 #include "content-service/src/cached_article_store.h"
 #include "content-service/src/config.h"
 #include "content-service/src/content_service.h"
@@ -23,6 +24,37 @@ namespace {
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "content-service: %s\n", std::string(status.message()).c_str());
   return 1;
+}
+
+// Says on stderr how both of content-service's gRPC connections are secured, loudly when not.
+void LogTls(const newsroom::content::ContentConfig& config) {
+  const std::string refresh = absl::FormatDuration(config.tls.refresh_interval);
+  if (config.tls.enabled()) {
+    std::fprintf(
+        stderr, "content-service: serving TLS with %s (%s); files re-read every %s\n",
+        config.tls.cert_file.c_str(),
+        config.tls.client_ca_file.empty()
+            ? "no client certificate asked for"
+            : absl::StrCat("client certificates required, signed by ", config.tls.client_ca_file)
+                  .c_str(),
+        refresh.c_str());
+  } else {
+    std::fprintf(stderr,
+                 "content-service: WARNING: no --tls_cert_file: serving PLAINTEXT gRPC; anyone on "
+                 "the network can read and change calls, editor tokens included. Local "
+                 "development only\n");
+  }
+  if (config.analytics_tls.enabled()) {
+    std::fprintf(stderr, "content-service: TLS to analytics-service, verified with %s%s\n",
+                 config.analytics_tls.ca_file.c_str(),
+                 config.analytics_tls.cert_file.empty()
+                     ? ""
+                     : absl::StrCat(", presenting ", config.analytics_tls.cert_file).c_str());
+  } else {
+    std::fprintf(stderr,
+                 "content-service: WARNING: no --analytics_tls_ca_file: calling analytics-service "
+                 "over PLAINTEXT. Local development only\n");
+  }
 }
 
 // Loads the sample articles into an empty store; a store with articles is left as it is.
@@ -55,6 +87,7 @@ int main(int argc, char** argv) {
 
   auto config = newsroom::content::ContentConfigFromFlags();
   if (!config.ok()) return Fail(config.status());
+  LogTls(*config);
 
   auto editor_auth = newsroom::content::EditorAuth::FromConfig(
       {.token_file = config->editor_token_file, .token = config->editor_token});
@@ -79,7 +112,8 @@ int main(int argc, char** argv) {
     store = std::make_unique<newsroom::content::CachedArticleStore>(std::move(store),
                                                                     config->article_cache_bytes);
   }
-  newsroom::content::GrpcAnalyticsClient analytics(config->analytics_address);
+  newsroom::content::GrpcAnalyticsClient analytics(
+      config->analytics_address, newsroom::MakeChannelCredentials(config->analytics_tls));
   // Reads analytics has not acknowledged are kept in the same database, so that a restart while
   // analytics is down loses none of them.
   auto outbox = newsroom::content::SqliteReadOutbox::Open(config->db_path);
@@ -95,11 +129,20 @@ int main(int argc, char** argv) {
   }
 
   newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get());
-  auto server = newsroom::GrpcServer::Start(
-      {.listen_address = config->listen_address, .services = {&grpc_service}});
+  auto server =
+      newsroom::GrpcServer::Start({.listen_address = config->listen_address,
+                                   .services = {&grpc_service},
+                                   .credentials = newsroom::MakeServerCredentials(config->tls),
+                                   .health_listen_address = config->health_listen_address});
   if (!server.ok()) return Fail(server.status());
   const auto listen = newsroom::ParseHostPort(config->listen_address, "--listen");
   std::printf("content-service listening on %s:%d\n", listen->host.c_str(), (*server)->port());
+  // After the main port's line: tests and scripts take the first "listening on" as the main port.
+  if ((*server)->health_port() != 0) {
+    const auto health = newsroom::ParseHostPort(config->health_listen_address, "--health_listen");
+    std::printf("content-service health listening on %s:%d\n", health->host.c_str(),
+                (*server)->health_port());
+  }
   std::fflush(stdout);
 
   const int signal_number = newsroom::WaitForShutdownSignal();

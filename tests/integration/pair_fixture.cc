@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/src/tls_credentials.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace newsroom::testing {
@@ -22,6 +23,13 @@ std::string RandomToken() {
   constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 32; ++i) token += kHex[random() % 16];
   return token;
+}
+
+// The port of a service's "health listening on HOST:PORT" line, printed after its main port's.
+int HealthPort(ChildProcess& process) {
+  const auto line = process.WaitForLine("health listening on ", std::chrono::seconds(10));
+  if (!line) throw std::runtime_error("no \"health listening on\" line");
+  return std::stoi(line->substr(line->rfind(':') + 1));
 }
 
 void WriteTokenFile(const std::string& path, const std::string& token) {
@@ -74,15 +82,57 @@ NewsroomPair::NewsroomPair(std::vector<std::string> content_args)
   StartContent(std::move(content_args));
 }
 
+NewsroomPair::NewsroomPair(PairTls tls, std::vector<std::string> content_args)
+    : tls_(std::move(tls)),
+      db_path_(dir_.path() + "/content.db"),
+      editor_token_(RandomToken()),
+      editor_token_file_(dir_.path() + "/editor-token") {
+  WriteTokenFile(editor_token_file_, editor_token_);
+  setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", /*overwrite=*/0);
+  StartAnalytics();
+  StartContent(std::move(content_args));
+}
+
+std::vector<std::string> NewsroomPair::AnalyticsTlsArgs() const {
+  if (!tls_) return {};
+  return {"--tls-cert-file=" + tls_->analytics_cert, "--tls-key-file=" + tls_->analytics_key,
+          "--tls-client-ca-file=" + tls_->ca, "--tls-refresh-interval=" + tls_->refresh_interval,
+          "--health-listen=127.0.0.1:0"};
+}
+
+std::vector<std::string> NewsroomPair::ContentTlsArgs() const {
+  if (!tls_) return {};
+  return {"--tls_cert_file=" + tls_->content_cert,
+          "--tls_key_file=" + tls_->content_key,
+          "--tls_refresh_interval=" + tls_->refresh_interval,
+          "--analytics_tls_ca_file=" + tls_->ca,
+          "--analytics_tls_cert_file=" + tls_->client_cert,
+          "--analytics_tls_key_file=" + tls_->client_key,
+          "--health_listen=127.0.0.1:0"};
+}
+
+std::shared_ptr<grpc::ChannelCredentials> NewsroomPair::AnalyticsCredentials() const {
+  if (!tls_) return grpc::InsecureChannelCredentials();
+  return MakeChannelCredentials(
+      {.ca_file = tls_->ca, .cert_file = tls_->client_cert, .key_file = tls_->client_key});
+}
+
+std::shared_ptr<grpc::ChannelCredentials> NewsroomPair::ContentCredentials() const {
+  if (!tls_) return grpc::InsecureChannelCredentials();
+  return MakeChannelCredentials({.ca_file = tls_->ca});
+}
+
 void NewsroomPair::StartAnalytics() {
   std::vector<std::string> args{"--redis=" + redis_.address(), "--key-prefix=test:"};
   if (analytics_port_ != 0) args.push_back("--listen=127.0.0.1:" + std::to_string(analytics_port_));
+  for (auto& arg : AnalyticsTlsArgs()) args.push_back(std::move(arg));
   auto started = StartService(ANALYTICS_SERVICE_BIN, std::move(args),
                               {"READER_HASH_KEY=integration-test-key"});
   analytics_process_ = std::move(started.process);
+  if (tls_) analytics_health_port_ = HealthPort(*analytics_process_);
   if (analytics_port_ == 0) {
     analytics_port_ = started.port;
-    analytics_channel_ = grpc::CreateChannel(started.address(), grpc::InsecureChannelCredentials());
+    analytics_channel_ = grpc::CreateChannel(started.address(), AnalyticsCredentials());
     analytics_stub_ = analytics_v1::AnalyticsService::NewStub(analytics_channel_);
   }
 }
@@ -102,16 +152,17 @@ void NewsroomPair::StartContent(std::vector<std::string> extra_args) {
                                 "--db=" + db_path_, "--analytics_budget=2s",
                                 "--editor_token_file=" + editor_token_file_};
   if (content_port_ != 0) args.push_back("--listen=127.0.0.1:" + std::to_string(content_port_));
+  for (auto& arg : ContentTlsArgs()) args.push_back(std::move(arg));
   for (auto& arg : extra_args) args.push_back(std::move(arg));
   auto started = StartService(CONTENT_SERVICE_BIN, std::move(args));
   content_process_ = std::move(started.process);
+  if (tls_) content_health_port_ = HealthPort(*content_process_);
   if (content_port_ == 0) {
     content_port_ = started.port;
     std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> editor;
     editor.push_back(std::make_unique<EditorTokenInterceptorFactory>(editor_token_));
     content_channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
-        started.address(), grpc::InsecureChannelCredentials(), grpc::ChannelArguments(),
-        std::move(editor));
+        started.address(), ContentCredentials(), grpc::ChannelArguments(), std::move(editor));
     content_stub_ = content_v1::ContentService::NewStub(content_channel_);
   }
 }

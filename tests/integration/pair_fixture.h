@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,22 @@ namespace newsroom::testing {
 namespace content_v1 = ::newsroom::content::v1;
 namespace analytics_v1 = ::newsroom::analytics::v1;
 
+// TLS files for NewsroomPair (PEM): the CA that signs everything, each service's certificate and
+// key (SAN 127.0.0.1), and the client certificate content-service presents to analytics-service.
+// Both services then serve TLS only, analytics-service requires a client certificate signed by
+// `ca` (mutual TLS), both re-read their files every `refresh_interval`, and each also opens a
+// plaintext health port (content_health_port(), analytics_health_port()).
+struct PairTls {
+  std::string ca;
+  std::string analytics_cert;
+  std::string analytics_key;
+  std::string content_cert;
+  std::string content_key;
+  std::string client_cert;
+  std::string client_key;
+  std::string refresh_interval = "1s";
+};
+
 // content-service is started with a random editor token (a file in the pair's temp dir), and
 // content() calls as an editor: every call on content_channel() carries
 // `authorization: Bearer <editor_token()>`, so tests of the write RPCs need not repeat it. A test
@@ -26,6 +43,9 @@ class NewsroomPair {
  public:
   // `content_args` are added to content-service's command line (e.g. `--seed=FILE`).
   explicit NewsroomPair(std::vector<std::string> content_args = {});
+  // The same over TLS and mutual TLS (see PairTls); the channels below then use TLS too, the
+  // analytics one presenting `tls.client_cert`.
+  explicit NewsroomPair(PairTls tls, std::vector<std::string> content_args = {});
 
   // (Re)starts analytics-service on its previous port (a new one the first time).
   void StartAnalytics();
@@ -34,6 +54,7 @@ class NewsroomPair {
   void SignalAnalytics(int signal_number) { analytics_process_->Signal(signal_number); }
   // Sends `signal_number` to content-service (SIGKILL: a crash; StartContent then restarts it).
   void SignalContent(int signal_number) { content_process_->Signal(signal_number); }
+  pid_t content_pid() const { return content_process_->pid(); }
   // (Re)starts content-service with the same database file, on its previous port.
   void StartContent(std::vector<std::string> extra_args = {});
   // Sends SIGTERM and returns content-service's exit code.
@@ -50,8 +71,21 @@ class NewsroomPair {
   // it reads it from (--editor_token_file; rewrite it to rotate the token).
   const std::string& editor_token() const { return editor_token_; }
   const std::string& editor_token_file() const { return editor_token_file_; }
+  // The plaintext health-only ports (PairTls only; 0 otherwise).
+  int content_health_port() const { return content_health_port_; }
+  int analytics_health_port() const { return analytics_health_port_; }
+  std::string analytics_address() const { return "127.0.0.1:" + std::to_string(analytics_port_); }
 
  private:
+  // Flags that put a service on TLS (dashes for analytics-service, underscores for content).
+  std::vector<std::string> AnalyticsTlsArgs() const;
+  std::vector<std::string> ContentTlsArgs() const;
+  std::shared_ptr<grpc::ChannelCredentials> AnalyticsCredentials() const;
+  std::shared_ptr<grpc::ChannelCredentials> ContentCredentials() const;
+
+  std::optional<PairTls> tls_;
+  int content_health_port_ = 0;
+  int analytics_health_port_ = 0;
   TempDir dir_;
   RedisServer redis_;
   std::string db_path_;
