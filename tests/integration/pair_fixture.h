@@ -44,8 +44,9 @@ class NewsroomPair {
   // `content_args` are added to content-service's command line (e.g. `--seed=FILE`).
   explicit NewsroomPair(std::vector<std::string> content_args = {});
   // The same over TLS and mutual TLS (see PairTls); the channels below then use TLS too, the
-  // analytics one presenting `tls.client_cert`.
-  explicit NewsroomPair(PairTls tls, std::vector<std::string> content_args = {});
+  // analytics one presenting `tls.client_cert`. `content_args` has no default, so that
+  // `NewsroomPair({"--flag"})` keeps meaning the constructor above.
+  NewsroomPair(PairTls tls, std::vector<std::string> content_args);
 
   // (Re)starts analytics-service on its previous port (a new one the first time).
   void StartAnalytics();

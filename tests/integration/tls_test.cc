@@ -62,7 +62,8 @@ class TlsTest : public ::testing::Test {
                                      .content_key = Path("content.key"),
                                      .client_cert = Path("client.pem"),
                                      .client_key = Path("client.key"),
-                                     .refresh_interval = "1s"});
+                                     .refresh_interval = "1s"},
+                             {});
     content_v1::CreateArticleRequest create;
     create.set_article_id("tls-matrix");
     *create.mutable_article() = SampleArticle("Over TLS");
