@@ -128,6 +128,15 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
   if (!drain.ok()) return drain.status();
   config.shutdown_drain = *drain;
 
+  if (!raw.max_in_flight_calls.empty() &&
+      !absl::SimpleAtoi(raw.max_in_flight_calls, &config.max_in_flight_calls)) {
+    config.max_in_flight_calls = 0;  // reported below
+  }
+  if (config.max_in_flight_calls < 1 || config.max_in_flight_calls > 1000000) {
+    return Invalid("max-in-flight-calls",
+                   absl::StrCat("expected 1 to 1000000, got \"", raw.max_in_flight_calls, "\""));
+  }
+
   config.reader_hash_key = raw.reader_hash_key;
   if (!raw.reader_hash_key_file.empty()) {
     std::ifstream file(raw.reader_hash_key_file, std::ios::binary);

@@ -19,6 +19,7 @@ struct RawConfig {
   std::string redis_timeout;          // --redis-timeout, ANALYTICS_REDIS_TIMEOUT
   std::string health_check_interval;  // --health-check-interval, ANALYTICS_HEALTH_CHECK_INTERVAL
   std::string shutdown_drain;         // --shutdown-drain, ANALYTICS_SHUTDOWN_DRAIN
+  std::string max_in_flight_calls;    // --max-in-flight-calls, ANALYTICS_MAX_IN_FLIGHT_CALLS
   std::string reader_hash_key_file;   // --reader-hash-key-file, READER_HASH_KEY_FILE
   std::string redis_user;             // --redis-user, REDIS_USERNAME
   std::string redis_password_file;    // --redis-password-file, REDIS_PASSWORD_FILE
@@ -44,6 +45,8 @@ struct Config {
   absl::Duration redis_timeout;
   absl::Duration health_check_interval;
   absl::Duration shutdown_drain;
+  // Calls served at once; more get RESOURCE_EXHAUSTED at once.
+  int max_in_flight_calls = 10000;
   // Empty: use (or create) the key kept in Redis.
   std::string reader_hash_key;
   // No certificate: plaintext. With a client CA every call needs a client certificate it signed.

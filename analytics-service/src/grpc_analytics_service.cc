@@ -9,40 +9,50 @@ namespace newsroom::analytics {
 grpc::ServerUnaryReactor* GrpcAnalyticsService::RecordRead(grpc::CallbackServerContext* context,
                                                            const v1::RecordReadRequest* request,
                                                            v1::ReadStats* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  service_->RecordRead(*request, FinishInto(reactor, response));
+  service_->RecordRead(*request, FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcAnalyticsService::BatchRecordReads(
     grpc::CallbackServerContext* context, const v1::BatchRecordReadsRequest* request,
     v1::BatchRecordReadsResponse* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  service_->BatchRecordReads(*request, FinishInto(reactor, response));
+  service_->BatchRecordReads(*request, FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcAnalyticsService::GetReadStats(grpc::CallbackServerContext* context,
                                                              const v1::GetReadStatsRequest* request,
                                                              v1::ReadStats* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  service_->GetReadStats(*request, FinishInto(reactor, response));
+  service_->GetReadStats(*request, FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcAnalyticsService::BatchGetReadStats(
     grpc::CallbackServerContext* context, const v1::BatchGetReadStatsRequest* request,
     v1::BatchGetReadStatsResponse* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  service_->BatchGetReadStats(*request, FinishInto(reactor, response));
+  service_->BatchGetReadStats(*request, FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcAnalyticsService::ListTopArticles(
     grpc::CallbackServerContext* context, const v1::ListTopArticlesRequest* request,
     v1::ListTopArticlesResponse* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  service_->ListTopArticles(*request, FinishInto(reactor, response));
+  service_->ListTopArticles(*request, FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 

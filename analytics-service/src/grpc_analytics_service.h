@@ -1,6 +1,7 @@
 #pragma once
 
 #include "analytics-service/src/analytics_service.h"
+#include "common/src/call_limiter.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 
 namespace newsroom::analytics {
@@ -9,8 +10,10 @@ namespace newsroom::analytics {
 // service is done, so no gRPC thread waits on Redis.
 class GrpcAnalyticsService final : public v1::AnalyticsService::CallbackService {
  public:
-  // `service` is not owned and must outlive this object and the server serving it.
-  explicit GrpcAnalyticsService(AnalyticsService* service) : service_(service) {}
+  // `service` and `limiter` are not owned and must outlive this object and the server serving it.
+  // The limiter bounds the calls in flight; more are refused with RESOURCE_EXHAUSTED.
+  GrpcAnalyticsService(AnalyticsService* service, CallLimiter* limiter)
+      : service_(service), limiter_(limiter) {}
 
   grpc::ServerUnaryReactor* RecordRead(grpc::CallbackServerContext* context,
                                        const v1::RecordReadRequest* request,
@@ -30,6 +33,7 @@ class GrpcAnalyticsService final : public v1::AnalyticsService::CallbackService 
 
  private:
   AnalyticsService* service_;
+  CallLimiter* limiter_;
 };
 
 }  // namespace newsroom::analytics

@@ -47,6 +47,10 @@ ABSL_FLAG(std::string, health_check_interval,
           "how often Redis is pinged for the health status (env ANALYTICS_HEALTH_CHECK_INTERVAL)");
 ABSL_FLAG(std::string, shutdown_drain, newsroom::EnvOr("ANALYTICS_SHUTDOWN_DRAIN", "10s"),
           "on SIGTERM/SIGINT, how long in-flight calls may finish (env ANALYTICS_SHUTDOWN_DRAIN)");
+ABSL_FLAG(std::string, max_in_flight_calls,
+          newsroom::EnvOr("ANALYTICS_MAX_IN_FLIGHT_CALLS", "10000"),
+          "calls served at once; more are refused at once with RESOURCE_EXHAUSTED (env "
+          "ANALYTICS_MAX_IN_FLIGHT_CALLS)");
 ABSL_FLAG(std::string, reader_hash_key_file, newsroom::EnvOr("READER_HASH_KEY_FILE", ""),
           "file holding the reader-id HMAC key (env READER_HASH_KEY_FILE; or the key itself in "
           "env READER_HASH_KEY); without either, a random key is created once and kept in Redis");
@@ -117,6 +121,7 @@ int Run(int argc, char** argv) {
       .redis_timeout = absl::GetFlag(FLAGS_redis_timeout),
       .health_check_interval = absl::GetFlag(FLAGS_health_check_interval),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+      .max_in_flight_calls = absl::GetFlag(FLAGS_max_in_flight_calls),
       .reader_hash_key_file = absl::GetFlag(FLAGS_reader_hash_key_file),
       .redis_user = absl::GetFlag(FLAGS_redis_user),
       .redis_password_file = absl::GetFlag(FLAGS_redis_password_file),
@@ -171,7 +176,8 @@ int Run(int argc, char** argv) {
                                .pool_size = config->redis_pool_size,
                            }),
                            ReaderHasher(std::move(hash_key)));
-  GrpcAnalyticsService grpc_service(&service);
+  CallLimiter limiter(config->max_in_flight_calls);
+  GrpcAnalyticsService grpc_service(&service, &limiter);
 
   absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(GrpcServerOptions{
       .listen_address = config->listen_address,

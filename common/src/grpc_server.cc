@@ -101,6 +101,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
       options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials(),
       &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams_per_connection);
+  grpc::ResourceQuota quota("newsroom-server");
+  quota.Resize(options.memory_quota_bytes);
+  builder.SetResourceQuota(quota);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());

@@ -24,6 +24,11 @@ struct GrpcServerOptions {
   // HOST:PORT of a second, always plaintext, port that serves nothing but `grpc.health.v1` with
   // the main port's status (Kubernetes' gRPC probes cannot do TLS); empty: none.
   std::string health_listen_address;
+  // Streams (calls) one client connection may have open at once; more wait in the client.
+  int max_concurrent_streams_per_connection = 1000;
+  // Memory gRPC may use for its buffers across all calls; under pressure it refuses new calls
+  // rather than growing without bound.
+  std::size_t memory_quota_bytes = std::size_t{128} << 20;
 };
 
 // A started gRPC server with the standard health service (`grpc.health.v1`) and server reflection,

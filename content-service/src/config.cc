@@ -52,6 +52,9 @@ ABSL_FLAG(std::size_t, max_pending_reads, 100000,
 ABSL_FLAG(absl::Duration, max_pending_read_age, absl::Hours(24),
           "how long a read may wait in the outbox before it is dropped and counted (at most 36h: "
           "analytics-service dedups read_ids for 48h)");
+ABSL_FLAG(int, max_in_flight_calls, 10000,
+          "Get/Read/List calls served at once; more are refused at once with RESOURCE_EXHAUSTED, "
+          "which bounds memory under a flood");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls and queued reads get to finish");
 ABSL_FLAG(std::string, editor_token_file, newsroom::EnvOr("EDITOR_TOKEN_FILE", ""),
@@ -80,6 +83,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
       .max_pending_read_age = absl::GetFlag(FLAGS_max_pending_read_age),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+      .max_in_flight_calls = absl::GetFlag(FLAGS_max_in_flight_calls),
       .editor_token_file = absl::GetFlag(FLAGS_editor_token_file),
       .editor_token = EnvOr("EDITOR_TOKEN", ""),
   };
@@ -119,6 +123,9 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   if (config.max_pending_read_age <= absl::ZeroDuration() ||
       config.max_pending_read_age > absl::Hours(36)) {
     return absl::InvalidArgumentError("--max_pending_read_age: must be between 0 and 36h");
+  }
+  if (config.max_in_flight_calls < 1 || config.max_in_flight_calls > 1000000) {
+    return absl::InvalidArgumentError("--max_in_flight_calls: must be between 1 and 1000000");
   }
   if (config.shutdown_drain < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown_drain: must not be negative");

@@ -29,6 +29,8 @@ struct ContentConfig {
   std::size_t max_pending_reads;
   absl::Duration max_pending_read_age;
   absl::Duration shutdown_drain;
+  // Reads (calls that wait on analytics) served at once; more get RESOURCE_EXHAUSTED at once.
+  int max_in_flight_calls;
   // The editor token for the write RPCs: a file (--editor_token_file, EDITOR_TOKEN_FILE) or the
   // value of EDITOR_TOKEN; never a flag holding the value, which `ps` would show. Both empty:
   // writes are refused. Checked by EditorAuth::FromConfig.

@@ -40,32 +40,44 @@ absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerConte
 grpc::ServerUnaryReactor* GrpcContentService::GetArticle(
     grpc::CallbackServerContext* context, const content_v1::GetArticleRequest* request,
     content_v1::Article* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->GetArticle(*request, Deadline(context), FinishInto(reactor, response));
+  service_->GetArticle(*request, Deadline(context),
+                       FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(
     grpc::CallbackServerContext* context, const content_v1::ReadArticleRequest* request,
     content_v1::Article* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ReadArticle(*request, Deadline(context), FinishInto(reactor, response));
+  service_->ReadArticle(*request, Deadline(context),
+                        FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ListArticles(
     grpc::CallbackServerContext* context, const content_v1::ListArticlesRequest* request,
     content_v1::ListArticlesResponse* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ListArticles(*request, Deadline(context), FinishInto(reactor, response));
+  service_->ListArticles(*request, Deadline(context),
+                         FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ListMostReadArticles(
     grpc::CallbackServerContext* context, const content_v1::ListMostReadArticlesRequest* request,
     content_v1::ListMostReadArticlesResponse* response) {
+  auto permit = limiter_->TryAcquire();
+  if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ListMostReadArticles(*request, Deadline(context), FinishInto(reactor, response));
+  service_->ListMostReadArticles(*request, Deadline(context),
+                                 FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/src/call_limiter.h"
 #include "content-service/src/content_service.h"
 #include "content-service/src/editor_auth.h"
 #include "newsroom/content/v1/content_service.grpc.pb.h"
@@ -12,9 +13,10 @@ namespace newsroom::content {
 // EditorAuth.
 class GrpcContentService final : public content_v1::ContentService::CallbackService {
  public:
-  // `service` and `editor_auth` are not owned and must outlive this object.
-  GrpcContentService(ContentService* service, const EditorAuth* editor_auth)
-      : service_(service), editor_auth_(editor_auth) {}
+  // `service`, `editor_auth` and `limiter` are not owned and must outlive this object. The
+  // limiter bounds the calls that wait on analytics-service (the reads); writes run inline.
+  GrpcContentService(ContentService* service, const EditorAuth* editor_auth, CallLimiter* limiter)
+      : service_(service), editor_auth_(editor_auth), limiter_(limiter) {}
 
   grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* context,
                                        const content_v1::GetArticleRequest* request,
@@ -44,6 +46,7 @@ class GrpcContentService final : public content_v1::ContentService::CallbackServ
 
   ContentService* const service_;
   const EditorAuth* const editor_auth_;
+  CallLimiter* const limiter_;
 };
 
 }  // namespace newsroom::content

@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
     return Fail(status);
   }
 
-  newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get());
+  newsroom::CallLimiter limiter(config->max_in_flight_calls);
+  newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get(), &limiter);
   auto server =
       newsroom::GrpcServer::Start({.listen_address = config->listen_address,
                                    .services = {&grpc_service},

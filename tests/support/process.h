@@ -59,6 +59,7 @@ class ChildProcess final {
   std::optional<int> Wait(std::chrono::milliseconds timeout);
 
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
  private:
   bool ReadMore(std::chrono::milliseconds timeout);

@@ -1,0 +1,224 @@
+// Load limits: a flood of calls against a bounded content-service gets fast RESOURCE_EXHAUSTED,
+// memory stays bounded and the service recovers; a slow analytics-service leaves reads inside
+// content-service's budget; content's call to analytics never outlives the caller's deadline.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/pair_fixture.h"
+
+namespace newsroom::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Resident memory of process `pid` in KiB, from /proc.
+long ResidentKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+std::string CreateArticle(NewsroomPair& pair, const std::string& id) {
+  content_v1::CreateArticleRequest request;
+  request.set_article_id(id);
+  *request.mutable_article() = SampleArticle("Load limits " + id);
+  content_v1::Article created;
+  const grpc::Status status = pair.content().CreateArticle(Context().get(), request, &created);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return created.name();
+}
+
+// Outcome of one call of a flood, with when it ended.
+struct FloodResult {
+  grpc::StatusCode code;
+  Clock::time_point ended;
+};
+
+// Sends `calls` ReadArticle calls at once on the async API and waits for all of them.
+std::vector<FloodResult> Flood(NewsroomPair& pair, const std::string& name, int calls) {
+  struct Call {
+    grpc::ClientContext context;
+    content_v1::ReadArticleRequest request;
+    content_v1::Article response;
+  };
+  std::vector<std::unique_ptr<Call>> in_flight;
+  std::vector<FloodResult> results(static_cast<std::size_t>(calls));
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int done = 0;
+  for (int i = 0; i < calls; ++i) {
+    auto call = std::make_unique<Call>();
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    call->request.set_name(name);
+    call->request.set_read_id("flood-" + std::to_string(i));
+    pair.content().async()->ReadArticle(
+        &call->context, &call->request, &call->response, [&, i](grpc::Status status) {
+          std::lock_guard<std::mutex> lock(mutex);
+          results[static_cast<std::size_t>(i)] = {status.error_code(), Clock::now()};
+          if (++done == calls) all_done.notify_one();
+        });
+    in_flight.push_back(std::move(call));
+  }
+  std::unique_lock<std::mutex> lock(mutex);
+  all_done.wait(lock, [&] { return done == calls; });
+  return results;
+}
+
+TEST(LoadLimitsTest, AFloodGetsFastRefusalsBoundedMemoryAndTheServiceRecovers) {
+  constexpr int kLimit = 64;
+  constexpr int kFloodCalls = 3000;
+  NewsroomPair pair(std::vector<std::string>{"--max_in_flight_calls=" + std::to_string(kLimit)});
+  const std::string name = CreateArticle(pair, "flood");
+  content_v1::Article article;
+  content_v1::ReadArticleRequest read;
+  read.set_name(name);
+  ASSERT_TRUE(pair.content().ReadArticle(Context().get(), read, &article).ok());
+  const long rss_before = ResidentKib(pair.content_pid());
+
+  // A hung analytics-service holds every admitted read for content's whole budget (2 s here),
+  // so the flood finds the service full.
+  pair.SignalAnalytics(SIGSTOP);
+  std::atomic<bool> flooding{true};
+  long rss_peak = rss_before;
+  std::thread sampler([&] {
+    while (flooding) {
+      rss_peak = std::max(rss_peak, ResidentKib(pair.content_pid()));
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  const auto started = Clock::now();
+  const std::vector<FloodResult> results = Flood(pair, name, kFloodCalls);
+  flooding = false;
+  sampler.join();
+  pair.SignalAnalytics(SIGCONT);
+
+  std::map<grpc::StatusCode, int> by_code;
+  Clock::time_point last_refusal = started;
+  Clock::time_point first_admitted_end = Clock::time_point::max();
+  for (const FloodResult& result : results) {
+    ++by_code[result.code];
+    if (result.code == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      last_refusal = std::max(last_refusal, result.ended);
+    } else if (result.code == grpc::StatusCode::OK) {
+      first_admitted_end = std::min(first_admitted_end, result.ended);
+    }
+  }
+  const int admitted = by_code[grpc::StatusCode::OK];
+  const int refused = by_code[grpc::StatusCode::RESOURCE_EXHAUSTED];
+  const auto ms = [&](Clock::time_point t) {
+    return std::chrono::duration_cast<milliseconds>(t - started).count();
+  };
+  std::printf(
+      "flood: %d calls, limit %d: %d admitted (OK), %d RESOURCE_EXHAUSTED, %d other; last "
+      "refusal after %lld ms, first admitted answer after %lld ms; content RSS %ld -> peak %ld "
+      "KiB\n",
+      kFloodCalls, kLimit, admitted, refused, kFloodCalls - admitted - refused,
+      static_cast<long long>(ms(last_refusal)), static_cast<long long>(ms(first_admitted_end)),
+      rss_before, rss_peak);
+  EXPECT_EQ(admitted + refused, kFloodCalls) << "every call is either served or refused";
+  EXPECT_GE(admitted, kLimit);  // the limit was used in full
+  EXPECT_GE(refused, kFloodCalls / 2);
+  // Refusals do not wait for capacity: each one came back before any admitted read did.
+  EXPECT_LT(last_refusal, first_admitted_end);
+  EXPECT_LT(rss_peak - rss_before, 64 * 1024) << "memory grew with the flood";
+
+  // Recovery: once the flood is over, reads are counted again.
+  EXPECT_TRUE(Eventually([&] {
+    content_v1::Article after;
+    read.set_read_id("");
+    return pair.content().ReadArticle(Context().get(), read, &after).ok() && after.has_read_stats();
+  }));
+}
+
+TEST(LoadLimitsTest, ASlowAnalyticsServiceLeavesReadsInsideTheBudget) {
+  constexpr int kBudgetMs = 100;
+  NewsroomPair pair(
+      std::vector<std::string>{"--analytics_budget=" + std::to_string(kBudgetMs) + "ms"});
+  const std::string name = CreateArticle(pair, "slow-analytics");
+  content_v1::ReadArticleRequest read;
+  read.set_name(name);
+  content_v1::Article article;
+  ASSERT_TRUE(pair.content().ReadArticle(Context().get(), read, &article).ok());
+
+  pair.SignalAnalytics(SIGSTOP);
+  std::vector<double> latencies_ms;
+  std::mutex mutex;
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        content_v1::Article served;
+        const auto started = Clock::now();
+        const grpc::Status status =
+            pair.content().ReadArticle(Context(milliseconds(10000)).get(), read, &served);
+        const double took =
+            std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+        EXPECT_TRUE(status.ok()) << status.error_message();
+        EXPECT_FALSE(served.has_read_stats());
+        std::lock_guard<std::mutex> lock(mutex);
+        latencies_ms.push_back(took);
+      }
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+  pair.SignalAnalytics(SIGCONT);
+
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  const double p50 = latencies_ms[latencies_ms.size() / 2];
+  const double p99 = latencies_ms[latencies_ms.size() * 99 / 100];
+  std::printf("slow analytics: %zu reads, budget %d ms: p50 %.1f ms, p99 %.1f ms\n",
+              latencies_ms.size(), kBudgetMs, p50, p99);
+  // The budget plus room for a shared, loaded test machine; without the budget the reads would
+  // take the caller's 10 s.
+  EXPECT_LT(p99, kBudgetMs + 400);
+  // Every read was saved in the outbox and is counted once analytics is back.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        analytics_v1::GetReadStatsRequest request;
+        request.set_article(name);
+        analytics_v1::ReadStats stats;
+        return pair.analytics().GetReadStats(Context().get(), request, &stats).ok() &&
+               stats.reads() == 101;
+      },
+      std::chrono::seconds(20)));
+}
+
+TEST(LoadLimitsTest, TheCallToAnalyticsNeverOutlivesTheCallersDeadline) {
+  // A budget far beyond the caller's deadline: only the deadline can bound the wait.
+  NewsroomPair pair(std::vector<std::string>{"--analytics_budget=30s"});
+  const std::string name = CreateArticle(pair, "caller-deadline");
+  content_v1::ReadArticleRequest read;
+  read.set_name(name);
+  content_v1::Article article;
+  ASSERT_TRUE(pair.content().ReadArticle(Context().get(), read, &article).ok());
+
+  pair.SignalAnalytics(SIGSTOP);
+  const grpc::Status status =
+      pair.content().ReadArticle(Context(milliseconds(1000)).get(), read, &article);
+  pair.SignalAnalytics(SIGCONT);
+  // content-service answers inside the caller's deadline with the article and no stats, rather
+  // than letting the call run out.
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(article.name(), name);
+  EXPECT_FALSE(article.has_read_stats());
+}
+
+}  // namespace
+}  // namespace newsroom::testing
