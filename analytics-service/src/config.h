@@ -60,9 +60,4 @@ struct Config {
 // the flag for any bad value.
 [[nodiscard]] absl::StatusOr<Config> ParseConfig(const RawConfig& raw);
 
-// Abseil names flags after C++ identifiers (`--key_prefix`); the documented spelling is
-// `--key-prefix`. Returns argv with dashes inside flag names turned into underscores (values and
-// everything after a bare `--` untouched).
-[[nodiscard]] std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
-
 }  // namespace newsroom::analytics

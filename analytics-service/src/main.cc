@@ -21,6 +21,7 @@
 #include "analytics-service/src/redis_keys.h"
 #include "analytics-service/src/redis_read_counter.h"
 #include "common/src/env.h"
+#include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
 #include "common/src/tls_credentials.h"
 

@@ -2,9 +2,12 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
 #include "common/src/tls_credentials.h"
@@ -83,7 +86,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH [--seed=FILE] "
       "[--editor_token_file=FILE]");
-  absl::ParseCommandLine(argc, argv);
+  // Flags are declared with underscores (`--editor_token_file`); dashes (`--editor-token-file`)
+  // work too, as on analytics-service.
+  std::vector<std::string> args = newsroom::NormalizeFlagNames(argc, argv);
+  std::vector<char*> c_args;
+  for (std::string& arg : args) c_args.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(c_args.size()), c_args.data());
 
   auto config = newsroom::content::ContentConfigFromFlags();
   if (!config.ok()) return Fail(config.status());

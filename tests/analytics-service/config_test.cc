@@ -10,7 +10,6 @@
 namespace newsroom::analytics {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::StartsWith;
 
 RawConfig Defaults() {
@@ -74,16 +73,6 @@ TEST(ConfigTest, ReadsTheHashKeyFileWithoutTrailingNewline) {
   EXPECT_EQ(config->reader_hash_key, "s3cret");
   raw.shutdown_drain = "0s";  // no drain is allowed
   EXPECT_TRUE(ParseConfig(raw).ok());
-}
-
-TEST(ConfigTest, NormalizesDashedFlagNamesOnly) {
-  std::vector<std::string> args = {
-      "bin", "--key-prefix=a-b", "-redis-pool-size", "2", "--listen=x:1", "--", "--not-flag"};
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  EXPECT_THAT(NormalizeFlagNames(static_cast<int>(argv.size()), argv.data()),
-              ElementsAre("bin", "--key_prefix=a-b", "-redis_pool_size", "2", "--listen=x:1", "--",
-                          "--not-flag"));
 }
 
 }  // namespace

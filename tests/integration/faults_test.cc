@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 
 #include "tests/integration/pair_fixture.h"
 
@@ -174,6 +175,18 @@ TEST(StartupTest, BadFlagsAndUnopenableDatabaseExitNonZeroWithOneLine) {
     ASSERT_TRUE(code.has_value()) << args.back();
     EXPECT_NE(*code, 0) << args.back();
   }
+}
+
+TEST(StartupTest, FlagsMayBeSpelledWithDashes) {
+  // `--editor-token-file` as the issue and Kubernetes manifests spell it, and
+  // `--max-in-flight-calls`.
+  TempDir dir;
+  const std::string token_file = dir.path() + "/token";
+  std::ofstream(token_file) << "a-token-of-at-least-16-bytes\n";
+  StartedService started = StartService(
+      CONTENT_SERVICE_BIN, {"--db=:memory:", "--analytics=127.0.0.1:1",
+                            "--editor-token-file=" + token_file, "--max-in-flight-calls=10"});
+  EXPECT_GT(started.port, 0);
 }
 
 }  // namespace
