@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "content-service/src/sqlite_read_outbox.h"
+#include "tests/content-service/unused_analytics.h"
 #include "tests/support/process.h"
 
 namespace newsroom::content {
@@ -14,24 +15,8 @@ namespace {
 
 // Pure-logic stand-in for analytics-service: accepts or refuses batches on command and records
 // which read_ids it accepted.
-class ScriptedAnalytics final : public AnalyticsClient {
+class ScriptedAnalytics final : public UnusedAnalytics {
  public:
-  void RecordRead(const analytics_v1::RecordReadRequest&, absl::Time,
-                  Callback<analytics_v1::ReadStats> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
-  void BatchGetReadStats(std::vector<std::string>, absl::Time,
-                         Callback<std::vector<analytics_v1::ReadStats>> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
-  void RecordReads(std::vector<analytics_v1::RecordReadRequest>, absl::Time,
-                   Callback<std::vector<analytics_v1::ReadStats>> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
-  void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
-                       Callback<analytics_v1::ListTopArticlesResponse> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
   absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>& reads,
                                 absl::Time) override {
     absl::MutexLock lock(&mutex_);

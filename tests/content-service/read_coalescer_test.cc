@@ -6,12 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/content-service/unused_analytics.h"
+
 namespace newsroom::content {
 namespace {
 
 // Pure-logic stand-in for analytics-service that holds every call until the test answers it, so
 // the test decides what is in flight.
-class HeldAnalytics final : public AnalyticsClient {
+class HeldAnalytics final : public UnusedAnalytics {
  public:
   struct Call {
     std::vector<analytics_v1::RecordReadRequest> reads;
@@ -28,18 +30,6 @@ class HeldAnalytics final : public AnalyticsClient {
   void RecordReads(std::vector<analytics_v1::RecordReadRequest> reads, absl::Time deadline,
                    Callback<std::vector<analytics_v1::ReadStats>> done) override {
     calls.push_back({std::move(reads), deadline, true, nullptr, std::move(done)});
-  }
-  void BatchGetReadStats(std::vector<std::string>, absl::Time,
-                         Callback<std::vector<analytics_v1::ReadStats>> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
-  void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
-                       Callback<analytics_v1::ListTopArticlesResponse> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
-  absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>&,
-                                absl::Time) override {
-    return absl::UnimplementedError("not used");
   }
 
   // Answers call `index` with stats whose `reads` is 100 + the read's position in the call.

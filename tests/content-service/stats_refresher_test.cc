@@ -3,18 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
+#include "tests/content-service/unused_analytics.h"
 
 namespace newsroom::content {
 namespace {
 
 // Pure-logic stand-in for analytics-service's BatchGetReadStats: answers at once, with `reads`
 // equal to the number of calls so far, or with an error.
-class CountingAnalytics final : public AnalyticsClient {
+class CountingAnalytics final : public UnusedAnalytics {
  public:
-  void RecordRead(const analytics_v1::RecordReadRequest&, absl::Time,
-                  Callback<analytics_v1::ReadStats> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
   void BatchGetReadStats(std::vector<std::string> articles, absl::Time,
                          Callback<std::vector<analytics_v1::ReadStats>> done) override {
     absl::Status reply;
@@ -32,18 +29,6 @@ class CountingAnalytics final : public AnalyticsClient {
       stats.back().set_reads(100 + calls);
     }
     std::move(done)(std::move(stats));
-  }
-  void RecordReads(std::vector<analytics_v1::RecordReadRequest>, absl::Time,
-                   Callback<std::vector<analytics_v1::ReadStats>> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
-  void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
-                       Callback<analytics_v1::ListTopArticlesResponse> done) override {
-    std::move(done)(absl::UnimplementedError("not used"));
-  }
-  absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>&,
-                                absl::Time) override {
-    return absl::UnimplementedError("not used");
   }
 
   void Fail() {
