@@ -6,13 +6,22 @@
 #include "common/src/host_port.h"
 #include "common/src/status_macros.h"
 #include "common/src/tls_options.h"
+#include "content-service/src/postgres_pool.h"
 
 ABSL_FLAG(std::string, listen, newsroom::EnvOr("CONTENT_LISTEN", "127.0.0.1:50051"),
           "HOST:PORT to serve gRPC on; port 0 picks a free port (env CONTENT_LISTEN)");
 ABSL_FLAG(std::string, analytics, newsroom::EnvOr("ANALYTICS_ADDR", "127.0.0.1:50052"),
           "HOST:PORT of analytics-service (env ANALYTICS_ADDR)");
 ABSL_FLAG(std::string, db, newsroom::EnvOr("CONTENT_DB", "newsroom-content.db"),
-          "SQLite database file, or :memory: (env CONTENT_DB)");
+          "SQLite database file, :memory:, or a postgresql://USER@HOST:PORT/DB URL without a "
+          "password (env CONTENT_DB)");
+ABSL_FLAG(std::string, db_password_file, newsroom::EnvOr("CONTENT_DB_PASSWORD_FILE", ""),
+          "file holding the PostgreSQL password (one trailing newline trimmed); else libpq reads "
+          "env PGPASSWORD or the PGPASSFILE file (env CONTENT_DB_PASSWORD_FILE)");
+ABSL_FLAG(int, db_pool_size, 4, "PostgreSQL connections kept at most (each opened when needed)");
+ABSL_FLAG(std::string, outbox_db, newsroom::EnvOr("CONTENT_OUTBOX_DB", ""),
+          "SQLite file of the durable read outbox; default: --db itself for SQLite, "
+          "newsroom-outbox.db for PostgreSQL (env CONTENT_OUTBOX_DB)");
 ABSL_FLAG(std::string, seed, newsroom::EnvOr("CONTENT_SEED", ""),
           "JSON file of sample articles, loaded when the store is empty (env CONTENT_SEED)");
 ABSL_FLAG(std::string, tls_cert_file, newsroom::EnvOr("CONTENT_TLS_CERT_FILE", ""),
@@ -44,10 +53,10 @@ ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
 ABSL_FLAG(absl::Duration, stats_max_age, absl::Seconds(1),
           "how old the read stats served by GetArticle and ListArticles may be (0: always fresh)");
 ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{16} << 20,
-          "serialized size of the articles cached in front of the database (0: no cache); "
-          "memory use is about twice that");
+          "serialized size of the articles cached in front of SQLite (0: no cache); memory use "
+          "is about twice that. Off with PostgreSQL, whose other writers it would not see");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,
-          "reads kept in the outbox (in --db) while analytics-service is unreachable; more are "
+          "reads kept in the outbox (--outbox_db) while analytics-service is unreachable; more are "
           "dropped and counted");
 ABSL_FLAG(absl::Duration, max_pending_read_age, absl::Hours(24),
           "how long a read may wait in the outbox before it is dropped and counted (at most 36h: "
@@ -69,6 +78,9 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .listen_address = absl::GetFlag(FLAGS_listen),
       .analytics_address = absl::GetFlag(FLAGS_analytics),
       .db_path = absl::GetFlag(FLAGS_db),
+      .db_password_file = absl::GetFlag(FLAGS_db_password_file),
+      .db_pool_size = absl::GetFlag(FLAGS_db_pool_size),
+      .outbox_path = absl::GetFlag(FLAGS_outbox_db),
       .seed_path = absl::GetFlag(FLAGS_seed),
       .tls = {.cert_file = absl::GetFlag(FLAGS_tls_cert_file),
               .key_file = absl::GetFlag(FLAGS_tls_key_file),
@@ -110,6 +122,18 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
                                                    .ca = "--analytics_tls_ca_file",
                                                    .refresh = "--tls_refresh_interval"}));
   if (config.db_path.empty()) return absl::InvalidArgumentError("--db: must not be empty");
+  if (IsPostgresUrl(config.db_path)) {
+    NEWSROOM_RETURN_IF_ERROR(CheckPostgresUrl(config.db_path));
+    if (config.db_pool_size < 1 || config.db_pool_size > 100) {
+      return absl::InvalidArgumentError("--db_pool_size: must be between 1 and 100");
+    }
+    if (config.outbox_path.empty()) config.outbox_path = "newsroom-outbox.db";
+  } else {
+    if (!config.db_password_file.empty()) {
+      return absl::InvalidArgumentError("--db_password_file: only for a postgresql:// --db");
+    }
+    if (config.outbox_path.empty()) config.outbox_path = config.db_path;
+  }
   if (config.analytics_budget <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--analytics_budget: must be positive");
   }

@@ -13,7 +13,14 @@ namespace newsroom::content {
 struct ContentConfig {
   std::string listen_address;     // --listen, CONTENT_LISTEN
   std::string analytics_address;  // --analytics, ANALYTICS_ADDR
-  std::string db_path;            // --db, CONTENT_DB
+  std::string db_path;            // --db, CONTENT_DB: a SQLite file or a postgresql:// URL
+  // --db_password_file, CONTENT_DB_PASSWORD_FILE: the PostgreSQL password (else libpq's own
+  // PGPASSWORD or PGPASSFILE); never a flag holding the value, which `ps` would show.
+  std::string db_password_file;
+  int db_pool_size;  // --db_pool_size: PostgreSQL connections at most
+  // --outbox_db, CONTENT_OUTBOX_DB: the SQLite file of the read outbox. Defaults to --db itself
+  // for SQLite and to `newsroom-outbox.db` (working directory) for PostgreSQL.
+  std::string outbox_path;
   std::string seed_path;          // --seed, CONTENT_SEED (empty: load no samples)
   // --tls_cert_file, --tls_key_file, --tls_client_ca_file, --tls_refresh_interval (CONTENT_TLS_*);
   // no certificate: plaintext.

@@ -1,6 +1,8 @@
 // content-service: serves news articles over gRPC with their read counts from analytics-service.
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "content-service/src/grpc_analytics_client.h"
 #include "content-service/src/grpc_content_service.h"
 #include "content-service/src/pending_reads.h"
+#include "content-service/src/postgres_article_store.h"
 #include "content-service/src/seed_loader.h"
 #include "content-service/src/sqlite_article_store.h"
 #include "content-service/src/sqlite_read_outbox.h"
@@ -79,12 +82,65 @@ absl::Status SeedIfEmpty(newsroom::content::ArticleStore& store,
   return absl::OkStatus();
 }
 
+// Reads a secret file, trimming one trailing newline (as `echo` leaves).
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const char* flag) {
+  std::ifstream file(path, std::ios::binary);
+  std::string value((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file.good() && !file.eof()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  }
+  if (!value.empty() && value.back() == '\n') value.pop_back();
+  if (!value.empty() && value.back() == '\r') value.pop_back();
+  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is empty"));
+  return value;
+}
+
+// The store named by --db: PostgreSQL for a postgresql:// URL, SQLite otherwise. The article cache
+// sits in front of SQLite only: it is exact only while this process is the sole writer, which
+// replicas sharing PostgreSQL are not.
+absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
+    const newsroom::content::ContentConfig& config) {
+  if (newsroom::content::IsPostgresUrl(config.db_path)) {
+    newsroom::content::PostgresOptions options{.url = config.db_path,
+                                               .pool_size = config.db_pool_size};
+    if (!config.db_password_file.empty()) {
+      auto password = ReadSecretFile(config.db_password_file, "--db_password_file");
+      if (!password.ok()) return password.status();
+      options.password = *std::move(password);
+    }
+    auto postgres = newsroom::content::PostgresArticleStore::Open(std::move(options));
+    // The URL holds no password (checked), so naming it is safe and tells the operator which.
+    if (!postgres.ok()) {
+      return absl::Status(postgres.status().code(),
+                          absl::StrCat("cannot open --db=", config.db_path, ": ",
+                                       postgres.status().message()));
+    }
+    std::fprintf(stderr,
+                 "content-service: articles in PostgreSQL (%d connections at most); no article "
+                 "cache; read outbox in %s\n",
+                 config.db_pool_size, config.outbox_path.c_str());
+    return std::unique_ptr<newsroom::content::ArticleStore>(*std::move(postgres));
+  }
+  auto sqlite = newsroom::content::SqliteArticleStore::Open(config.db_path);
+  if (!sqlite.ok()) {
+    return absl::Status(
+        sqlite.status().code(),
+        absl::StrCat("cannot open --db=", config.db_path, ": ", sqlite.status().message()));
+  }
+  std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(sqlite);
+  if (config.article_cache_bytes > 0) {
+    store = std::make_unique<newsroom::content::CachedArticleStore>(std::move(store),
+                                                                    config.article_cache_bytes);
+  }
+  return store;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   newsroom::PrepareServerProcess();
   absl::SetProgramUsageMessage(
-      "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH [--seed=FILE] "
+      "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH|postgresql://... [--seed=FILE] "
       "[--editor_token_file=FILE]");
   // Flags are declared with underscores (`--editor_token_file`); dashes (`--editor-token-file`)
   // work too, as on analytics-service.
@@ -109,23 +165,19 @@ int main(int argc, char** argv) {
                  "EDITOR_TOKEN): CreateArticle, UpdateArticle and DeleteArticle are refused\n");
   }
 
-  auto sqlite = newsroom::content::SqliteArticleStore::Open(config->db_path);
-  if (!sqlite.ok()) {
-    return Fail(absl::Status(
-        sqlite.status().code(),
-        absl::StrCat("cannot open --db=", config->db_path, ": ", sqlite.status().message())));
-  }
-  std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(sqlite);
-  if (config->article_cache_bytes > 0) {
-    store = std::make_unique<newsroom::content::CachedArticleStore>(std::move(store),
-                                                                    config->article_cache_bytes);
-  }
+  auto opened = OpenStore(*config);
+  if (!opened.ok()) return Fail(opened.status());
+  std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(opened);
   newsroom::content::GrpcAnalyticsClient analytics(
       config->analytics_address, newsroom::MakeChannelCredentials(config->analytics_tls));
-  // Reads analytics has not acknowledged are kept in the same database, so that a restart while
-  // analytics is down loses none of them.
-  auto outbox = newsroom::content::SqliteReadOutbox::Open(config->db_path);
-  if (!outbox.ok()) return Fail(outbox.status());
+  // Reads analytics has not acknowledged are kept in a local SQLite file (the article database
+  // itself for SQLite), so that a restart while analytics is down loses none of them.
+  auto outbox = newsroom::content::SqliteReadOutbox::Open(config->outbox_path);
+  if (!outbox.ok()) {
+    return Fail(absl::Status(outbox.status().code(),
+                             absl::StrCat("cannot open --outbox_db=", config->outbox_path, ": ",
+                                          outbox.status().message())));
+  }
   newsroom::content::PendingReads pending_reads(
       &analytics, outbox->get(),
       {.max_pending = config->max_pending_reads, .max_age = config->max_pending_read_age});

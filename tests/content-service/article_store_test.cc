@@ -1,3 +1,6 @@
+// One suite over both ArticleStore implementations: every TEST_P runs against SQLite (a temp file)
+// and PostgreSQL (a real server started by this binary, a fresh database per test).
+
 #include "content-service/src/sqlite_article_store.h"
 
 #include <gmock/gmock.h>
@@ -9,6 +12,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <libpq-fe.h>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +21,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "content-service/src/postgres_article_store.h"
+#include "tests/support/postgres_server.h"
 
 namespace newsroom::content {
 namespace {
@@ -119,17 +126,86 @@ int UserVersion(const std::string& path) {
   return version;
 }
 
-class SqliteArticleStoreTest : public ::testing::Test {
+// Opens stores on one database of its own, empty when the factory is made.
+class StoreFactory {
+ public:
+  virtual ~StoreFactory() = default;
+  // Another store on the same database (as a second process, or the same one restarted, would).
+  virtual std::unique_ptr<ArticleStore> Open() = 0;
+};
+
+class SqliteFactory final : public StoreFactory {
+ public:
+  std::unique_ptr<ArticleStore> Open() override { return OpenOrDie(dir_.File("articles.db")); }
+
+ private:
+  TempDir dir_;
+};
+
+// One PostgreSQL server for the whole binary: starting one takes about a second.
+newsroom::testing::PostgresServer& SharedPostgres() {
+  static auto* server = new newsroom::testing::PostgresServer();  // stopped at exit by ~Environment
+  return *server;
+}
+
+class PostgresEnvironment final : public ::testing::Environment {
+ public:
+  void TearDown() override { SharedPostgres().Stop(); }
+};
+const auto* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment());
+
+PostgresOptions PostgresOptionsFor(const std::string& database) {
+  return {.url = SharedPostgres().Url(database), .password = SharedPostgres().password()};
+}
+
+std::unique_ptr<PostgresArticleStore> OpenPostgresOrDie(const std::string& database) {
+  absl::StatusOr<std::unique_ptr<PostgresArticleStore>> store =
+      PostgresArticleStore::Open(PostgresOptionsFor(database));
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+// A fresh database name per call.
+std::string NewDatabase() {
+  static std::atomic<int> counter{0};
+  const std::string name = absl::StrCat("store_test_", counter++);
+  SharedPostgres().CreateDatabase(name);
+  return name;
+}
+
+class PostgresFactory final : public StoreFactory {
+ public:
+  std::unique_ptr<ArticleStore> Open() override { return OpenPostgresOrDie(database_); }
+
+ private:
+  std::string database_ = NewDatabase();
+};
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<StoreFactory>()> make;
+};
+
+class ArticleStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    store_ = OpenOrDie(":memory:");
+    factory_ = GetParam().make();
+    store_ = factory_->Open();
     ASSERT_NE(store_, nullptr);
   }
 
-  std::unique_ptr<SqliteArticleStore> store_;
+  std::unique_ptr<StoreFactory> factory_;
+  std::unique_ptr<ArticleStore> store_;
 };
 
-TEST_F(SqliteArticleStoreTest, GetReturnsEveryByteThatWasCreated) {
+INSTANTIATE_TEST_SUITE_P(
+    Backends, ArticleStoreTest,
+    ::testing::Values(Backend{"Sqlite", [] { return std::make_unique<SqliteFactory>(); }},
+                      Backend{"Postgres", [] { return std::make_unique<PostgresFactory>(); }}),
+    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+TEST_P(ArticleStoreTest, GetReturnsEveryByteThatWasCreated) {
   const v1::Article article = MakeArticle("harbour-line", 1'795'000'000, 123, {"rail", "coast"});
   ASSERT_TRUE(store_->Create(article).ok());
 
@@ -143,7 +219,7 @@ TEST_F(SqliteArticleStoreTest, GetReturnsEveryByteThatWasCreated) {
   EXPECT_THAT(got->tags(), ElementsAre("rail", "coast"));
 }
 
-TEST_F(SqliteArticleStoreTest, ReadStatsAreNeverStored) {
+TEST_P(ArticleStoreTest, ReadStatsAreNeverStored) {
   v1::Article article = MakeArticle("counted", 1);
   article.mutable_read_stats()->set_reads(491);
   ASSERT_TRUE(store_->Create(article).ok());
@@ -155,7 +231,7 @@ TEST_F(SqliteArticleStoreTest, ReadStatsAreNeverStored) {
   EXPECT_EQ(got->SerializeAsString(), article.SerializeAsString());
 }
 
-TEST_F(SqliteArticleStoreTest, CreatingATakenNameIsAlreadyExists) {
+TEST_P(ArticleStoreTest, CreatingATakenNameIsAlreadyExists) {
   ASSERT_TRUE(store_->Create(MakeArticle("taken", 1, 0, {"a"})).ok());
   v1::Article again = MakeArticle("taken", 2, 0, {"b"});
   again.set_title("Another title");
@@ -169,7 +245,7 @@ TEST_F(SqliteArticleStoreTest, CreatingATakenNameIsAlreadyExists) {
   EXPECT_THAT(tagged->articles, IsEmpty());  // the failed create left no tag rows behind
 }
 
-TEST_F(SqliteArticleStoreTest, MalformedNameIsInvalidArgument) {
+TEST_P(ArticleStoreTest, MalformedNameIsInvalidArgument) {
   v1::Article article = MakeArticle("x", 1);
   for (const char* name : {"", "x", "articles/", "articles/Upper", "posts/x"}) {
     article.set_name(name);
@@ -179,7 +255,7 @@ TEST_F(SqliteArticleStoreTest, MalformedNameIsInvalidArgument) {
   }
 }
 
-TEST_F(SqliteArticleStoreTest, MissingArticleIsNotFound) {
+TEST_P(ArticleStoreTest, MissingArticleIsNotFound) {
   EXPECT_EQ(store_->Get("missing").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->Replace(MakeArticle("missing", 1), "etag-1").code(),
             absl::StatusCode::kNotFound);
@@ -188,7 +264,7 @@ TEST_F(SqliteArticleStoreTest, MissingArticleIsNotFound) {
   EXPECT_EQ(store_->Get("'; DROP TABLE articles; --").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(SqliteArticleStoreTest, ReplaceIsACompareAndSetOnTheEtag) {
+TEST_P(ArticleStoreTest, ReplaceIsACompareAndSetOnTheEtag) {
   ASSERT_TRUE(store_->Create(MakeArticle("cas", 1)).ok());
   v1::Article update = MakeArticle("cas", 1);
   update.set_title("Updated");
@@ -208,7 +284,7 @@ TEST_F(SqliteArticleStoreTest, ReplaceIsACompareAndSetOnTheEtag) {
   EXPECT_EQ(store_->Replace(update, "").code(), absl::StatusCode::kAborted);
 }
 
-TEST_F(SqliteArticleStoreTest, ReplaceUpdatesTheTagIndexAndPublishTime) {
+TEST_P(ArticleStoreTest, ReplaceUpdatesTheTagIndexAndPublishTime) {
   ASSERT_TRUE(store_->Create(MakeArticle("moving", 100, 0, {"old", "kept"})).ok());
   ASSERT_TRUE(store_->Create(MakeArticle("other", 200, 0, {"kept"})).ok());
   v1::Article update = MakeArticle("moving", 300, 0, {"kept", "new"});
@@ -222,7 +298,7 @@ TEST_F(SqliteArticleStoreTest, ReplaceUpdatesTheTagIndexAndPublishTime) {
   EXPECT_THAT(ListAll(*store_, 10), ElementsAre("articles/moving", "articles/other"));
 }
 
-TEST_F(SqliteArticleStoreTest, DeleteRemovesTheArticleAndItsTags) {
+TEST_P(ArticleStoreTest, DeleteRemovesTheArticleAndItsTags) {
   ASSERT_TRUE(store_->Create(MakeArticle("gone", 1, 0, {"t"})).ok());
   ASSERT_TRUE(store_->Delete("gone").ok());
 
@@ -236,7 +312,7 @@ TEST_F(SqliteArticleStoreTest, DeleteRemovesTheArticleAndItsTags) {
   EXPECT_THAT(ListAll(*store_, 10, "u"), ElementsAre("articles/gone"));
 }
 
-TEST_F(SqliteArticleStoreTest, ListIsNewestFirstWithTiesByIdDescending) {
+TEST_P(ArticleStoreTest, ListIsNewestFirstWithTiesByIdDescending) {
   ASSERT_TRUE(store_->Create(MakeArticle("b", 100, 5)).ok());
   ASSERT_TRUE(store_->Create(MakeArticle("a", 100, 5)).ok());
   ASSERT_TRUE(store_->Create(MakeArticle("c", 100, 5)).ok());
@@ -252,7 +328,7 @@ TEST_F(SqliteArticleStoreTest, ListIsNewestFirstWithTiesByIdDescending) {
   EXPECT_FALSE(page->has_more);
 }
 
-TEST_F(SqliteArticleStoreTest, HasMoreIsTrueOnlyWhenAnotherArticleFollows) {
+TEST_P(ArticleStoreTest, HasMoreIsTrueOnlyWhenAnotherArticleFollows) {
   for (const char* id : {"a", "b", "c", "d"}) ASSERT_TRUE(store_->Create(MakeArticle(id, 1)).ok());
 
   absl::StatusOr<ArticlePage> first = store_->List({.limit = 2, .tag = "", .after = {}});
@@ -271,7 +347,7 @@ TEST_F(SqliteArticleStoreTest, HasMoreIsTrueOnlyWhenAnotherArticleFollows) {
   EXPECT_FALSE(all->has_more);
 }
 
-TEST_F(SqliteArticleStoreTest, KeysetPagesCoverEveryArticleOnceInOrder) {
+TEST_P(ArticleStoreTest, KeysetPagesCoverEveryArticleOnceInOrder) {
   // Many ties on publish_time, so pages often split inside a run of equal times.
   std::vector<std::string> expected_all;
   std::vector<std::string> expected_even;
@@ -299,7 +375,7 @@ TEST_F(SqliteArticleStoreTest, KeysetPagesCoverEveryArticleOnceInOrder) {
   EXPECT_THAT(ListAll(*store_, 5, "none"), IsEmpty());
 }
 
-TEST_F(SqliteArticleStoreTest, PagingContinuesPastADeletedCursorArticle) {
+TEST_P(ArticleStoreTest, PagingContinuesPastADeletedCursorArticle) {
   for (const char* id : {"a", "b", "c", "d", "e"}) {
     ASSERT_TRUE(store_->Create(MakeArticle(id, 1)).ok());
   }
@@ -314,14 +390,14 @@ TEST_F(SqliteArticleStoreTest, PagingContinuesPastADeletedCursorArticle) {
   EXPECT_THAT(Names(next->articles), ElementsAre("articles/c", "articles/b", "articles/a"));
 }
 
-TEST_F(SqliteArticleStoreTest, ListRejectsALimitBelowOne) {
+TEST_P(ArticleStoreTest, ListRejectsALimitBelowOne) {
   EXPECT_EQ(store_->List({.limit = 0, .tag = "", .after = {}}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->List({.limit = -1, .tag = "", .after = {}}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(SqliteArticleStoreTest, BatchGetKeepsRequestOrderSkipsMissingAndKeepsDuplicates) {
+TEST_P(ArticleStoreTest, BatchGetKeepsRequestOrderSkipsMissingAndKeepsDuplicates) {
   for (const char* id : {"one", "two", "three"}) {
     ASSERT_TRUE(store_->Create(MakeArticle(id, 1)).ok());
   }
@@ -337,14 +413,14 @@ TEST_F(SqliteArticleStoreTest, BatchGetKeepsRequestOrderSkipsMissingAndKeepsDupl
   EXPECT_THAT(*none, IsEmpty());
 }
 
-TEST_F(SqliteArticleStoreTest, CountCountsArticles) {
+TEST_P(ArticleStoreTest, CountCountsArticles) {
   EXPECT_EQ(*store_->Count(), 0);
   ASSERT_TRUE(store_->Create(MakeArticle("a", 1)).ok());
   ASSERT_TRUE(store_->Create(MakeArticle("b", 1)).ok());
   EXPECT_EQ(*store_->Count(), 2);
 }
 
-TEST_F(SqliteArticleStoreTest, ConcurrentCallsFromManyThreadsAllSucceed) {
+TEST_P(ArticleStoreTest, ConcurrentCallsFromManyThreadsAllSucceed) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 40;
   std::vector<std::thread> threads;
@@ -365,23 +441,42 @@ TEST_F(SqliteArticleStoreTest, ConcurrentCallsFromManyThreadsAllSucceed) {
   EXPECT_EQ(ListAll(*store_, 7, "shared").size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
-TEST(SqliteArticleStoreFileTest, ArticlesSurviveReopening) {
-  TempDir dir;
-  const std::string path = dir.File("articles.db");
-  {
-    std::unique_ptr<SqliteArticleStore> store = OpenOrDie(path);
-    ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->Create(MakeArticle("kept", 5, 0, {"t"})).ok());
-    ASSERT_TRUE(store->Create(MakeArticle("deleted", 6)).ok());
-    ASSERT_TRUE(store->Delete("deleted").ok());
-  }
-  std::unique_ptr<SqliteArticleStore> store = OpenOrDie(path);
+TEST_P(ArticleStoreTest, ArticlesSurviveReopening) {
+  ASSERT_TRUE(store_->Create(MakeArticle("kept", 5, 0, {"t"})).ok());
+  ASSERT_TRUE(store_->Create(MakeArticle("deleted", 6)).ok());
+  ASSERT_TRUE(store_->Delete("deleted").ok());
+  store_.reset();
+
+  std::unique_ptr<ArticleStore> store = factory_->Open();
   ASSERT_NE(store, nullptr);
   absl::StatusOr<v1::Article> got = store->Get("kept");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->SerializeAsString(), MakeArticle("kept", 5, 0, {"t"}).SerializeAsString());
   EXPECT_EQ(*store->Count(), 1);
   EXPECT_THAT(ListAll(*store, 10, "t"), ElementsAre("articles/kept"));
+}
+
+TEST_P(ArticleStoreTest, TwoStoresOnOneDatabaseSeeEachOthersWrites) {
+  std::unique_ptr<ArticleStore> second = factory_->Open();
+  ASSERT_NE(second, nullptr);
+  std::thread writer([&] {
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_TRUE(store_->Create(MakeArticle(absl::StrCat("first-", i), i)).ok());
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_TRUE(second->Create(MakeArticle(absl::StrCat("second-", i), i)).ok());
+  }
+  writer.join();
+  EXPECT_EQ(*store_->Count(), 100);
+  EXPECT_EQ(*second->Count(), 100);
+  // A write through one is seen by the other at once, compare-and-set included.
+  v1::Article update = MakeArticle("first-1", 1);
+  update.set_title("Changed by the second");
+  update.set_etag("etag-2");
+  ASSERT_TRUE(second->Replace(update, "etag-1").ok());
+  EXPECT_EQ(store_->Get("first-1")->title(), "Changed by the second");
+  EXPECT_EQ(store_->Replace(update, "etag-1").code(), absl::StatusCode::kAborted);
 }
 
 TEST(SqliteArticleStoreFileTest, OpeningAFreshFileCreatesTheCurrentSchema) {
@@ -424,24 +519,109 @@ TEST(SqliteArticleStoreFileTest, UnopenablePathsAreErrors) {
             absl::StatusCode::kInternal);
 }
 
-TEST(SqliteArticleStoreFileTest, TwoStoresOnOneFileSeeEachOthersWrites) {
-  TempDir dir;
-  const std::string path = dir.File("shared.db");
-  std::unique_ptr<SqliteArticleStore> first = OpenOrDie(path);
-  std::unique_ptr<SqliteArticleStore> second = OpenOrDie(path);
-  ASSERT_NE(first, nullptr);
-  ASSERT_NE(second, nullptr);
-  std::thread writer([&] {
-    for (int i = 0; i < 50; ++i) {
-      EXPECT_TRUE(first->Create(MakeArticle(absl::StrCat("first-", i), i)).ok());
-    }
-  });
-  for (int i = 0; i < 50; ++i) {
-    EXPECT_TRUE(second->Create(MakeArticle(absl::StrCat("second-", i), i)).ok());
+// Runs `sql` (test-owned text) on `database` as the server's superuser; returns the first value.
+std::string QueryOne(const std::string& database, const std::string& sql) {
+  const std::string conninfo = absl::StrCat("host=127.0.0.1 port=", SharedPostgres().port(),
+                                            " user=", newsroom::testing::PostgresServer::kUser,
+                                            " dbname=", database,
+                                            " password=", SharedPostgres().password());
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* result = PQexec(conn, sql.c_str());
+  const ExecStatusType status = PQresultStatus(result);
+  EXPECT_TRUE(status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  std::string value =
+      status == PGRES_TUPLES_OK && PQntuples(result) > 0 ? PQgetvalue(result, 0, 0) : "";
+  PQclear(result);
+  PQfinish(conn);
+  return value;
+}
+
+TEST(PostgresArticleStoreTest, ReplicasStartingTogetherMigrateOnce) {
+  const std::string database = NewDatabase();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (!PostgresArticleStore::Open(PostgresOptionsFor(database)).ok()) ++failures;
+    });
   }
-  writer.join();
-  EXPECT_EQ(*first->Count(), 100);
-  EXPECT_EQ(*second->Count(), 100);
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(QueryOne(database, "SELECT string_agg(version::text, ',') FROM content_schema_version"),
+            absl::StrCat(PostgresArticleStore::kSchemaVersion));
+}
+
+TEST(PostgresArticleStoreTest, NewerSchemaIsRefused) {
+  const std::string database = NewDatabase();
+  ASSERT_NE(OpenPostgresOrDie(database), nullptr);
+  QueryOne(database, "UPDATE content_schema_version SET version = 99");
+  EXPECT_EQ(PostgresArticleStore::Open(PostgresOptionsFor(database)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(QueryOne(database, "SELECT version FROM content_schema_version"), "99");
+}
+
+TEST(PostgresArticleStoreTest, AUrlHoldingAPasswordIsRefusedWithoutEchoingIt) {
+  for (const char* url : {"postgresql://newsroom:hunter2-secret@127.0.0.1:1/db",
+                          "postgres://newsroom@127.0.0.1:1/db?password=hunter2-secret"}) {
+    absl::Status status = PostgresArticleStore::Open({.url = url}).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << url;
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("password"));
+    EXPECT_THAT(std::string(status.message()), Not(::testing::HasSubstr("hunter2")));
+  }
+  EXPECT_EQ(PostgresArticleStore::Open({.url = "mysql://x"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresArticleStoreTest, UnreachableServerOrWrongPasswordIsUnavailable) {
+  const int closed_port = newsroom::testing::PickFreePort();
+  EXPECT_EQ(PostgresArticleStore::Open({.url = absl::StrCat("postgresql://newsroom@127.0.0.1:",
+                                                            closed_port, "/newsroom")})
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  PostgresOptions wrong = PostgresOptionsFor("newsroom");
+  wrong.password = "not-the-password";
+  EXPECT_EQ(PostgresArticleStore::Open(wrong).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(PostgresArticleStoreTest, ReconnectsAfterTheServerRestarts) {
+  const std::string database = NewDatabase();
+  std::unique_ptr<PostgresArticleStore> store = OpenPostgresOrDie(database);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Create(MakeArticle("before", 1, 0, {"t"})).ok());
+  // Every pooled connection in use once, so each is broken by the restart.
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 8; ++i) readers.emplace_back([&] { EXPECT_TRUE(store->Get("before").ok()); });
+  for (std::thread& reader : readers) reader.join();
+
+  SharedPostgres().Stop();
+  EXPECT_EQ(store->Get("before").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->Create(MakeArticle("while-down", 2)).code(), absl::StatusCode::kUnavailable);
+  SharedPostgres().Start();
+
+  // Reads and writes succeed on the first call after the restart: a broken connection is reset
+  // and the statement retried.
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<v1::Article> got = store->Get("before");
+    ASSERT_TRUE(got.ok()) << got.status();
+  }
+  SharedPostgres().Stop();
+  SharedPostgres().Start();
+  EXPECT_TRUE(store->Create(MakeArticle("after", 3, 0, {"t"})).ok());
+  EXPECT_THAT(ListAll(*store, 10, "t"), ElementsAre("articles/after", "articles/before"));
+  EXPECT_EQ(store->Get("while-down").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(PostgresArticleStoreTest, IdsOrderByBytesWhateverTheLocale) {
+  // '-' sorts before digits and letters in bytes; linguistic collations would ignore it.
+  std::unique_ptr<PostgresArticleStore> store = OpenPostgresOrDie(NewDatabase());
+  ASSERT_NE(store, nullptr);
+  for (const char* id : {"a-b", "ab", "a-c", "a0"}) {
+    ASSERT_TRUE(store->Create(MakeArticle(id, 1)).ok());
+  }
+  EXPECT_THAT(ListAll(*store, 2),
+              ElementsAre("articles/ab", "articles/a0", "articles/a-c", "articles/a-b"));
 }
 
 }  // namespace

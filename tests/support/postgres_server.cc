@@ -1,0 +1,135 @@
+#include "tests/support/postgres_server.h"
+
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace newsroom::testing {
+namespace {
+
+[[noreturn]] void Fail(const std::string& what) { throw std::runtime_error(what); }
+
+std::string PgBin(const std::string& program) {
+  const char* dir = std::getenv("PG_BIN");
+  return std::string(dir != nullptr && *dir != '\0' ? dir : "/usr/lib/postgresql/15/bin") + "/" +
+         program;
+}
+
+// Hands `path` and everything under it to `uid`:`gid`.
+void ChownTree(const std::string& path, int uid, int gid) {
+  if (chown(path.c_str(), uid, gid) != 0) Fail("cannot chown " + path);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(path)) {
+    if (lchown(entry.path().c_str(), uid, gid) != 0) Fail("cannot chown " + entry.path().string());
+  }
+}
+
+}  // namespace
+
+PostgresServer::PostgresServer()
+    : data_dir_(dir_.path() + "/data"),
+      log_path_(dir_.path() + "/postgres.log"),
+      password_("test-" + std::to_string(getpid()) + "-" + std::to_string(PickFreePort())) {
+  if (geteuid() == 0) {
+    const passwd* user = getpwnam("postgres");
+    if (user == nullptr) user = getpwnam("nobody");
+    if (user == nullptr) Fail("no unprivileged user (postgres or nobody) to run PostgreSQL as");
+    uid_ = static_cast<int>(user->pw_uid);
+    gid_ = static_cast<int>(user->pw_gid);
+  }
+  const std::string password_file = dir_.path() + "/password";
+  {
+    std::ofstream file(password_file);
+    file << password_ << '\n';
+    if (!file.flush()) Fail("cannot write " + password_file);
+  }
+  std::ofstream(log_path_).flush();
+  if (uid_ >= 0) ChownTree(dir_.path(), uid_, gid_);
+
+  ChildProcess initdb(AsServerUser({PgBin("initdb"), "--pgdata=" + data_dir_,
+                                    std::string("--username=") + kUser,
+                                    "--pwfile=" + password_file, "--auth-host=scram-sha-256",
+                                    "--auth-local=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                                    "--no-sync"}),
+                      {}, log_path_);
+  const auto code = initdb.Wait(std::chrono::seconds(120));
+  if (code != 0) Fail("initdb failed; see " + log_path_);
+  std::filesystem::remove(password_file);
+  Start();
+  CreateDatabase("newsroom");
+}
+
+PostgresServer::~PostgresServer() { Stop(); }
+
+std::vector<std::string> PostgresServer::AsServerUser(std::vector<std::string> argv) const {
+  if (uid_ < 0) return argv;
+  // setpriv execs in place (no fork), so the pid we hold is the server's own.
+  std::vector<std::string> wrapped = {"/usr/bin/setpriv", "--reuid=" + std::to_string(uid_),
+                                      "--regid=" + std::to_string(gid_), "--clear-groups", "--"};
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
+void PostgresServer::Start() {
+  // The port is chosen once and kept, so a restarted server is where clients expect it; another
+  // process may take a just-released port, hence fresh ones on a failed first start.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (port_ == 0 || attempt > 0) port_ = PickFreePort();
+    process_ = std::make_unique<ChildProcess>(
+        AsServerUser({PgBin("postgres"), "-D", data_dir_, "-p", std::to_string(port_), "-c",
+                      "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + dir_.path(),
+                      // Throwaway data: no need to survive a machine crash, only a server restart.
+                      "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=60"}),
+        std::vector<std::string>{}, log_path_);
+    const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) +
+                             " dbname=postgres connect_timeout=2 user=" + kUser;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (PQping(ping.c_str()) == PQPING_OK) return;
+      if (process_->Wait(std::chrono::milliseconds(50)).has_value()) break;  // exited
+    }
+  }
+  Fail("postgres did not start; see " + log_path_);
+}
+
+void PostgresServer::Stop() {
+  if (process_ == nullptr) return;
+  process_->Signal(SIGINT);
+  process_->Wait(std::chrono::seconds(30));
+  process_.reset();
+}
+
+std::string PostgresServer::Url(const std::string& database) const {
+  return std::string("postgresql://") + kUser + "@127.0.0.1:" + std::to_string(port_) + "/" +
+         database;
+}
+
+void PostgresServer::CreateDatabase(const std::string& name) {
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      Fail("not a plain database name: " + name);
+    }
+  }
+  const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port_) +
+                               " dbname=postgres user=" + kUser + " password=" + password_;
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // CREATE DATABASE takes no parameters; the name was checked to be a plain identifier above.
+  PGresult* result = PQstatus(conn) == CONNECTION_OK
+                         ? PQexec(conn, ("CREATE DATABASE " + name).c_str())
+                         : nullptr;
+  const bool ok = result != nullptr && PQresultStatus(result) == PGRES_COMMAND_OK;
+  const std::string error = PQerrorMessage(conn);
+  PQclear(result);
+  PQfinish(conn);
+  if (!ok) Fail("CREATE DATABASE " + name + " failed: " + error);
+}
+
+}  // namespace newsroom::testing
