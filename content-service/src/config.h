@@ -21,7 +21,7 @@ struct ContentConfig {
   // --outbox_db, CONTENT_OUTBOX_DB: the SQLite file of the read outbox. Defaults to --db itself
   // for SQLite and to `newsroom-outbox.db` (working directory) for PostgreSQL.
   std::string outbox_path;
-  std::string seed_path;          // --seed, CONTENT_SEED (empty: load no samples)
+  std::string seed_path;  // --seed, CONTENT_SEED (empty: load no samples)
   // --tls_cert_file, --tls_key_file, --tls_client_ca_file, --tls_refresh_interval (CONTENT_TLS_*);
   // no certificate: plaintext.
   newsroom::ServerTlsOptions tls;

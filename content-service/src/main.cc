@@ -111,9 +111,9 @@ absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
     auto postgres = newsroom::content::PostgresArticleStore::Open(std::move(options));
     // The URL holds no password (checked), so naming it is safe and tells the operator which.
     if (!postgres.ok()) {
-      return absl::Status(postgres.status().code(),
-                          absl::StrCat("cannot open --db=", config.db_path, ": ",
-                                       postgres.status().message()));
+      return absl::Status(
+          postgres.status().code(),
+          absl::StrCat("cannot open --db=", config.db_path, ": ", postgres.status().message()));
     }
     std::fprintf(stderr,
                  "content-service: articles in PostgreSQL (%d connections at most); no article "
@@ -123,9 +123,8 @@ absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
   }
   auto sqlite = newsroom::content::SqliteArticleStore::Open(config.db_path);
   if (!sqlite.ok()) {
-    return absl::Status(
-        sqlite.status().code(),
-        absl::StrCat("cannot open --db=", config.db_path, ": ", sqlite.status().message()));
+    return absl::Status(sqlite.status().code(), absl::StrCat("cannot open --db=", config.db_path,
+                                                             ": ", sqlite.status().message()));
   }
   std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(sqlite);
   if (config.article_cache_bytes > 0) {
@@ -140,7 +139,8 @@ absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
 int main(int argc, char** argv) {
   newsroom::PrepareServerProcess();
   absl::SetProgramUsageMessage(
-      "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH|postgresql://... [--seed=FILE] "
+      "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH|postgresql://... "
+      "[--seed=FILE] "
       "[--editor_token_file=FILE]");
   // Flags are declared with underscores (`--editor_token_file`); dashes (`--editor-token-file`)
   // work too, as on analytics-service.

@@ -189,8 +189,8 @@ absl::StatusOr<v1::Article> PostgresArticleStore::Get(absl::string_view article_
         PgResultPtr rows, session.Exec("SELECT data FROM articles WHERE article_id = $1",
                                        {Text(article_id)}, "read article", /*binary_result=*/true));
     if (PQntuples(rows.get()) == 0) {
-      article = absl::NotFoundError(
-          absl::StrCat("article not found: ", kArticleNamePrefix, article_id));
+      article =
+          absl::NotFoundError(absl::StrCat("article not found: ", kArticleNamePrefix, article_id));
     } else {
       article = ParseArticle(rows.get(), 0);
     }
@@ -245,9 +245,9 @@ absl::Status PostgresArticleStore::Replace(const v1::Article& article,
                        "data = $5 WHERE article_id = $1 AND etag = $6",
                        params, "update article"));
       if (Changed(updated.get()) == 0) {
-        NEWSROOM_ASSIGN_OR_RETURN(
-            PgResultPtr exists, session.Exec("SELECT 1 FROM articles WHERE article_id = $1",
-                                             {Text(article_id)}, "read article"));
+        NEWSROOM_ASSIGN_OR_RETURN(PgResultPtr exists,
+                                  session.Exec("SELECT 1 FROM articles WHERE article_id = $1",
+                                               {Text(article_id)}, "read article"));
         if (PQntuples(exists.get()) == 0) {
           return absl::NotFoundError(absl::StrCat("article not found: ", article.name()));
         }
@@ -263,9 +263,9 @@ absl::Status PostgresArticleStore::Replace(const v1::Article& article,
 absl::Status PostgresArticleStore::Delete(absl::string_view article_id) {
   return pool_->Run(Kind::kWrite, [&](PostgresSession& session) {
     return session.InTransaction([&]() -> absl::Status {
-      NEWSROOM_ASSIGN_OR_RETURN(
-          PgResultPtr deleted, session.Exec("DELETE FROM articles WHERE article_id = $1",
-                                            {Text(article_id)}, "delete article"));
+      NEWSROOM_ASSIGN_OR_RETURN(PgResultPtr deleted,
+                                session.Exec("DELETE FROM articles WHERE article_id = $1",
+                                             {Text(article_id)}, "delete article"));
       if (Changed(deleted.get()) == 0) {
         return absl::NotFoundError(
             absl::StrCat("article not found: ", kArticleNamePrefix, article_id));

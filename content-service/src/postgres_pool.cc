@@ -17,7 +17,8 @@ namespace {
 // timeout, a serialization failure or deadlock. Class 08 (connection exceptions) too.
 bool IsTransient(absl::string_view sqlstate) {
   if (absl::StartsWith(sqlstate, "08")) return true;
-  for (const char* code : {"57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01", "53300"}) {
+  for (const char* code :
+       {"57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01", "53300"}) {
     if (sqlstate == code) return true;
   }
   return false;
@@ -135,11 +136,13 @@ absl::StatusOr<std::unique_ptr<PostgresPool>> PostgresPool::Open(PostgresOptions
 absl::StatusOr<pg_conn*> PostgresPool::Connect() const {
   // Our defaults come before the URL, so that the URL's own settings win; the password comes
   // after it (the URL may not hold one). statement_timeout and lock_timeout match SQLite's 5 s
-  // busy wait: a stuck query becomes UNAVAILABLE rather than a hung call.
+  // busy wait: a stuck query becomes UNAVAILABLE rather than a hung call. Notices (e.g. "already
+  // exists, skipping") are not for the log.
   std::vector<const char*> keywords = {"connect_timeout", "application_name", "options", "dbname"};
-  std::vector<const char*> values = {"5", "content-service",
-                                     "-c statement_timeout=5000 -c lock_timeout=5000",
-                                     options_.url.c_str()};
+  std::vector<const char*> values = {
+      "5", "content-service",
+      "-c statement_timeout=5000 -c lock_timeout=5000 -c client_min_messages=warning",
+      options_.url.c_str()};
   if (!options_.password.empty()) {
     keywords.push_back("password");
     values.push_back(options_.password.c_str());
@@ -193,8 +196,7 @@ bool PostgresPool::Reset(pg_conn* conn) {
   return PQstatus(conn) == CONNECTION_OK;
 }
 
-absl::Status PostgresPool::Run(Kind kind,
-                               absl::FunctionRef<absl::Status(PostgresSession&)> body) {
+absl::Status PostgresPool::Run(Kind kind, absl::FunctionRef<absl::Status(PostgresSession&)> body) {
   absl::StatusOr<pg_conn*> acquired = Acquire();
   if (!acquired.ok()) return acquired.status();
   pg_conn* conn = *acquired;

@@ -58,7 +58,8 @@ class PostgresSession final {
   // `binary_result`. Errors: UNAVAILABLE when the connection is lost or the server is shutting
   // down, busy past its lock or statement timeout, or a transaction must be retried; INTERNAL
   // otherwise, naming `what` and the SQLSTATE only.
-  [[nodiscard]] absl::StatusOr<PgResultPtr> Exec(const char* sql, const std::vector<PgParam>& params,
+  [[nodiscard]] absl::StatusOr<PgResultPtr> Exec(const char* sql,
+                                                 const std::vector<PgParam>& params,
                                                  absl::string_view what,
                                                  bool binary_result = false);
 

@@ -1,10 +1,9 @@
 // One suite over both ArticleStore implementations: every TEST_P runs against SQLite (a temp file)
 // and PostgreSQL (a real server started by this binary, a fresh database per test).
 
-#include "content-service/src/sqlite_article_store.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -13,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <libpq-fe.h>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "content-service/src/postgres_article_store.h"
+#include "content-service/src/sqlite_article_store.h"
 #include "tests/support/postgres_server.h"
 
 namespace newsroom::content {
@@ -521,10 +520,10 @@ TEST(SqliteArticleStoreFileTest, UnopenablePathsAreErrors) {
 
 // Runs `sql` (test-owned text) on `database` as the server's superuser; returns the first value.
 std::string QueryOne(const std::string& database, const std::string& sql) {
-  const std::string conninfo = absl::StrCat("host=127.0.0.1 port=", SharedPostgres().port(),
-                                            " user=", newsroom::testing::PostgresServer::kUser,
-                                            " dbname=", database,
-                                            " password=", SharedPostgres().password());
+  const std::string conninfo =
+      absl::StrCat("host=127.0.0.1 port=", SharedPostgres().port(),
+                   " user=", newsroom::testing::PostgresServer::kUser, " dbname=", database,
+                   " password=", SharedPostgres().password());
   PGconn* conn = PQconnectdb(conninfo.c_str());
   EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
   PGresult* result = PQexec(conn, sql.c_str());
@@ -575,8 +574,8 @@ TEST(PostgresArticleStoreTest, AUrlHoldingAPasswordIsRefusedWithoutEchoingIt) {
 
 TEST(PostgresArticleStoreTest, UnreachableServerOrWrongPasswordIsUnavailable) {
   const int closed_port = newsroom::testing::PickFreePort();
-  EXPECT_EQ(PostgresArticleStore::Open({.url = absl::StrCat("postgresql://newsroom@127.0.0.1:",
-                                                            closed_port, "/newsroom")})
+  EXPECT_EQ(PostgresArticleStore::Open(
+                {.url = absl::StrCat("postgresql://newsroom@127.0.0.1:", closed_port, "/newsroom")})
                 .status()
                 .code(),
             absl::StatusCode::kUnavailable);

@@ -54,12 +54,11 @@ PostgresServer::PostgresServer()
   std::ofstream(log_path_).flush();
   if (uid_ >= 0) ChownTree(dir_.path(), uid_, gid_);
 
-  ChildProcess initdb(AsServerUser({PgBin("initdb"), "--pgdata=" + data_dir_,
-                                    std::string("--username=") + kUser,
-                                    "--pwfile=" + password_file, "--auth-host=scram-sha-256",
-                                    "--auth-local=trust", "--encoding=UTF8", "--locale=C.UTF-8",
-                                    "--no-sync"}),
-                      {}, log_path_);
+  ChildProcess initdb(
+      AsServerUser({PgBin("initdb"), "--pgdata=" + data_dir_, std::string("--username=") + kUser,
+                    "--pwfile=" + password_file, "--auth-host=scram-sha-256", "--auth-local=trust",
+                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"}),
+      {}, log_path_);
   const auto code = initdb.Wait(std::chrono::seconds(120));
   if (code != 0) Fail("initdb failed; see " + log_path_);
   std::filesystem::remove(password_file);
@@ -122,9 +121,8 @@ void PostgresServer::CreateDatabase(const std::string& name) {
                                " dbname=postgres user=" + kUser + " password=" + password_;
   PGconn* conn = PQconnectdb(conninfo.c_str());
   // CREATE DATABASE takes no parameters; the name was checked to be a plain identifier above.
-  PGresult* result = PQstatus(conn) == CONNECTION_OK
-                         ? PQexec(conn, ("CREATE DATABASE " + name).c_str())
-                         : nullptr;
+  PGresult* result =
+      PQstatus(conn) == CONNECTION_OK ? PQexec(conn, ("CREATE DATABASE " + name).c_str()) : nullptr;
   const bool ok = result != nullptr && PQresultStatus(result) == PGRES_COMMAND_OK;
   const std::string error = PQerrorMessage(conn);
   PQclear(result);
