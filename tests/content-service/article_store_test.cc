@@ -99,7 +99,7 @@ class TempDir final {
   TempDir() {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::path(::testing::TempDir()) /
-            absl::StrCat("sqlite_article_store_test.", getpid(), ".", counter++);
+            absl::StrCat("article_store_test.", getpid(), ".", counter++);
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
