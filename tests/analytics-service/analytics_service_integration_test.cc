@@ -20,6 +20,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/waiting.h"
 
 namespace newsroom::analytics {
 namespace {
@@ -27,29 +28,13 @@ namespace {
 namespace v1 = ::newsroom::analytics::v1;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::newsroom::testing::ChildProcess;
+using ::newsroom::testing::Context;
+using ::newsroom::testing::Eventually;
 using ::newsroom::testing::RedisServer;
 using ::newsroom::testing::StartedService;
 using ::newsroom::testing::StartService;
 
 constexpr char kBinary[] = ANALYTICS_SERVICE_BIN;
-constexpr auto kCallTimeout = std::chrono::seconds(5);
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  return context;
-}
-
-// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-bool Eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
 
 v1::RecordReadRequest Read(const std::string& article, const std::string& read_id,
                            const std::string& reader = "") {

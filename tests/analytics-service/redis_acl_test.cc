@@ -29,6 +29,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/waiting.h"
 
 namespace newsroom::analytics {
 namespace {
@@ -36,6 +37,8 @@ namespace {
 namespace v1 = ::newsroom::analytics::v1;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::newsroom::testing::ChildProcess;
+using ::newsroom::testing::Context;
+using ::newsroom::testing::Eventually;
 using ::newsroom::testing::RedisServer;
 using ::newsroom::testing::RedisServerOptions;
 using ::newsroom::testing::StartedService;
@@ -50,22 +53,6 @@ constexpr char kWrongPassword[] = "acl-test-wrong-password-81d0";
 // Only the test itself uses this account, to inspect Redis and change the user's password.
 constexpr char kAdmin[] = "test-admin";
 constexpr char kAdminPassword[] = "acl-test-admin-password-77aa";
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return context;
-}
-
-bool Eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream file(path);

@@ -174,12 +174,6 @@ int NewsroomPair::StopContent() {
   return code.value_or(-1);
 }
 
-std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + timeout);
-  return context;
-}
-
 std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::health::v1::HealthCheckRequest request;
@@ -189,15 +183,6 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::s
       stub->Check(Context(std::chrono::seconds(2)).get(), request, &response);
   if (!status.ok()) return "error " + std::to_string(status.error_code());
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
-}
-
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto give_up = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
 }
 
 content_v1::Article SampleArticle(const std::string& title) {

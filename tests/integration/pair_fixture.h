@@ -13,6 +13,7 @@
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 #include "newsroom/content/v1/content_service.grpc.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/waiting.h"
 
 namespace newsroom::testing {
 
@@ -102,17 +103,9 @@ class NewsroomPair {
   std::unique_ptr<content_v1::ContentService::Stub> content_stub_;
 };
 
-// A client context with a deadline `timeout` from now.
-std::unique_ptr<grpc::ClientContext> Context(
-    std::chrono::milliseconds timeout = std::chrono::seconds(5));
-
 // The health status of `service` ("" for the server) at `channel`: SERVING, NOT_SERVING, or the
 // RPC's error code name.
 std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
-
-// Polls `condition` every 20 ms for up to `timeout`.
-bool Eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
 // A valid article with non-ASCII text in every field, ready for CreateArticle.
 content_v1::Article SampleArticle(const std::string& title);
