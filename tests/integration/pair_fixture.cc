@@ -137,6 +137,21 @@ void NewsroomPair::StartAnalytics() {
   }
 }
 
+void NewsroomPair::SignalAnalytics(int signal_number) {
+  analytics_process_->Signal(signal_number);
+  if (signal_number != SIGSTOP) return;
+  const std::string stat_path = "/proc/" + std::to_string(analytics_process_->pid()) + "/stat";
+  const bool stopped = Eventually([&] {
+    // The state is the field after the parenthesised command name.
+    std::ifstream stat(stat_path);
+    std::string line;
+    std::getline(stat, line);
+    const std::size_t close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'T';
+  });
+  if (!stopped) throw std::runtime_error("analytics-service did not stop on SIGSTOP");
+}
+
 void NewsroomPair::StopAnalytics() {
   analytics_process_->Signal(SIGTERM);
   if (analytics_process_->Wait(std::chrono::seconds(15)) != 0) {

@@ -53,7 +53,9 @@ class NewsroomPair {
   void StartAnalytics();
   void StopAnalytics();
   // Sends `signal_number` to analytics-service (SIGSTOP/SIGCONT make it hang and resume).
-  void SignalAnalytics(int signal_number) { analytics_process_->Signal(signal_number); }
+  // SIGSTOP returns only once the process is stopped: kill() returns before a thread running on
+  // another core has been halted, and a test that then expects a hang must not race it.
+  void SignalAnalytics(int signal_number);
   // Sends `signal_number` to content-service (SIGKILL: a crash; StartContent then restarts it).
   void SignalContent(int signal_number) { content_process_->Signal(signal_number); }
   pid_t content_pid() const { return content_process_->pid(); }
