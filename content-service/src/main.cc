@@ -72,13 +72,17 @@ absl::Status SeedIfEmpty(newsroom::content::ArticleStore& store,
   if (*count > 0) return absl::OkStatus();
   auto articles = newsroom::content::LoadSeedArticles(path);
   if (!articles.ok()) return articles.status();
+  std::size_t loaded = 0;
   for (const auto& article : *articles) {
-    if (auto status = service.ImportArticle(article); !status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": ", status.message()));
-    }
+    const absl::Status status = service.ImportArticle(article);
+    // Replicas starting together on one empty PostgreSQL all see it empty; whichever stores an
+    // article first wins, and the others keep going rather than fail their start.
+    if (absl::IsAlreadyExists(status)) continue;
+    if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", status.message()));
+    ++loaded;
   }
-  std::fprintf(stderr, "content-service: loaded %zu sample articles from %s\n", articles->size(),
-               path.c_str());
+  std::fprintf(stderr, "content-service: loaded %zu of %zu sample articles from %s\n", loaded,
+               articles->size(), path.c_str());
   return absl::OkStatus();
 }
 

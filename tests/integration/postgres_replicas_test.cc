@@ -98,6 +98,47 @@ TEST(PostgresReplicasTest, TwoProcessesSeeEachOthersWrites) {
   EXPECT_EQ(second.Get(created.name(), &seen), grpc::StatusCode::NOT_FOUND);
 }
 
+// A first deployment starts every replica at once on an empty database, each told to load the
+// sample articles: all must come up, and the articles be stored once.
+TEST(PostgresReplicasTest, ReplicasStartingTogetherShareOneSeed) {
+  PostgresServer postgres;
+  TempDir dir;
+  constexpr int kReplicas = 4;
+  std::vector<std::unique_ptr<ChildProcess>> replicas;
+  for (int i = 0; i < kReplicas; ++i) {
+    replicas.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{CONTENT_SERVICE_BIN, "--listen=127.0.0.1:0",
+                                 "--db=" + postgres.Url("newsroom"),
+                                 "--outbox_db=" + dir.path() + "/seed" + std::to_string(i) + ".db",
+                                 "--analytics=127.0.0.1:" + std::to_string(PickFreePort()),
+                                 std::string("--seed=") + SAMPLE_ARTICLES},
+        std::vector<std::string>{"PGPASSWORD=" + postgres.password()}));
+  }
+  std::string address;
+  for (auto& replica : replicas) {
+    const auto line = replica->WaitForLine("listening on", std::chrono::seconds(30));
+    ASSERT_TRUE(line.has_value()) << "a replica did not start (exit code "
+                                  << replica->Wait(std::chrono::seconds(1)).value_or(-1) << ")";
+    address = line->substr(line->rfind(' ') + 1);
+  }
+
+  std::ifstream seed(SAMPLE_ARTICLES);
+  const std::string json((std::istreambuf_iterator<char>(seed)), std::istreambuf_iterator<char>());
+  std::size_t seeded = 0;
+  for (std::size_t at = json.find("\"articles/"); at != std::string::npos;
+       at = json.find("\"articles/", at + 1)) {
+    ++seeded;
+  }
+  auto stub = content_v1::ContentService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  content_v1::ListArticlesRequest list;
+  list.set_page_size(100);
+  content_v1::ListArticlesResponse listed;
+  ASSERT_TRUE(stub->ListArticles(Context().get(), list, &listed).ok());
+  EXPECT_GT(seeded, 0u);
+  EXPECT_EQ(static_cast<std::size_t>(listed.articles_size()), seeded);
+}
+
 TEST(PostgresReplicasTest, AUrlWithAPasswordIsRefusedAtStart) {
   TempDir dir;
   const std::string stderr_path = dir.path() + "/stderr";
