@@ -465,6 +465,19 @@ def main():
         print(f"ReadArticle {article_id} through the pair: "
               f"{[l for l in read.stdout.splitlines() if 'Read ' in l][0].strip()}")
 
+        # Redis as its ConfigMap and Secret configure it: nobody gets in without the ACL user's
+        # password, and counts go to an append-only file on the claim.
+        redis_port = PODS["redis"].local_port("redis")
+        anonymous = subprocess.run(["redis-cli", "-p", str(redis_port), "ping"],
+                                   capture_output=True, text=True, env={})
+        if "NOAUTH" not in anonymous.stdout + anonymous.stderr:
+            fail(f"Redis answered an unauthenticated PING with {anonymous.stdout!r}: the "
+                 f"default user must be off")
+        aof = os.path.join(PODS["redis"].mounts["/data"], "appendonlydir")
+        if not os.path.isdir(aof) or not os.listdir(aof):
+            fail(f"Redis wrote no append-only file under its claim ({aof})")
+        print("Redis: default user refused (NOAUTH), append-only file on the data claim")
+
         # An editor write with the token from its Secret, stored in the manifest's PostgreSQL.
         token_file = os.path.join(PODS["content-service"].mounts["/etc/newsroom/editor-token"],
                                   "token")
