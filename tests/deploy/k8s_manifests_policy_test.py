@@ -1005,28 +1005,10 @@ def setUpModule():
         OVERLAYS.update(render_overlays(REPO))
 
 
-# KNOWN DEFECTS in deploy/, reported rather than fixed here: (check, overlay) -> the violations it
-# reports today, exactly. The overlay tests pass while the violations are exactly these, and fail
-# when one is fixed (delete it here) or a new one appears.
-_UNNAMESPACED_PROD = [
-    "PodDisruptionBudget/analytics-service", "PodDisruptionBudget/content-service",
-    "HorizontalPodAutoscaler/content-service", "NetworkPolicy/allow-dns-egress",
-    "NetworkPolicy/analytics-service", "NetworkPolicy/content-service",
-    "NetworkPolicy/default-deny"]
-KNOWN_DEFECTS = {
-    # deploy/overlays/prod adds autoscaling.yaml, disruption-budgets.yaml and the network-policies
-    # component but sets no `namespace:` (only deploy/base does, for its own resources), so these
-    # render without one: `kubectl apply -k deploy/overlays/prod` puts them in the context's
-    # namespace, where the HPA and PDBs find no Deployment or pods and the NetworkPolicies isolate
-    # nothing of Newsroom's.
-    ("check_namespaces", "prod"): [
-        f"{what}: no namespace, so kubectl puts it in the context's (usually default), not in "
-        "newsroom"
-        for what in _UNNAMESPACED_PROD + ["NetworkPolicy/postgres", "NetworkPolicy/redis"]],
-    ("check_namespaces", "prod-external-stores"): [
-        f"{what}: no namespace, so kubectl puts it in the context's (usually default), not in "
-        "newsroom" for what in _UNNAMESPACED_PROD],
-}
+# Known defects in deploy/ not yet fixed there: (check, overlay) -> the violations it reports
+# today, exactly. The overlay tests pass while the violations are exactly these, and fail when one
+# is fixed (delete it here) or a new one appears. None today.
+KNOWN_DEFECTS = {}
 
 
 class NeedsRenderedOverlays(unittest.TestCase):
