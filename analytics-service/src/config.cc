@@ -127,6 +127,12 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
       ParsePositiveDuration(raw.shutdown_drain, "shutdown-drain", true);
   if (!drain.ok()) return drain.status();
   config.shutdown_drain = *drain;
+  if (!absl::ParseDuration(raw.max_connection_age, &config.max_connection_age) ||
+      config.max_connection_age <= absl::ZeroDuration()) {
+    return Invalid("max-connection-age",
+                   absl::StrCat("expected a positive duration such as 5m (inf: never), got \"",
+                                raw.max_connection_age, "\""));
+  }
 
   if (!raw.max_in_flight_calls.empty() &&
       !absl::SimpleAtoi(raw.max_in_flight_calls, &config.max_in_flight_calls)) {

@@ -10,7 +10,7 @@
 
 namespace newsroom::analytics {
 
-// Command-line values as given (flags default to their env vars; see main.cc), before checking.
+// Flag values as given (from the environment or the command line; see flags.h), before checking.
 struct RawConfig {
   std::string listen;                 // --listen, ANALYTICS_LISTEN
   std::string redis;                  // --redis, REDIS_ADDR
@@ -19,15 +19,16 @@ struct RawConfig {
   std::string redis_timeout;          // --redis-timeout, ANALYTICS_REDIS_TIMEOUT
   std::string health_check_interval;  // --health-check-interval, ANALYTICS_HEALTH_CHECK_INTERVAL
   std::string shutdown_drain;         // --shutdown-drain, ANALYTICS_SHUTDOWN_DRAIN
-  std::string max_in_flight_calls;    // --max-in-flight-calls, ANALYTICS_MAX_IN_FLIGHT_CALLS
-  std::string reader_hash_key_file;   // --reader-hash-key-file, READER_HASH_KEY_FILE
-  std::string redis_user;             // --redis-user, REDIS_USERNAME
-  std::string redis_password_file;    // --redis-password-file, REDIS_PASSWORD_FILE
-  std::string redis_password;         // env REDIS_PASSWORD only: secrets stay out of argv
-  std::string reader_hash_key;        // env READER_HASH_KEY only
-  std::string tls_cert_file;          // --tls-cert-file, ANALYTICS_TLS_CERT_FILE
-  std::string tls_key_file;           // --tls-key-file, ANALYTICS_TLS_KEY_FILE
-  std::string tls_client_ca_file;     // --tls-client-ca-file, ANALYTICS_TLS_CLIENT_CA_FILE
+  std::string max_connection_age = "5m";     // --max-connection-age, ANALYTICS_MAX_CONNECTION_AGE
+  std::string max_in_flight_calls;           // --max-in-flight-calls, ANALYTICS_MAX_IN_FLIGHT_CALLS
+  std::string reader_hash_key_file;          // --reader-hash-key-file, READER_HASH_KEY_FILE
+  std::string redis_user;                    // --redis-user, REDIS_USERNAME
+  std::string redis_password_file;           // --redis-password-file, REDIS_PASSWORD_FILE
+  std::string redis_password;                // env REDIS_PASSWORD only: secrets stay out of argv
+  std::string reader_hash_key;               // env READER_HASH_KEY only
+  std::string tls_cert_file;                 // --tls-cert-file, ANALYTICS_TLS_CERT_FILE
+  std::string tls_key_file;                  // --tls-key-file, ANALYTICS_TLS_KEY_FILE
+  std::string tls_client_ca_file;            // --tls-client-ca-file, ANALYTICS_TLS_CLIENT_CA_FILE
   std::string tls_refresh_interval = "10s";  // --tls-refresh-interval, ANALYTICS_TLS_REFRESH_...
   std::string health_listen;                 // --health-listen, ANALYTICS_HEALTH_LISTEN
 };
@@ -45,6 +46,9 @@ struct Config {
   absl::Duration redis_timeout;
   absl::Duration health_check_interval;
   absl::Duration shutdown_drain;
+  // After it a client connection is closed (in-flight calls get shutdown_drain), so clients
+  // re-resolve and reach replicas added since; infinite: never.
+  absl::Duration max_connection_age;
   // Calls served at once; more get RESOURCE_EXHAUSTED at once.
   int max_in_flight_calls = 10000;
   // Empty: use (or create) the key kept in Redis.

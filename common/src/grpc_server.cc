@@ -7,10 +7,12 @@
 #include <grpcpp/support/server_interceptor.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -21,6 +23,14 @@
 
 namespace newsroom {
 namespace {
+
+// gRPC channel arguments are ints; an age beyond INT_MAX ms (or infinite) means "never", which is
+// gRPC's own default, so the argument is then left out.
+void SetDurationArgument(grpc::ServerBuilder& builder, const char* name, absl::Duration duration) {
+  const int64_t ms = absl::ToInt64Milliseconds(duration);
+  if (ms >= std::numeric_limits<int>::max()) return;
+  builder.AddChannelArgument(name, static_cast<int>(std::max<int64_t>(ms, 0)));
+}
 
 using grpc::experimental::InterceptionHookPoints;
 
@@ -103,6 +113,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams_per_connection);
+  SetDurationArgument(builder, GRPC_ARG_MAX_CONNECTION_AGE_MS, options.max_connection_age);
+  SetDurationArgument(builder, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                      options.max_connection_age_grace);
   grpc::ResourceQuota quota("newsroom-server");
   quota.Resize(options.memory_quota_bytes);
   builder.SetResourceQuota(quota);
@@ -120,28 +133,53 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
     server->Shutdown();
     return health.status();
   }
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, *std::move(health)));
+  std::vector<std::string> readiness_names{""};
+  readiness_names.insert(readiness_names.end(), options.service_names.begin(),
+                         options.service_names.end());
+  auto started = std::unique_ptr<GrpcServer>(
+      new GrpcServer(std::move(server), port, *std::move(health), std::move(readiness_names)));
+  // Names other than "" are unknown (NOT_FOUND) until set; a probe must get an answer from start.
+  started->SetServing(true);
+  for (grpc::HealthCheckServiceInterface* service : started->HealthServices()) {
+    service->SetServingStatus(kLivenessService, true);
+  }
+  return started;
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health)
-    : server_(std::move(server)), port_(port), health_(std::move(health)) {}
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health,
+                       std::vector<std::string> readiness_names)
+    : server_(std::move(server)),
+      port_(port),
+      health_(std::move(health)),
+      readiness_names_(std::move(readiness_names)) {}
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
-void GrpcServer::SetServing(bool serving) {
-  if (auto* health = server_->GetHealthCheckService(); health != nullptr) {
-    health->SetServingStatus(serving);
+std::vector<grpc::HealthCheckServiceInterface*> GrpcServer::HealthServices() const {
+  std::vector<grpc::HealthCheckServiceInterface*> services;
+  for (grpc::Server* server : {server_.get(), health_.server.get()}) {
+    if (server == nullptr) continue;
+    if (auto* service = server->GetHealthCheckService(); service != nullptr) {
+      services.push_back(service);
+    }
   }
-  if (health_.server == nullptr) return;
-  if (auto* health = health_.server->GetHealthCheckService(); health != nullptr) {
-    health->SetServingStatus(serving);
+  return services;
+}
+
+void GrpcServer::SetServing(bool serving) {
+  // Name by name: gRPC's SetServingStatus(bool) would set liveness too.
+  for (grpc::HealthCheckServiceInterface* service : HealthServices()) {
+    for (const std::string& name : readiness_names_) service->SetServingStatus(name, serving);
   }
 }
 
 void GrpcServer::Shutdown(absl::Duration drain) {
   if (shut_down_) return;
   shut_down_ = true;
-  SetServing(false);
+  // Every name NOT_SERVING, liveness included (the process is going away; a probe that sees it
+  // need not restart it, the orchestrator is already stopping it), and later updates ignored, so
+  // that a late SetServing(true) cannot report a stopping server ready.
+  for (grpc::HealthCheckServiceInterface* service : HealthServices()) service->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(drain));
   server_->Wait();
   if (health_.server != nullptr) {

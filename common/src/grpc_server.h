@@ -2,6 +2,7 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 
 #include <memory>
 #include <string>
@@ -17,6 +18,9 @@ struct GrpcServerOptions {
   std::string listen_address;
   // Services to serve (callback or sync); not owned and must outlive the server.
   std::vector<grpc::Service*> services;
+  // Their full names (e.g. "newsroom.analytics.v1.AnalyticsService"), under which grpc.health.v1
+  // reports readiness as it does under "" (see SetServing).
+  std::vector<std::string> service_names;
   // Largest request accepted; bigger ones get RESOURCE_EXHAUSTED before reaching a handler.
   int max_receive_message_bytes = 1 << 20;
   // Credentials of listen_address; null: plaintext. See common/src/tls_credentials.h.
@@ -29,12 +33,24 @@ struct GrpcServerOptions {
   // Memory gRPC may use for its buffers across all calls; under pressure it refuses new calls
   // rather than growing without bound.
   std::size_t memory_quota_bytes = std::size_t{128} << 20;
+  // A client connection gets GOAWAY after about this long (gRPC adds +-10% jitter), and its calls
+  // in flight then have `max_connection_age_grace` to finish. Clients reconnect and re-resolve the
+  // name on GOAWAY, which is how they find replicas added after they connected (a Kubernetes
+  // Service balances connections, not calls). Infinite: never (gRPC's default).
+  absl::Duration max_connection_age = absl::InfiniteDuration();
+  absl::Duration max_connection_age_grace = absl::InfiniteDuration();
 };
 
 // A started gRPC server with the standard health service (`grpc.health.v1`) and server reflection,
-// and optionally a health-only port.
+// and optionally a health-only port. The health service answers two questions, on both ports:
+// readiness ("" and each service name: may calls be sent here now? see SetServing) and liveness
+// (kLivenessService: is the process up and not shutting down? if not, restart it). A dependency
+// that is down (Redis) makes a server unready, never unlive: restarting it would not help.
 class GrpcServer final {
  public:
+  // The grpc.health.v1 service name of liveness: SERVING from start until Shutdown begins.
+  static constexpr char kLivenessService[] = "liveness";
+
   // Builds and starts the server, or returns UNAVAILABLE when an address cannot be bound.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const GrpcServerOptions& options);
@@ -48,13 +64,14 @@ class GrpcServer final {
   // The health port actually bound; 0 when there is none.
   [[nodiscard]] int health_port() const { return health_.port; }
 
-  // Sets the health status of the server ("") and of every service it serves, on the main port
-  // and on the health port.
+  // Sets readiness: the health status of the server ("") and of every service it serves, on the
+  // main port and on the health port. Liveness is left as it is. SERVING from the start.
   void SetServing(bool serving);
 
-  // Reports NOT_SERVING, stops accepting calls and waits until in-flight calls end or `drain`
-  // passes, after which the remaining calls are cancelled. The health port stops last, so probes
-  // see NOT_SERVING throughout the drain.
+  // Reports NOT_SERVING for readiness and liveness alike (for good: later SetServing calls are
+  // ignored), stops accepting calls and waits until in-flight calls end or `drain` passes, after
+  // which the remaining calls are cancelled. The health port stops last, so probes see
+  // NOT_SERVING throughout the drain.
   void Shutdown(absl::Duration drain);
 
  private:
@@ -68,11 +85,17 @@ class GrpcServer final {
   };
   [[nodiscard]] static absl::StatusOr<HealthPort> StartHealthPort(const std::string& address);
 
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health);
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health,
+             std::vector<std::string> readiness_names);
+
+  // The health services of both ports (one without a health port).
+  [[nodiscard]] std::vector<grpc::HealthCheckServiceInterface*> HealthServices() const;
 
   std::unique_ptr<grpc::Server> server_;
   int port_;
   HealthPort health_;
+  // "" and the service names: the health names that SetServing sets.
+  std::vector<std::string> readiness_names_;
   bool shut_down_ = false;
 };
 

@@ -1,7 +1,9 @@
 #include "common/src/host_port.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace newsroom {
 
@@ -32,6 +34,31 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, absl::string_v
     return invalid();
   }
   return HostPort{std::string(host), port};
+}
+
+absl::Status CheckChannelTarget(absl::string_view target, absl::string_view field) {
+  const auto invalid = [&] {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": expected HOST:PORT, dns:///HOST:PORT or ipv4:HOST:PORT[,...], got \"", target,
+        "\""));
+  };
+  absl::string_view rest = target;
+  if (absl::ConsumePrefix(&rest, "dns:")) {
+    // dns://AUTHORITY/ names the DNS server to ask; dns:/// (empty authority) the system's.
+    if (absl::ConsumePrefix(&rest, "//")) {
+      const std::size_t slash = rest.find('/');
+      if (slash == absl::string_view::npos) return invalid();
+      rest = rest.substr(slash + 1);
+    }
+    return ParseHostPort(rest, field).ok() ? absl::OkStatus() : invalid();
+  }
+  if (absl::ConsumePrefix(&rest, "ipv4:") || absl::ConsumePrefix(&rest, "ipv6:")) {
+    for (absl::string_view address : absl::StrSplit(rest, ',')) {
+      if (!ParseHostPort(address, field).ok()) return invalid();
+    }
+    return absl::OkStatus();
+  }
+  return ParseHostPort(target, field).ok() ? absl::OkStatus() : invalid();
 }
 
 }  // namespace newsroom

@@ -17,4 +17,10 @@ struct HostPort {
 [[nodiscard]] absl::StatusOr<HostPort> ParseHostPort(absl::string_view address,
                                                      absl::string_view field);
 
+// Checks a gRPC channel target: `HOST:PORT`, `dns:///HOST:PORT` (also `dns:HOST:PORT` and
+// `dns://AUTHORITY/HOST:PORT`), or `ipv4:`/`ipv6:` followed by comma-separated `HOST:PORT`s.
+// The port must be given (the dns resolver would otherwise assume 443). Returns INVALID_ARGUMENT
+// naming `field` otherwise.
+[[nodiscard]] absl::Status CheckChannelTarget(absl::string_view target, absl::string_view field);
+
 }  // namespace newsroom

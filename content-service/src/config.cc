@@ -3,75 +3,127 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/src/env.h"
+#include "common/src/env_flags.h"
 #include "common/src/host_port.h"
 #include "common/src/status_macros.h"
 #include "common/src/tls_options.h"
 #include "content-service/src/postgres_pool.h"
 
-ABSL_FLAG(std::string, listen, newsroom::EnvOr("CONTENT_LISTEN", "127.0.0.1:50051"),
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "HOST:PORT to serve gRPC on; port 0 picks a free port (env CONTENT_LISTEN)");
-ABSL_FLAG(std::string, analytics, newsroom::EnvOr("ANALYTICS_ADDR", "127.0.0.1:50052"),
-          "HOST:PORT of analytics-service (env ANALYTICS_ADDR)");
-ABSL_FLAG(std::string, db, newsroom::EnvOr("CONTENT_DB", "newsroom-content.db"),
+ABSL_FLAG(std::string, analytics, "127.0.0.1:50052",
+          "HOST:PORT of analytics-service, or a gRPC target such as dns:///HOST:PORT (a headless "
+          "Service: calls are spread over every address it resolves to) (env ANALYTICS_ADDR)");
+ABSL_FLAG(std::string, db, "newsroom-content.db",
           "SQLite database file, :memory:, or a postgresql://USER@HOST:PORT/DB URL without a "
           "password (env CONTENT_DB)");
-ABSL_FLAG(std::string, db_password_file, newsroom::EnvOr("CONTENT_DB_PASSWORD_FILE", ""),
+ABSL_FLAG(std::string, db_password_file, "",
           "file holding the PostgreSQL password (one trailing newline trimmed); else libpq reads "
           "env PGPASSWORD or the PGPASSFILE file (env CONTENT_DB_PASSWORD_FILE)");
-ABSL_FLAG(int, db_pool_size, 4, "PostgreSQL connections kept at most (each opened when needed)");
-ABSL_FLAG(std::string, outbox_db, newsroom::EnvOr("CONTENT_OUTBOX_DB", ""),
+ABSL_FLAG(int, db_pool_size, 4,
+          "PostgreSQL connections kept at most, each opened when first needed (env "
+          "CONTENT_DB_POOL_SIZE)");
+ABSL_FLAG(std::string, outbox_db, "",
           "SQLite file of the durable read outbox; default: --db itself for SQLite, "
           "newsroom-outbox.db for PostgreSQL (env CONTENT_OUTBOX_DB)");
-ABSL_FLAG(std::string, seed, newsroom::EnvOr("CONTENT_SEED", ""),
+ABSL_FLAG(std::string, seed, "",
           "JSON file of sample articles, loaded when the store is empty (env CONTENT_SEED)");
-ABSL_FLAG(std::string, tls_cert_file, newsroom::EnvOr("CONTENT_TLS_CERT_FILE", ""),
+ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain to serve TLS with; without it (and --tls_key_file) the port is "
           "PLAINTEXT (env CONTENT_TLS_CERT_FILE)");
-ABSL_FLAG(std::string, tls_key_file, newsroom::EnvOr("CONTENT_TLS_KEY_FILE", ""),
+ABSL_FLAG(std::string, tls_key_file, "",
           "PEM private key of --tls_cert_file (env CONTENT_TLS_KEY_FILE)");
-ABSL_FLAG(std::string, tls_client_ca_file, newsroom::EnvOr("CONTENT_TLS_CLIENT_CA_FILE", ""),
+ABSL_FLAG(std::string, tls_client_ca_file, "",
           "PEM CA bundle: when set, every caller must present a certificate it signed (env "
           "CONTENT_TLS_CLIENT_CA_FILE)");
-ABSL_FLAG(std::string, tls_refresh_interval, newsroom::EnvOr("CONTENT_TLS_REFRESH_INTERVAL", "10s"),
+ABSL_FLAG(std::string, tls_refresh_interval, "10s",
           "how often every TLS file (also --analytics_tls_*) is re-read, so rotated certificates "
           "apply without a restart; whole seconds (env CONTENT_TLS_REFRESH_INTERVAL)");
-ABSL_FLAG(std::string, health_listen, newsroom::EnvOr("CONTENT_HEALTH_LISTEN", ""),
+ABSL_FLAG(std::string, health_listen, "",
           "HOST:PORT of a plaintext port serving only grpc.health.v1, for probes that cannot do "
           "TLS; empty: none (env CONTENT_HEALTH_LISTEN)");
-ABSL_FLAG(std::string, analytics_tls_ca_file, newsroom::EnvOr("CONTENT_ANALYTICS_TLS_CA_FILE", ""),
+ABSL_FLAG(std::string, analytics_tls_ca_file, "",
           "PEM CA bundle that verifies analytics-service's certificate; without it the channel to "
           "analytics-service is PLAINTEXT (env CONTENT_ANALYTICS_TLS_CA_FILE)");
-ABSL_FLAG(std::string, analytics_tls_cert_file,
-          newsroom::EnvOr("CONTENT_ANALYTICS_TLS_CERT_FILE", ""),
+ABSL_FLAG(std::string, analytics_tls_cert_file, "",
           "PEM client certificate presented to analytics-service (mutual TLS) (env "
           "CONTENT_ANALYTICS_TLS_CERT_FILE)");
-ABSL_FLAG(std::string, analytics_tls_key_file,
-          newsroom::EnvOr("CONTENT_ANALYTICS_TLS_KEY_FILE", ""),
+ABSL_FLAG(std::string, analytics_tls_key_file, "",
           "PEM private key of --analytics_tls_cert_file (env CONTENT_ANALYTICS_TLS_KEY_FILE)");
 ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
-          "longest wait for analytics-service on a request's path; never past its deadline");
+          "longest wait for analytics-service on a request's path; never past its deadline (env "
+          "CONTENT_ANALYTICS_BUDGET)");
 ABSL_FLAG(absl::Duration, stats_max_age, absl::Seconds(1),
-          "how old the read stats served by GetArticle and ListArticles may be (0: always fresh)");
+          "how old the read stats served by GetArticle and ListArticles may be (0: always fresh; "
+          "at most 1s) (env CONTENT_STATS_MAX_AGE)");
 ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{16} << 20,
           "serialized size of the articles cached in front of SQLite (0: no cache); memory use "
-          "is about twice that. Off with PostgreSQL, whose other writers it would not see");
+          "is about twice that. Off with PostgreSQL, whose other writers it would not see (env "
+          "CONTENT_ARTICLE_CACHE_BYTES)");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,
           "reads kept in the outbox (--outbox_db) while analytics-service is unreachable; more are "
-          "dropped and counted");
+          "dropped and counted (env CONTENT_MAX_PENDING_READS)");
 ABSL_FLAG(absl::Duration, max_pending_read_age, absl::Hours(24),
           "how long a read may wait in the outbox before it is dropped and counted (at most 36h: "
-          "analytics-service dedups read_ids for 48h)");
+          "analytics-service dedups read_ids for 48h) (env CONTENT_MAX_PENDING_READ_AGE)");
 ABSL_FLAG(int, max_in_flight_calls, 10000,
           "Get/Read/List calls served at once; more are refused at once with RESOURCE_EXHAUSTED, "
-          "which bounds memory under a flood");
+          "which bounds memory under a flood (env CONTENT_MAX_IN_FLIGHT_CALLS)");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
-          "on SIGTERM, how long in-flight calls and queued reads get to finish");
-ABSL_FLAG(std::string, editor_token_file, newsroom::EnvOr("EDITOR_TOKEN_FILE", ""),
+          "on SIGTERM, how long in-flight calls and queued reads get to finish (env "
+          "CONTENT_SHUTDOWN_DRAIN)");
+ABSL_FLAG(
+    absl::Duration, max_connection_age, absl::Minutes(5),
+    "a client connection is closed (GOAWAY, in-flight calls get --shutdown_drain) after about "
+    "this long, so clients re-resolve the name and spread over new replicas; inf: never (env "
+    "CONTENT_MAX_CONNECTION_AGE)");
+ABSL_FLAG(std::string, editor_token_file, "",
           "file holding the editor token that CreateArticle/UpdateArticle/DeleteArticle require "
-          "(`authorization: Bearer <token>`); re-read when it changes (env EDITOR_TOKEN_FILE; or "
-          "the token itself in env EDITOR_TOKEN). Without one, writes are refused");
+          "(`authorization: Bearer <token>`), re-read when it changes; or the token itself in env "
+          "EDITOR_TOKEN. Without either, writes are refused (env EDITOR_TOKEN_FILE)");
 
 namespace newsroom::content {
+namespace {
+
+// Every flag above, with its variable. Existing names are kept as deployments use them; new ones
+// take the CONTENT_ prefix, whose unknown members content-service refuses.
+constexpr EnvFlag kEnvFlags[] = {
+    {"CONTENT_LISTEN", "listen"},
+    {"ANALYTICS_ADDR", "analytics"},
+    {"CONTENT_DB", "db"},
+    {"CONTENT_DB_PASSWORD_FILE", "db_password_file"},
+    {"CONTENT_DB_POOL_SIZE", "db_pool_size"},
+    {"CONTENT_OUTBOX_DB", "outbox_db"},
+    {"CONTENT_SEED", "seed"},
+    {"CONTENT_TLS_CERT_FILE", "tls_cert_file"},
+    {"CONTENT_TLS_KEY_FILE", "tls_key_file"},
+    {"CONTENT_TLS_CLIENT_CA_FILE", "tls_client_ca_file"},
+    {"CONTENT_TLS_REFRESH_INTERVAL", "tls_refresh_interval"},
+    {"CONTENT_HEALTH_LISTEN", "health_listen"},
+    {"CONTENT_ANALYTICS_TLS_CA_FILE", "analytics_tls_ca_file"},
+    {"CONTENT_ANALYTICS_TLS_CERT_FILE", "analytics_tls_cert_file"},
+    {"CONTENT_ANALYTICS_TLS_KEY_FILE", "analytics_tls_key_file"},
+    {"CONTENT_ANALYTICS_BUDGET", "analytics_budget"},
+    {"CONTENT_STATS_MAX_AGE", "stats_max_age"},
+    {"CONTENT_ARTICLE_CACHE_BYTES", "article_cache_bytes"},
+    {"CONTENT_MAX_PENDING_READS", "max_pending_reads"},
+    {"CONTENT_MAX_PENDING_READ_AGE", "max_pending_read_age"},
+    {"CONTENT_MAX_IN_FLIGHT_CALLS", "max_in_flight_calls"},
+    {"CONTENT_SHUTDOWN_DRAIN", "shutdown_drain"},
+    {"CONTENT_MAX_CONNECTION_AGE", "max_connection_age"},
+    {"EDITOR_TOKEN_FILE", "editor_token_file"},
+};
+
+// Secrets, never flags: EDITOR_TOKEN is read below; libpq reads the PostgreSQL ones itself.
+constexpr const char* kEnvOnly[] = {"EDITOR_TOKEN", "PGPASSWORD", "PGPASSFILE"};
+
+}  // namespace
+
+const EnvSettings& ContentEnvSettings() {
+  static constexpr EnvSettings kSettings{
+      .prefix = "CONTENT_", .flags = kEnvFlags, .env_only = kEnvOnly};
+  return kSettings;
+}
 
 absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   ContentConfig config{
@@ -95,12 +147,13 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
       .max_pending_read_age = absl::GetFlag(FLAGS_max_pending_read_age),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+      .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
       .max_in_flight_calls = absl::GetFlag(FLAGS_max_in_flight_calls),
       .editor_token_file = absl::GetFlag(FLAGS_editor_token_file),
       .editor_token = EnvOr("EDITOR_TOKEN", ""),
   };
   NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.listen_address, "--listen").status());
-  NEWSROOM_RETURN_IF_ERROR(ParseHostPort(config.analytics_address, "--analytics").status());
+  NEWSROOM_RETURN_IF_ERROR(CheckChannelTarget(config.analytics_address, "--analytics"));
   if (!config.health_listen_address.empty()) {
     NEWSROOM_RETURN_IF_ERROR(
         ParseHostPort(config.health_listen_address, "--health_listen").status());
@@ -153,6 +206,9 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   }
   if (config.shutdown_drain < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown_drain: must not be negative");
+  }
+  if (config.max_connection_age <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--max_connection_age: must be positive (inf: never)");
   }
   return config;
 }

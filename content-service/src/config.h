@@ -5,19 +5,22 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/src/env_flags.h"
 #include "common/src/tls_options.h"
 
 namespace newsroom::content {
 
-// content-service's settings, from flags whose defaults come from environment variables.
+// content-service's settings, from flags, each of which an environment variable can set (see
+// ContentEnvSettings).
 struct ContentConfig {
-  std::string listen_address;     // --listen, CONTENT_LISTEN
-  std::string analytics_address;  // --analytics, ANALYTICS_ADDR
-  std::string db_path;            // --db, CONTENT_DB: a SQLite file or a postgresql:// URL
+  std::string listen_address;  // --listen, CONTENT_LISTEN
+  // --analytics, ANALYTICS_ADDR: HOST:PORT or a gRPC target (dns:///HOST:PORT, ipv4:A:P,B:P).
+  std::string analytics_address;
+  std::string db_path;  // --db, CONTENT_DB: a SQLite file or a postgresql:// URL
   // --db_password_file, CONTENT_DB_PASSWORD_FILE: the PostgreSQL password (else libpq's own
   // PGPASSWORD or PGPASSFILE); never a flag holding the value, which `ps` would show.
   std::string db_password_file;
-  int db_pool_size;  // --db_pool_size: PostgreSQL connections at most
+  int db_pool_size;  // --db_pool_size, CONTENT_DB_POOL_SIZE: PostgreSQL connections at most
   // --outbox_db, CONTENT_OUTBOX_DB: the SQLite file of the read outbox. Defaults to --db itself
   // for SQLite and to `newsroom-outbox.db` (working directory) for PostgreSQL.
   std::string outbox_path;
@@ -36,6 +39,9 @@ struct ContentConfig {
   std::size_t max_pending_reads;
   absl::Duration max_pending_read_age;
   absl::Duration shutdown_drain;
+  // --max_connection_age: after it a client connection is closed (in-flight calls get
+  // shutdown_drain), so clients re-resolve and reach replicas added since; infinite: never.
+  absl::Duration max_connection_age;
   // Reads (calls that wait on analytics) served at once; more get RESOURCE_EXHAUSTED at once.
   int max_in_flight_calls;
   // The editor token for the write RPCs: a file (--editor_token_file, EDITOR_TOKEN_FILE) or the
@@ -44,6 +50,10 @@ struct ContentConfig {
   std::string editor_token_file;
   std::string editor_token;
 };
+
+// content-service's environment: a variable for every flag (prefix CONTENT_), plus the secrets
+// that are never flags. main() applies it with newsroom::ApplyEnvironment before parsing argv.
+[[nodiscard]] const newsroom::EnvSettings& ContentEnvSettings();
 
 // Reads the flags parsed by absl::ParseCommandLine; INVALID_ARGUMENT names the bad flag.
 [[nodiscard]] absl::StatusOr<ContentConfig> ContentConfigFromFlags();

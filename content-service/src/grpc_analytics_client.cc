@@ -65,6 +65,14 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // A Kubernetes ClusterIP Service balances connections, not calls, and gRPC's default
+  // (pick_first) keeps one connection: every call would go to one analytics pod. round_robin keeps
+  // a connection to every address the target resolves to (dns:/// to a headless Service: every
+  // pod) and spreads calls over them; analytics' --max-connection-age makes it re-resolve, so pods
+  // added later get calls too. With one address it behaves as pick_first does. Ours is the only
+  // service config: no TXT lookup on each resolution.
+  args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
+  args.SetInt(GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
   if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   auto channel = grpc::CreateCustomChannel(address, credentials, args);
   // Connect now rather than on the first page view, which has only its budget to spare.

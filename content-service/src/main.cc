@@ -9,6 +9,7 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/src/env_flags.h"
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
@@ -24,6 +25,9 @@
 #include "content-service/src/seed_loader.h"
 #include "content-service/src/sqlite_article_store.h"
 #include "content-service/src/sqlite_read_outbox.h"
+#include "newsroom/content/v1/content_service.grpc.pb.h"
+
+extern char** environ;
 
 namespace {
 
@@ -145,7 +149,13 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH|postgresql://... "
       "[--seed=FILE] "
-      "[--editor_token_file=FILE]");
+      "[--editor_token_file=FILE]; every flag can also be set by its env var, named in --help");
+  // The environment first, so that a flag on the command line wins over its variable.
+  if (auto status = newsroom::ApplyEnvironment(newsroom::content::ContentEnvSettings(),
+                                               newsroom::ReadEnvironment(environ));
+      !status.ok()) {
+    return Fail(status);
+  }
   // Flags are declared with underscores (`--editor_token_file`); dashes (`--editor-token-file`)
   // work too, as on analytics-service.
   std::vector<std::string> args = newsroom::NormalizeFlagNames(argc, argv);
@@ -194,11 +204,14 @@ int main(int argc, char** argv) {
 
   newsroom::CallLimiter limiter(config->max_in_flight_calls);
   newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get(), &limiter);
-  auto server =
-      newsroom::GrpcServer::Start({.listen_address = config->listen_address,
-                                   .services = {&grpc_service},
-                                   .credentials = newsroom::MakeServerCredentials(config->tls),
-                                   .health_listen_address = config->health_listen_address});
+  auto server = newsroom::GrpcServer::Start(
+      {.listen_address = config->listen_address,
+       .services = {&grpc_service},
+       .service_names = {newsroom::content::v1::ContentService::service_full_name()},
+       .credentials = newsroom::MakeServerCredentials(config->tls),
+       .health_listen_address = config->health_listen_address,
+       .max_connection_age = config->max_connection_age,
+       .max_connection_age_grace = config->shutdown_drain});
   if (!server.ok()) return Fail(server.status());
   const auto listen = newsroom::ParseHostPort(config->listen_address, "--listen");
   std::printf("content-service listening on %s:%d\n", listen->host.c_str(), (*server)->port());

@@ -32,7 +32,16 @@ TEST(ConfigTest, ParsesDefaults) {
   EXPECT_EQ(config->redis_timeout, absl::Seconds(1));
   EXPECT_EQ(config->health_check_interval, absl::Milliseconds(500));
   EXPECT_EQ(config->shutdown_drain, absl::Seconds(10));
+  EXPECT_EQ(config->max_connection_age, absl::Minutes(5));
   EXPECT_EQ(config->reader_hash_key, "");
+}
+
+TEST(ConfigTest, MaxConnectionAgeMayBeInfinite) {
+  RawConfig raw = Defaults();
+  raw.max_connection_age = "inf";
+  absl::StatusOr<Config> config = ParseConfig(raw);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->max_connection_age, absl::InfiniteDuration());
 }
 
 TEST(ConfigTest, RejectsBadValuesNamingTheFlag) {
@@ -50,6 +59,8 @@ TEST(ConfigTest, RejectsBadValuesNamingTheFlag) {
       {[](auto& c) { c.redis_timeout = "soon"; }, "--redis-timeout: "},
       {[](auto& c) { c.health_check_interval = "-1s"; }, "--health-check-interval: "},
       {[](auto& c) { c.shutdown_drain = "inf"; }, "--shutdown-drain: "},
+      {[](auto& c) { c.max_connection_age = "0s"; }, "--max-connection-age: "},
+      {[](auto& c) { c.max_connection_age = "often"; }, "--max-connection-age: "},
       {[](auto& c) { c.reader_hash_key_file = "/nonexistent/key"; }, "--reader-hash-key-file: "},
   };
   for (const auto& c : cases) {

@@ -30,5 +30,23 @@ TEST(ParseHostPortTest, RejectsMalformedAddressesNamingTheField) {
   }
 }
 
+TEST(CheckChannelTargetTest, AcceptsHostPortAndTheResolversThatSpreadCalls) {
+  for (const char* good :
+       {"analytics-service:50052", "[::1]:50052", "dns:///analytics-service:50052",
+        "dns:analytics-service:50052", "dns://10.0.0.10:53/analytics-service.newsroom:50052",
+        "ipv4:127.0.0.1:1,127.0.0.1:2", "ipv6:[::1]:50052"}) {
+    EXPECT_TRUE(CheckChannelTarget(good, "--analytics").ok()) << good;
+  }
+}
+
+TEST(CheckChannelTargetTest, RejectsMalformedTargetsNamingTheField) {
+  for (const char* bad : {"", "analytics-service", "dns:///analytics-service", "dns://x:50052",
+                          "ipv4:", "ipv4:127.0.0.1:1,", "unix:/tmp/socket", "xds:///analytics"}) {
+    const absl::Status status = CheckChannelTarget(bad, "--analytics");
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(status.message().find("--analytics"), absl::string_view::npos) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace newsroom

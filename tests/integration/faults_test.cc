@@ -94,10 +94,16 @@ TEST(FaultsTest, RedisOutageMakesAnalyticsNotServingAndItRecoversWithoutRestart)
   const std::string name = CreateArticle(pair, "redis-outage");
   content_v1::Article article;
   ASSERT_TRUE(ReadArticle(pair, name, "r1", &article).ok());
+  constexpr char kService[] = "newsroom.analytics.v1.AnalyticsService";
   ASSERT_EQ(HealthOf(pair.analytics_channel(), ""), "SERVING");
+  EXPECT_EQ(HealthOf(pair.analytics_channel(), kService), "SERVING");
+  EXPECT_EQ(HealthOf(pair.analytics_channel(), "liveness"), "SERVING");
 
   pair.redis().Stop();
   EXPECT_TRUE(Eventually([&] { return HealthOf(pair.analytics_channel(), "") == "NOT_SERVING"; }));
+  // Not ready, but alive: a restart would not bring Redis back, so liveness stays SERVING.
+  EXPECT_EQ(HealthOf(pair.analytics_channel(), kService), "NOT_SERVING");
+  EXPECT_EQ(HealthOf(pair.analytics_channel(), "liveness"), "SERVING");
   analytics_v1::RecordReadRequest record;
   record.set_article(name);
   record.set_read_id("direct");
@@ -110,6 +116,8 @@ TEST(FaultsTest, RedisOutageMakesAnalyticsNotServingAndItRecoversWithoutRestart)
 
   pair.redis().Start();
   EXPECT_TRUE(Eventually([&] { return HealthOf(pair.analytics_channel(), "") == "SERVING"; }));
+  EXPECT_EQ(HealthOf(pair.analytics_channel(), kService), "SERVING");
+  EXPECT_EQ(HealthOf(pair.analytics_channel(), "liveness"), "SERVING");
   EXPECT_TRUE(pair.analytics().RecordRead(Context().get(), record, &stats).ok());
   EXPECT_TRUE(Eventually([&] { return ReadsOf(pair, name) == 3; }))
       << "reads now " << ReadsOf(pair, name);

@@ -232,6 +232,14 @@ TEST_F(TlsTest, HealthPortsAnswerPlaintextHealthAndNothingElse) {
   ASSERT_NE(pair_->analytics_health_port(), 0);
   EXPECT_EQ(HealthOf(health(pair_->content_health_port()), ""), "SERVING");
   EXPECT_EQ(HealthOf(health(pair_->analytics_health_port()), ""), "SERVING");
+  // Readiness under each service's name too, and liveness, as on the main ports.
+  EXPECT_EQ(HealthOf(health(pair_->content_health_port()), "newsroom.content.v1.ContentService"),
+            "SERVING");
+  EXPECT_EQ(
+      HealthOf(health(pair_->analytics_health_port()), "newsroom.analytics.v1.AnalyticsService"),
+      "SERVING");
+  EXPECT_EQ(HealthOf(health(pair_->content_health_port()), "liveness"), "SERVING");
+  EXPECT_EQ(HealthOf(health(pair_->analytics_health_port()), "liveness"), "SERVING");
   for (int port : {pair_->content_health_port(), pair_->analytics_health_port()}) {
     for (const char* method : {"/newsroom.content.v1.ContentService/GetArticle",
                                "/newsroom.analytics.v1.AnalyticsService/RecordRead",
@@ -243,18 +251,22 @@ TEST_F(TlsTest, HealthPortsAnswerPlaintextHealthAndNothingElse) {
   // The main ports keep their health service, over TLS.
   EXPECT_EQ(HealthOf(pair_->content_channel(), ""), "SERVING");
   EXPECT_EQ(HealthOf(pair_->analytics_channel(), ""), "SERVING");
+  EXPECT_EQ(HealthOf(pair_->content_channel(), "liveness"), "SERVING");
+  EXPECT_EQ(HealthOf(pair_->analytics_channel(), "liveness"), "SERVING");
 }
 
-TEST_F(TlsTest, AnalyticsHealthPortFollowsRedis) {
-  const auto health = [] {
+TEST_F(TlsTest, AnalyticsHealthPortFollowsRedisForReadinessOnly) {
+  const auto health = [](const std::string& service) {
     return HealthOf(FreshChannel("127.0.0.1:" + std::to_string(pair_->analytics_health_port()),
                                  grpc::InsecureChannelCredentials()),
-                    "");
+                    service);
   };
   pair_->redis().Stop();
-  EXPECT_TRUE(Eventually([&] { return health() == "NOT_SERVING"; }));
+  EXPECT_TRUE(Eventually([&] { return health("") == "NOT_SERVING"; }));
+  EXPECT_EQ(health("liveness"), "SERVING");  // a liveness probe must not restart it for Redis
   pair_->redis().Start();
-  EXPECT_TRUE(Eventually([&] { return health() == "SERVING"; }));
+  EXPECT_TRUE(Eventually([&] { return health("") == "SERVING"; }));
+  EXPECT_EQ(health("liveness"), "SERVING");
 }
 
 TEST_F(TlsTest, NewConnectionsSeeARotatedCertificateWithinTheRefreshInterval) {
@@ -289,6 +301,42 @@ TEST_F(TlsTest, NewConnectionsSeeARotatedCertificateWithinTheRefreshInterval) {
       static_cast<long long>(took.count()));
 }
 
+TEST_F(TlsTest, AnalyticsShutdownReportsReadinessAndLivenessNotServing) {
+  // An open Watch on the main port is a call in flight: analytics-service keeps draining (and its
+  // health port answering) until the Watch ends.
+  auto watch_stub = grpc::health::v1::Health::NewStub(pair_->analytics_channel());
+  grpc::ClientContext watch_context;
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("liveness");
+  auto watch = watch_stub->Watch(&watch_context, request);
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  pair_->SignalAnalytics(SIGTERM);
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  const auto health = [](const std::string& service) {
+    return HealthOf(FreshChannel("127.0.0.1:" + std::to_string(pair_->analytics_health_port()),
+                                 grpc::InsecureChannelCredentials()),
+                    service);
+  };
+  EXPECT_EQ(health(""), "NOT_SERVING");
+  EXPECT_EQ(health("liveness"), "NOT_SERVING");
+  watch_context.TryCancel();
+  pair_->StopAnalytics();  // exits 0 once the Watch is gone
+  pair_->StartAnalytics();
+  // Leave the pair as the next test needs it: content-service connected to analytics-service
+  // again (a read served with its stats), not still backing off from the restart.
+  EXPECT_TRUE(Eventually([] {
+    content_v1::ReadArticleRequest read;
+    read.set_name(kArticle);
+    content_v1::Article article;
+    return pair_->content().ReadArticle(Context().get(), read, &article).ok() &&
+           article.has_read_stats();
+  }));
+}
+
 TEST_F(TlsTest, ShutdownReportsNotServingOnTheHealthPortFirst) {
   // A read in flight while analytics-service hangs keeps content-service draining for its
   // analytics budget (2 s in the fixture), long enough to probe the health port meanwhile.
@@ -302,13 +350,15 @@ TEST_F(TlsTest, ShutdownReportsNotServingOnTheHealthPortFirst) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const int port = pair_->content_health_port();
   auto content_exit = std::async(std::launch::async, [] { return pair_->StopContent(); });
-  const bool saw_not_serving = Eventually(
-      [&] {
-        return HealthOf(FreshChannel("127.0.0.1:" + std::to_string(port),
-                                     grpc::InsecureChannelCredentials()),
-                        "") == "NOT_SERVING";
-      },
-      std::chrono::seconds(2));
+  const auto health = [port](const std::string& service) {
+    return HealthOf(
+        FreshChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
+        service);
+  };
+  // Liveness too: the process is on its way out.
+  const bool saw_not_serving =
+      Eventually([&] { return health("") == "NOT_SERVING" && health("liveness") == "NOT_SERVING"; },
+                 std::chrono::seconds(2));
   pair_->SignalAnalytics(SIGCONT);
   EXPECT_TRUE(saw_not_serving);
   EXPECT_TRUE(read.get().ok());  // served without stats: in-flight calls finish

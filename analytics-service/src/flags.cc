@@ -1,0 +1,114 @@
+#include "analytics-service/src/flags.h"
+
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "common/src/env.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
+          "HOST:PORT to serve gRPC on; port 0 picks a free port (env ANALYTICS_LISTEN)");
+ABSL_FLAG(std::string, redis, "127.0.0.1:6379", "Redis HOST:PORT (env REDIS_ADDR)");
+ABSL_FLAG(std::string, redis_user, "",
+          "Redis ACL user to AUTH as (empty: the default user); see scripts/redis-acl for the "
+          "rule it needs (env REDIS_USERNAME)");
+// The password itself is never a flag: `ps` shows every process's command line.
+ABSL_FLAG(std::string, redis_password_file, "",
+          "file holding the Redis password; or the password itself in env REDIS_PASSWORD (env "
+          "REDIS_PASSWORD_FILE)");
+ABSL_FLAG(std::string, key_prefix,
+          "newsroom:", "prefix of every Redis key (env ANALYTICS_KEY_PREFIX)");
+ABSL_FLAG(std::string, redis_pool_size, "4",
+          "Redis connections, each with one worker thread (env ANALYTICS_REDIS_POOL_SIZE)");
+ABSL_FLAG(std::string, redis_timeout, "1s",
+          "connect and command timeout for Redis (env ANALYTICS_REDIS_TIMEOUT)");
+ABSL_FLAG(std::string, health_check_interval, "500ms",
+          "how often Redis is pinged for the health status (env ANALYTICS_HEALTH_CHECK_INTERVAL)");
+ABSL_FLAG(std::string, shutdown_drain, "10s",
+          "on SIGTERM/SIGINT, how long in-flight calls may finish (env ANALYTICS_SHUTDOWN_DRAIN)");
+ABSL_FLAG(
+    std::string, max_connection_age, "5m",
+    "a client connection is closed (GOAWAY, in-flight calls get --shutdown-drain) after about "
+    "this long, so clients re-resolve the name and spread over new replicas; inf: never (env "
+    "ANALYTICS_MAX_CONNECTION_AGE)");
+ABSL_FLAG(std::string, max_in_flight_calls, "10000",
+          "calls served at once; more are refused at once with RESOURCE_EXHAUSTED (env "
+          "ANALYTICS_MAX_IN_FLIGHT_CALLS)");
+ABSL_FLAG(std::string, reader_hash_key_file, "",
+          "file holding the reader-id HMAC key, or the key itself in env READER_HASH_KEY; without "
+          "either, a random key is created once and kept in Redis (env READER_HASH_KEY_FILE)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain to serve TLS with; without it (and --tls-key-file) the port is "
+          "PLAINTEXT (env ANALYTICS_TLS_CERT_FILE)");
+ABSL_FLAG(std::string, tls_key_file, "",
+          "PEM private key of --tls-cert-file (env ANALYTICS_TLS_KEY_FILE)");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: when set, every call needs a client certificate it signed (mutual TLS) "
+          "(env ANALYTICS_TLS_CLIENT_CA_FILE)");
+ABSL_FLAG(std::string, tls_refresh_interval, "10s",
+          "how often the TLS files are re-read, so rotated certificates apply without a restart; "
+          "whole seconds (env ANALYTICS_TLS_REFRESH_INTERVAL)");
+ABSL_FLAG(std::string, health_listen, "",
+          "HOST:PORT of a plaintext port serving only grpc.health.v1, for probes that cannot do "
+          "TLS; empty: none (env ANALYTICS_HEALTH_LISTEN)");
+
+namespace newsroom::analytics {
+namespace {
+
+// Every flag above, with its variable. Existing names are kept as deployments use them; new ones
+// take the ANALYTICS_ prefix, whose unknown members analytics-service refuses.
+constexpr EnvFlag kEnvFlags[] = {
+    {"ANALYTICS_LISTEN", "listen"},
+    {"REDIS_ADDR", "redis"},
+    {"REDIS_USERNAME", "redis_user"},
+    {"REDIS_PASSWORD_FILE", "redis_password_file"},
+    {"ANALYTICS_KEY_PREFIX", "key_prefix"},
+    {"ANALYTICS_REDIS_POOL_SIZE", "redis_pool_size"},
+    {"ANALYTICS_REDIS_TIMEOUT", "redis_timeout"},
+    {"ANALYTICS_HEALTH_CHECK_INTERVAL", "health_check_interval"},
+    {"ANALYTICS_SHUTDOWN_DRAIN", "shutdown_drain"},
+    {"ANALYTICS_MAX_CONNECTION_AGE", "max_connection_age"},
+    {"ANALYTICS_MAX_IN_FLIGHT_CALLS", "max_in_flight_calls"},
+    {"READER_HASH_KEY_FILE", "reader_hash_key_file"},
+    {"ANALYTICS_TLS_CERT_FILE", "tls_cert_file"},
+    {"ANALYTICS_TLS_KEY_FILE", "tls_key_file"},
+    {"ANALYTICS_TLS_CLIENT_CA_FILE", "tls_client_ca_file"},
+    {"ANALYTICS_TLS_REFRESH_INTERVAL", "tls_refresh_interval"},
+    {"ANALYTICS_HEALTH_LISTEN", "health_listen"},
+};
+
+// Secrets, never flags (`ps` shows command lines); read in RawConfigFromFlags.
+constexpr const char* kEnvOnly[] = {"REDIS_PASSWORD", "READER_HASH_KEY"};
+
+}  // namespace
+
+const EnvSettings& AnalyticsEnvSettings() {
+  static constexpr EnvSettings kSettings{
+      .prefix = "ANALYTICS_", .flags = kEnvFlags, .env_only = kEnvOnly};
+  return kSettings;
+}
+
+RawConfig RawConfigFromFlags() {
+  return RawConfig{
+      .listen = absl::GetFlag(FLAGS_listen),
+      .redis = absl::GetFlag(FLAGS_redis),
+      .key_prefix = absl::GetFlag(FLAGS_key_prefix),
+      .redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size),
+      .redis_timeout = absl::GetFlag(FLAGS_redis_timeout),
+      .health_check_interval = absl::GetFlag(FLAGS_health_check_interval),
+      .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+      .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
+      .max_in_flight_calls = absl::GetFlag(FLAGS_max_in_flight_calls),
+      .reader_hash_key_file = absl::GetFlag(FLAGS_reader_hash_key_file),
+      .redis_user = absl::GetFlag(FLAGS_redis_user),
+      .redis_password_file = absl::GetFlag(FLAGS_redis_password_file),
+      .redis_password = EnvOr("REDIS_PASSWORD", ""),
+      .reader_hash_key = EnvOr("READER_HASH_KEY", ""),
+      .tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+      .tls_key_file = absl::GetFlag(FLAGS_tls_key_file),
+      .tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file),
+      .tls_refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval),
+      .health_listen = absl::GetFlag(FLAGS_health_listen),
+  };
+}
+
+}  // namespace newsroom::analytics
