@@ -40,6 +40,18 @@ const SELF_CHECKS = [
     object: { apiVersion: "apps/v1", kind: "Deploymnet", metadata: { name: "x" } },
     expect: ["no schema for apiVersion apps/v1, kind Deploymnet"],
   },
+  {
+    name: "an API version clusters no longer serve",
+    object: {
+      apiVersion: "policy/v1beta1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "x" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "x" } } },
+    },
+    expect: [
+      "apiVersion policy/v1beta1 is no longer served by Kubernetes 1.27+ (deploy/README.md)",
+    ],
+  },
 ];
 
 function deployment(container) {

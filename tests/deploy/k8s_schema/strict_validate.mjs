@@ -54,12 +54,42 @@ function readTracker() {
   return { track, unknownFields };
 }
 
+// Every API version removed up to Kubernetes 1.29 that kubernetes-models 4.5 still models
+// (https://kubernetes.io/docs/reference/using-api/deprecation-guide/).
+const REMOVED_API_VERSIONS = new Set([
+  "extensions/v1beta1",
+  "apps/v1beta1",
+  "apps/v1beta2",
+  "policy/v1beta1",
+  "autoscaling/v2beta1",
+  "autoscaling/v2beta2",
+  "batch/v1beta1",
+  "networking.k8s.io/v1beta1",
+  "rbac.authorization.k8s.io/v1beta1",
+  "storage.k8s.io/v1beta1",
+  "admissionregistration.k8s.io/v1beta1",
+  "apiextensions.k8s.io/v1beta1",
+  "scheduling.k8s.io/v1beta1",
+  "coordination.k8s.io/v1beta1",
+  "discovery.k8s.io/v1beta1",
+  "events.k8s.io/v1beta1",
+  "flowcontrol.apiserver.k8s.io/v1beta1",
+  "flowcontrol.apiserver.k8s.io/v1beta2",
+  "node.k8s.io/v1beta1",
+  "certificates.k8s.io/v1beta1",
+]);
+
 // Returns the object's errors, one line each ("/spec/replicas must be integer"); none if valid.
 export async function validateObject(object) {
   if (object === null || typeof object !== "object" || Array.isArray(object)) {
     return ["not an object"];
   }
   const { apiVersion, kind } = object;
+  // kubernetes-models still carries schemas for API versions that clusters no longer serve; an
+  // object in one would validate here and be refused by the API server.
+  if (REMOVED_API_VERSIONS.has(apiVersion)) {
+    return [`apiVersion ${apiVersion} is no longer served by Kubernetes 1.27+ (deploy/README.md)`];
+  }
   const Model = await modelFor(apiVersion, kind);
   if (!Model) return [`no schema for apiVersion ${apiVersion}, kind ${kind}`];
 
