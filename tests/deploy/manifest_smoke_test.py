@@ -76,6 +76,7 @@ class Cluster:
         self.services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
         self.workloads = {o["metadata"]["name"]: o for o in objects
                           if o["kind"] in ("Deployment", "StatefulSet")}
+        self.pods = {}  # workload name -> Pod, filled in by main()
 
     def workload_for_service(self, service):
         selector = service["spec"]["selector"]
@@ -120,7 +121,8 @@ class Pod:
 
     def materialise_volumes(self):
         volumes = {v["name"]: v for v in self.spec.get("volumes", [])}
-        claims = {c["metadata"]["name"] for c in self.workload["spec"].get("volumeClaimTemplates", [])}
+        claims = {claim["metadata"]["name"]
+                  for claim in self.workload["spec"].get("volumeClaimTemplates", [])}
         for mount in self.container.get("volumeMounts", []):
             path = os.path.join(self.root, mount["mountPath"].lstrip("/"))
             os.makedirs(path, exist_ok=True)
@@ -143,8 +145,6 @@ class Pod:
                 self._write_files(path, self.cluster.secrets[name], volume["secret"].get("items"))
             elif "emptyDir" not in volume:
                 fail(f"{self.name}: volume {mount['name']} has a type this test cannot run")
-        # The process runs as the pod's numeric user in the cluster; here everything it writes
-        # must be writable by the user we run it as.
         return self
 
     def _write_files(self, directory, files, items, rewrite=False):
@@ -177,8 +177,9 @@ class Pod:
             target = self.cluster.workload_for_service(service)
             for port in service["spec"]["ports"]:
                 pattern = (r"(?<![\w.-])" + re.escape(service_name) +
-                           r"(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?:" + str(port["port"]) + r"\b")
-                local = PODS[target].local_port(port.get("targetPort", port["port"]))
+                           r"(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?:" + str(port["port"]) +
+                           r"\b")
+                local = self.cluster.pods[target].local_port(port.get("targetPort", port["port"]))
                 value = re.sub(pattern, f"127.0.0.1:{local}", value)
         return value
 
@@ -206,8 +207,6 @@ class Pod:
     def manifest_env_names(self):
         return [e["name"] for e in self.container.get("env", [])]
 
-
-PODS = {}
 
 
 def read_dockerfile(path):
@@ -420,8 +419,9 @@ def main():
         for name in SERVICE_ORDER:
             if name not in cluster.workloads:
                 fail(f"the {args.overlay} overlay has no workload {name}")
-            PODS[name] = Pod(cluster, name, os.path.join(tmp, "pods"))
-        for pod in PODS.values():
+            cluster.pods[name] = Pod(cluster, name, os.path.join(tmp, "pods"))
+        pods = cluster.pods
+        for pod in pods.values():
             pod.materialise_volumes()
 
         binaries = {"content-service": os.path.abspath(args.content_service),
@@ -432,24 +432,24 @@ def main():
         # A setting the manifests pass that the binary no longer documents is a renamed flag.
         for name, binary in binaries.items():
             documented = documented_env_names(binary)
-            unknown = [e for e in PODS[name].manifest_env_names() + list(images[name]["env"])
+            unknown = [e for e in pods[name].manifest_env_names() + list(images[name]["env"])
                        if e not in documented]
             if unknown:
                 fail(f"{name}: the manifests/Dockerfile set {unknown}, which `{name} --helpfull` "
                      f"does not name (documented: {sorted(documented)})")
-            print(f"{name}: all {len(PODS[name].manifest_env_names())} env settings are "
+            print(f"{name}: all {len(pods[name].manifest_env_names())} env settings are "
                   f"documented by the binary")
 
-        processes["redis"] = start_redis(PODS["redis"], tmp)
-        processes["postgres"], pg_env = start_postgres(PODS["postgres"], tmp)
+        processes["redis"] = start_redis(pods["redis"], tmp)
+        processes["postgres"], pg_env = start_postgres(pods["postgres"], tmp)
         logs = {}
         for name in ("analytics-service", "content-service"):
-            processes[name], logs[name] = start_service(PODS[name], images[name], binaries, tmp)
-            check_probes(PODS[name], processes[name], logs[name])
+            processes[name], logs[name] = start_service(pods[name], images[name], binaries, tmp)
+            check_probes(pods[name], processes[name], logs[name])
 
-        content_env = PODS["content-service"].environment(images["content-service"]["env"])
-        tls_ca = os.path.join(PODS["content-service"].mounts["/etc/newsroom/tls"], "ca.crt")
-        address = f"127.0.0.1:{PODS['content-service'].local_port('grpc')}"
+        content_env = pods["content-service"].environment(images["content-service"]["env"])
+        tls_ca = os.path.join(pods["content-service"].mounts["/etc/newsroom/tls"], "ca.crt")
+        address = f"127.0.0.1:{pods['content-service'].local_port('grpc')}"
         cli = [args.cli, f"--addr={address}", f"--tls-ca={tls_ca}", "--timeout=10s"]
 
         samples = json.loads(next(iter(
@@ -467,19 +467,19 @@ def main():
 
         # Redis as its ConfigMap and Secret configure it: nobody gets in without the ACL user's
         # password, and counts go to an append-only file on the claim.
-        redis_port = PODS["redis"].local_port("redis")
+        redis_port = pods["redis"].local_port("redis")
         anonymous = subprocess.run(["redis-cli", "-p", str(redis_port), "ping"],
                                    capture_output=True, text=True, env={})
         if "NOAUTH" not in anonymous.stdout + anonymous.stderr:
             fail(f"Redis answered an unauthenticated PING with {anonymous.stdout!r}: the "
                  f"default user must be off")
-        aof = os.path.join(PODS["redis"].mounts["/data"], "appendonlydir")
+        aof = os.path.join(pods["redis"].mounts["/data"], "appendonlydir")
         if not os.path.isdir(aof) or not os.listdir(aof):
             fail(f"Redis wrote no append-only file under its claim ({aof})")
         print("Redis: default user refused (NOAUTH), append-only file on the data claim")
 
         # An editor write with the token from its Secret, stored in the manifest's PostgreSQL.
-        token_file = os.path.join(PODS["content-service"].mounts["/etc/newsroom/editor-token"],
+        token_file = os.path.join(pods["content-service"].mounts["/etc/newsroom/editor-token"],
                                   "token")
         article = os.path.join(tmp, "article.json")
         new_article = dict(samples["articles"][0], title="Written through the manifests' wiring")
@@ -491,7 +491,7 @@ def main():
                                 env={})
         if create.returncode != 0:
             fail(f"CreateArticle with the editor token: {create.stdout}{create.stderr}")
-        port = PODS["postgres"].local_port(5432)
+        port = pods["postgres"].local_port(5432)
         count = subprocess.run(
             [f"{PG_BIN}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", pg_env["POSTGRES_USER"],
              "-d", pg_env["POSTGRES_DB"], "-tAc", "SELECT count(*) FROM articles"],
@@ -504,7 +504,7 @@ def main():
               f"articles (CONTENT_DB {content_env['CONTENT_DB']})")
 
         for name in ("content-service", "analytics-service"):
-            grace = PODS[name].spec.get("terminationGracePeriodSeconds", 30)
+            grace = pods[name].spec.get("terminationGracePeriodSeconds", 30)
             code = stop(processes.pop(name), name, grace)
             if code != 0:
                 fail(f"{name} exited {code} on SIGTERM; log:\n{open(logs[name]).read()}")
