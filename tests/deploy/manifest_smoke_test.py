@@ -43,8 +43,9 @@ import yaml
 
 SKIP = 77
 PG_BIN = "/usr/lib/postgresql/15/bin"
-# Kubernetes service-link style variables are off (enableServiceLinks: false), and nothing from
-# this process's environment leaks into the services': they get exactly what the pod would.
+# The workloads, in the order they start (each after what it depends on). Nothing from this
+# process's environment reaches them: they get exactly the pod's variables (the manifests turn
+# service links off, so kubelet would add none either).
 SERVICE_ORDER = ["redis", "postgres", "analytics-service", "content-service"]
 
 
