@@ -34,41 +34,75 @@ void SetDurationArgument(grpc::ServerBuilder& builder, const char* name, absl::D
 
 using grpc::experimental::InterceptionHookPoints;
 
-// gRPC 1.51's callback API answers a request it cannot parse (malformed protobuf, or a proto3
-// string field holding invalid UTF-8) with UNIMPLEMENTED and no message, as if the method did not
-// exist. A request without a message after POST_RECV_MESSAGE is exactly that parse failure, so
-// this turns the status the call then sends into INVALID_ARGUMENT saying what went wrong.
-class UnparsableRequestInterceptor final : public grpc::experimental::Interceptor {
+// One interceptor per call does two jobs, so that metrics add no allocation of their own:
+//
+// - gRPC 1.51's callback API answers a request it cannot parse (malformed protobuf, or a proto3
+//   string field holding invalid UTF-8) with UNIMPLEMENTED and no message, as if the method did
+//   not exist. A request without a message after POST_RECV_MESSAGE is exactly that parse failure,
+//   so this turns the status the call then sends into INVALID_ARGUMENT saying what went wrong.
+// - With metrics, it counts the call under the status code it ends with and, for unary calls,
+//   observes the time from its creation (the call's arrival) to its status being sent.
+class ServerCallInterceptor final : public grpc::experimental::Interceptor {
  public:
+  ServerCallInterceptor(bool check_parse, const GrpcServerMetrics::Method* metrics)
+      : check_parse_(check_parse),
+        metrics_(metrics),
+        start_(metrics != nullptr ? std::chrono::steady_clock::now()
+                                  : std::chrono::steady_clock::time_point()) {}
+
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+    if (check_parse_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         methods->GetRecvMessage() == nullptr) {
       unparsable_ = true;
     }
-    if (unparsable_ &&
-        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      methods->ModifySendStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                             "request is not a valid message: malformed protobuf, "
-                                             "or a string field that is not UTF-8"));
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      if (unparsable_) {
+        methods->ModifySendStatus(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         "request is not a valid message: malformed protobuf, or a string field "
+                         "that is not UTF-8"));
+      }
+      if (metrics_ != nullptr) Record(methods->GetSendStatus().error_code());
     }
     methods->Proceed();
   }
 
  private:
+  void Record(grpc::StatusCode code) {
+    const auto index = static_cast<std::size_t>(code);
+    if (index < metrics_->handled.size()) metrics_->handled[index]->Increment();
+    if (metrics_->latency != nullptr) {
+      metrics_->latency->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    }
+  }
+
+  const bool check_parse_;
+  const GrpcServerMetrics::Method* const metrics_;
+  const std::chrono::steady_clock::time_point start_;
   bool unparsable_ = false;  // set before the handler runs, read after it finishes
 };
 
-class UnparsableRequestInterceptorFactory final
+class ServerCallInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  explicit ServerCallInterceptorFactory(const GrpcServerMetrics* metrics) : metrics_(metrics) {}
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    // Only calls whose single request the server parses before the handler; in client and bidi
-    // streams a missing message just means the client finished sending.
+    // The parse check only for calls whose single request the server parses before the handler;
+    // in client and bidi streams a missing message just means the client finished sending.
     using Type = grpc::experimental::ServerRpcInfo::Type;
-    if (info->type() != Type::UNARY && info->type() != Type::SERVER_STREAMING) return nullptr;
-    return new UnparsableRequestInterceptor();
+    const bool check_parse = info->type() == Type::UNARY || info->type() == Type::SERVER_STREAMING;
+    const GrpcServerMetrics::Method* method =
+        metrics_ != nullptr && info->method() != nullptr ? metrics_->Find(info->method()) : nullptr;
+    if (!check_parse && method == nullptr) return nullptr;
+    return new ServerCallInterceptor(check_parse, method);
   }
+
+ private:
+  const GrpcServerMetrics* const metrics_;
 };
 
 // The health port must serve `grpc.health.v1` and nothing else, but every ServerBuilder starts
@@ -121,7 +155,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   builder.SetResourceQuota(quota);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
+  interceptors.push_back(std::make_unique<ServerCallInterceptorFactory>(options.metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

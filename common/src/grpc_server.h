@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/src/grpc_server_metrics.h"
 
 namespace newsroom {
 
@@ -39,6 +40,9 @@ struct GrpcServerOptions {
   // Service balances connections, not calls). Infinite: never (gRPC's default).
   absl::Duration max_connection_age = absl::InfiniteDuration();
   absl::Duration max_connection_age_grace = absl::InfiniteDuration();
+  // Per-method call counts and latencies, recorded by the server's interceptor; null: none. Not
+  // owned; must outlive the server.
+  const GrpcServerMetrics* metrics = nullptr;
 };
 
 // A started gRPC server with the standard health service (`grpc.health.v1`) and server reflection,
