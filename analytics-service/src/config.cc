@@ -86,6 +86,12 @@ absl::Status ParseTlsAndHealth(const RawConfig& raw, Config& config) {
     if (!health.ok()) return health.status();
     config.health_listen = *health;
   }
+  config.metrics_listen_address = raw.metrics_listen;
+  if (!raw.metrics_listen.empty()) {
+    absl::StatusOr<HostPort> metrics = ParseHostPort(raw.metrics_listen, "--metrics-listen");
+    if (!metrics.ok()) return metrics.status();
+    config.metrics_listen = *metrics;
+  }
   return absl::OkStatus();
 }
 

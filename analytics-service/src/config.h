@@ -31,6 +31,7 @@ struct RawConfig {
   std::string tls_client_ca_file;            // --tls-client-ca-file, ANALYTICS_TLS_CLIENT_CA_FILE
   std::string tls_refresh_interval = "10s";  // --tls-refresh-interval, ANALYTICS_TLS_REFRESH_...
   std::string health_listen;                 // --health-listen, ANALYTICS_HEALTH_LISTEN
+  std::string metrics_listen;                // --metrics-listen, ANALYTICS_METRICS_LISTEN
 };
 
 struct Config {
@@ -58,6 +59,9 @@ struct Config {
   // The plaintext health-only port; empty address: none.
   std::string health_listen_address;
   HostPort health_listen;
+  // The plaintext HTTP port of GET /metrics (Prometheus text format); empty address: none.
+  std::string metrics_listen_address;
+  HostPort metrics_listen;
 };
 
 // Checks and converts `raw`, reading the hash key file when given. Returns INVALID_ARGUMENT naming

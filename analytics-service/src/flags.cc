@@ -50,6 +50,9 @@ ABSL_FLAG(std::string, tls_refresh_interval, "10s",
 ABSL_FLAG(std::string, health_listen, "",
           "HOST:PORT of a plaintext port serving only grpc.health.v1, for probes that cannot do "
           "TLS; empty: none (env ANALYTICS_HEALTH_LISTEN)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT of a plaintext HTTP port serving Prometheus metrics at /metrics; empty: no "
+          "metrics (env ANALYTICS_METRICS_LISTEN)");
 
 namespace newsroom::analytics {
 namespace {
@@ -74,6 +77,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"ANALYTICS_TLS_CLIENT_CA_FILE", "tls_client_ca_file"},
     {"ANALYTICS_TLS_REFRESH_INTERVAL", "tls_refresh_interval"},
     {"ANALYTICS_HEALTH_LISTEN", "health_listen"},
+    {"ANALYTICS_METRICS_LISTEN", "metrics_listen"},
 };
 
 // Secrets, never flags (`ps` shows command lines); read in RawConfigFromFlags.
@@ -108,6 +112,7 @@ RawConfig RawConfigFromFlags() {
       .tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file),
       .tls_refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval),
       .health_listen = absl::GetFlag(FLAGS_health_listen),
+      .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
   };
 }
 

@@ -11,6 +11,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "analytics-service/src/analytics_metrics.h"
 #include "analytics-service/src/analytics_service.h"
 #include "analytics-service/src/config.h"
 #include "analytics-service/src/flags.h"
@@ -23,6 +24,8 @@
 #include "common/src/env_flags.h"
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
+#include "common/src/metrics.h"
+#include "common/src/metrics_http_server.h"
 #include "common/src/tls_credentials.h"
 
 extern char** environ;
@@ -115,12 +118,28 @@ int Run(int argc, char** argv) {
   }
   startup.Disconnect();
 
-  AnalyticsService service(std::make_unique<RedisReadCounter>(RedisReadCounterOptions{
-                               .connection = connection_options,
-                               .key_prefix = config->key_prefix,
-                               .pool_size = config->redis_pool_size,
-                           }),
-                           ReaderHasher(std::move(hash_key)));
+  // Metrics only with --metrics-listen: without it nothing is recorded per call or per read.
+  std::unique_ptr<metrics::MetricsRegistry> registry;
+  std::unique_ptr<GrpcServerMetrics> grpc_metrics;
+  metrics::Gauge* redis_up = nullptr;
+  if (!config->metrics_listen_address.empty()) {
+    registry = std::make_unique<metrics::MetricsRegistry>();
+    AddBuildInfo(*registry, "analytics-service");
+    grpc_metrics = std::make_unique<GrpcServerMetrics>(
+        *registry, std::vector<std::string>{v1::AnalyticsService::service_full_name()});
+    redis_up = &AddRedisUp(*registry);
+  }
+  std::unique_ptr<ReadCounter> counter = std::make_unique<RedisReadCounter>(RedisReadCounterOptions{
+      .connection = connection_options,
+      .key_prefix = config->key_prefix,
+      .pool_size = config->redis_pool_size,
+      .metrics = registry != nullptr ? AddRedisMetrics(*registry) : RedisMetrics{},
+  });
+  if (registry != nullptr) {
+    counter = std::make_unique<CountingReadCounter>(std::move(counter), *registry);
+    AddTopArticles(*registry, counter.get());
+  }
+  AnalyticsService service(std::move(counter), ReaderHasher(std::move(hash_key)));
   CallLimiter limiter(config->max_in_flight_calls);
   GrpcAnalyticsService grpc_service(&service, &limiter);
 
@@ -134,15 +153,26 @@ int Run(int argc, char** argv) {
       .health_listen_address = config->health_listen_address,
       .max_connection_age = config->max_connection_age,
       .max_connection_age_grace = config->shutdown_drain,
+      .metrics = grpc_metrics.get(),
   });
   if (!server.ok()) return Fail(server.status());
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_server;
+  if (registry != nullptr) {
+    auto started = metrics::MetricsHttpServer::Start(config->metrics_listen_address,
+                                                     "--metrics-listen", registry.get());
+    if (!started.ok()) return Fail(started.status());
+    metrics_server = *std::move(started);
+  }
   (*server)->SetServing(true);
 
   auto monitor = std::make_unique<RedisHealthMonitor>(
       RedisHealthMonitorOptions{.connection = connection_options,
                                 .interval = config->health_check_interval,
                                 .on_recovery = std::move(on_recovery)},
-      [server = server->get()](bool healthy) { server->SetServing(healthy); });
+      [server = server->get(), redis_up](bool healthy) {
+        server->SetServing(healthy);
+        if (redis_up != nullptr) redis_up->Set(healthy ? 1 : 0);
+      });
 
   const std::string& host = config->listen.host;
   std::printf("analytics-service listening on %s:%d\n",
@@ -153,13 +183,18 @@ int Run(int argc, char** argv) {
     std::printf("analytics-service health listening on %s\n",
                 Address(config->health_listen.host, (*server)->health_port()).c_str());
   }
+  if (metrics_server != nullptr) {
+    std::printf("analytics-service metrics listening on %s\n",
+                Address(config->metrics_listen.host, metrics_server->port()).c_str());
+  }
   std::fflush(stdout);
 
   const int signal_number = WaitForShutdownSignal();
   std::fprintf(stderr, "analytics-service: %s received; draining for up to %s\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                absl::FormatDuration(config->shutdown_drain).c_str());
-  monitor.reset();  // so that nothing turns health back to SERVING
+  monitor.reset();         // so that nothing turns health back to SERVING
+  metrics_server.reset();  // its scrapes ask `service`'s counter for the top articles
   (*server)->Shutdown(config->shutdown_drain);
   return 0;  // `service` (and its Redis workers) outlives every call the server finished
 }

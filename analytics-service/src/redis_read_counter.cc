@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -291,6 +292,7 @@ void RedisReadCounter::WorkerLoop() {
 
 void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& jobs,
                                 bool& reported_down) {
+  const RedisMetrics& metrics = options_.metrics;
   const auto fail_all = [&](const absl::Status& status) {
     if (!reported_down) {
       std::fprintf(stderr, "analytics-service: %s\n", status.ToString().c_str());
@@ -299,10 +301,13 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     for (Job& job : jobs) std::move(job.done)(Unavailable());
   };
 
-  const auto connect = [&connection]() -> absl::Status {
+  const auto connect = [&connection, &metrics]() -> absl::Status {
     absl::Status status = connection.Connect();
     if (status.ok()) status = LoadScripts(connection);
-    if (!status.ok()) connection.Disconnect();
+    if (!status.ok()) {
+      connection.Disconnect();
+      if (metrics.connection_errors != nullptr) metrics.connection_errors->Increment();
+    }
     return status;
   };
   const bool reused = connection.connected();
@@ -316,13 +321,25 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     job_sizes.push_back(job.commands.size());
     for (RedisCommand& command : job.commands) commands.push_back(std::move(command));
   }
-  absl::StatusOr<Replies> replies = connection.Pipeline(commands);
+  const auto timed_pipeline = [&connection, &metrics](absl::Span<const RedisCommand> sent) {
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<Replies> result = connection.Pipeline(sent);
+    if (metrics.pipeline_seconds != nullptr) {
+      metrics.pipeline_seconds->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    if (metrics.commands != nullptr) metrics.commands->Increment(sent.size());
+    if (!result.ok() && metrics.connection_errors != nullptr)
+      metrics.connection_errors->Increment();
+    return result;
+  };
+  absl::StatusOr<Replies> replies = timed_pipeline(commands);
   if (!replies.ok() && reused) {
     // A connection that sat idle may be stale (Redis restarted, or a proxy dropped it). Every
     // command here may run twice without harm (a read is deduplicated by its read_id, the rest
     // only read), so try once more on a fresh connection before failing the callers.
     if (absl::Status status = connect(); !status.ok()) return fail_all(status);
-    replies = connection.Pipeline(commands);
+    replies = timed_pipeline(commands);
   }
   if (!replies.ok()) return fail_all(replies.status());
 
@@ -336,7 +353,7 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     if (absl::Status status = LoadScripts(connection); !status.ok()) return fail_all(status);
     std::vector<RedisCommand> again;
     for (std::size_t i : retry) again.push_back(commands[i]);
-    absl::StatusOr<Replies> retried = connection.Pipeline(again);
+    absl::StatusOr<Replies> retried = timed_pipeline(again);
     if (!retried.ok()) return fail_all(retried.status());
     for (std::size_t k = 0; k < retry.size(); ++k) (*replies)[retry[k]] = std::move((*retried)[k]);
   }
@@ -346,6 +363,11 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     reported_down = false;
   }
 
+  if (metrics.error_replies != nullptr) {
+    for (const RedisReply& reply : *replies) {
+      if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) metrics.error_replies->Increment();
+    }
+  }
   std::size_t next = 0;
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     Replies own;

@@ -12,6 +12,7 @@
 #include "analytics-service/src/read_counter.h"
 #include "analytics-service/src/redis_connection.h"
 #include "analytics-service/src/redis_keys.h"
+#include "common/src/metrics.h"
 
 namespace newsroom::analytics {
 
@@ -20,6 +21,15 @@ inline constexpr absl::Duration kDedupWindow = absl::Hours(48);
 // A day's ranking expires this long after the day starts: past the longest period (30 days),
 // with slack for reads recorded up to 5 minutes early and for clock skew between replicas.
 inline constexpr int kRankingDayTtlDays = 32;
+
+// Where RedisReadCounter records its round trips; every pointer may be null (not recorded). Not
+// owned; must outlive the counter.
+struct RedisMetrics {
+  metrics::Histogram* pipeline_seconds = nullptr;  // one observation per pipeline sent
+  metrics::Counter* commands = nullptr;            // commands sent
+  metrics::Counter* connection_errors = nullptr;   // pipelines that failed to reach Redis
+  metrics::Counter* error_replies = nullptr;       // commands Redis answered with an error
+};
 
 struct RedisReadCounterOptions {
   RedisConnectionOptions connection;
@@ -31,6 +41,7 @@ struct RedisReadCounterOptions {
   // Most commands waiting for a worker; past it calls fail fast with UNAVAILABLE instead of
   // queueing without bound while Redis is slow or unreachable.
   std::size_t max_queued_commands = 200000;
+  RedisMetrics metrics;
 };
 
 // ReadCounter over Redis with group commit over a pool of `pool_size` connections. When nothing

@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, tls_refresh_interval, "10s",
 ABSL_FLAG(std::string, health_listen, "",
           "HOST:PORT of a plaintext port serving only grpc.health.v1, for probes that cannot do "
           "TLS; empty: none (env CONTENT_HEALTH_LISTEN)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT of a plaintext HTTP port serving Prometheus metrics at /metrics; empty: no "
+          "metrics (env CONTENT_METRICS_LISTEN)");
 ABSL_FLAG(std::string, analytics_tls_ca_file, "",
           "PEM CA bundle that verifies analytics-service's certificate; without it the channel to "
           "analytics-service is PLAINTEXT (env CONTENT_ANALYTICS_TLS_CA_FILE)");
@@ -100,6 +103,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"CONTENT_TLS_CLIENT_CA_FILE", "tls_client_ca_file"},
     {"CONTENT_TLS_REFRESH_INTERVAL", "tls_refresh_interval"},
     {"CONTENT_HEALTH_LISTEN", "health_listen"},
+    {"CONTENT_METRICS_LISTEN", "metrics_listen"},
     {"CONTENT_ANALYTICS_TLS_CA_FILE", "analytics_tls_ca_file"},
     {"CONTENT_ANALYTICS_TLS_CERT_FILE", "analytics_tls_cert_file"},
     {"CONTENT_ANALYTICS_TLS_KEY_FILE", "analytics_tls_key_file"},
@@ -138,6 +142,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
               .key_file = absl::GetFlag(FLAGS_tls_key_file),
               .client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file)},
       .health_listen_address = absl::GetFlag(FLAGS_health_listen),
+      .metrics_listen_address = absl::GetFlag(FLAGS_metrics_listen),
       .analytics_tls = {.ca_file = absl::GetFlag(FLAGS_analytics_tls_ca_file),
                         .cert_file = absl::GetFlag(FLAGS_analytics_tls_cert_file),
                         .key_file = absl::GetFlag(FLAGS_analytics_tls_key_file)},
@@ -157,6 +162,10 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   if (!config.health_listen_address.empty()) {
     NEWSROOM_RETURN_IF_ERROR(
         ParseHostPort(config.health_listen_address, "--health_listen").status());
+  }
+  if (!config.metrics_listen_address.empty()) {
+    NEWSROOM_RETURN_IF_ERROR(
+        ParseHostPort(config.metrics_listen_address, "--metrics_listen").status());
   }
   const std::string refresh = absl::GetFlag(FLAGS_tls_refresh_interval);
   if (!absl::ParseDuration(refresh, &config.tls.refresh_interval)) {

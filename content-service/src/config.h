@@ -30,6 +30,9 @@ struct ContentConfig {
   newsroom::ServerTlsOptions tls;
   // --health_listen, CONTENT_HEALTH_LISTEN: the plaintext health-only port; empty: none.
   std::string health_listen_address;
+  // --metrics_listen, CONTENT_METRICS_LISTEN: the plaintext HTTP port of GET /metrics (Prometheus
+  // text format); empty: no metrics.
+  std::string metrics_listen_address;
   // --analytics_tls_ca_file, --analytics_tls_cert_file, --analytics_tls_key_file
   // (CONTENT_ANALYTICS_TLS_*): TLS, and mutual TLS, to analytics-service; no CA: plaintext.
   newsroom::ClientTlsOptions analytics_tls;

@@ -13,9 +13,12 @@
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
+#include "common/src/metrics.h"
+#include "common/src/metrics_http_server.h"
 #include "common/src/tls_credentials.h"
 #include "content-service/src/cached_article_store.h"
 #include "content-service/src/config.h"
+#include "content-service/src/content_metrics.h"
 #include "content-service/src/content_service.h"
 #include "content-service/src/editor_auth.h"
 #include "content-service/src/grpc_analytics_client.h"
@@ -182,6 +185,8 @@ int main(int argc, char** argv) {
   auto opened = OpenStore(*config);
   if (!opened.ok()) return Fail(opened.status());
   std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(opened);
+  // The cache, when OpenStore put one in front of SQLite, for its hit and miss counts.
+  const auto* cache = dynamic_cast<const newsroom::content::CachedArticleStore*>(store.get());
   newsroom::content::GrpcAnalyticsClient analytics(
       config->analytics_address, newsroom::MakeChannelCredentials(config->analytics_tls));
   // Reads analytics has not acknowledged are kept in a local SQLite file (the article database
@@ -202,6 +207,18 @@ int main(int argc, char** argv) {
     return Fail(status);
   }
 
+  // Metrics only with --metrics_listen: without it the server records nothing per call.
+  std::unique_ptr<newsroom::metrics::MetricsRegistry> metrics;
+  std::unique_ptr<newsroom::GrpcServerMetrics> grpc_metrics;
+  if (!config->metrics_listen_address.empty()) {
+    metrics = std::make_unique<newsroom::metrics::MetricsRegistry>();
+    newsroom::AddBuildInfo(*metrics, "content-service");
+    grpc_metrics = std::make_unique<newsroom::GrpcServerMetrics>(
+        *metrics,
+        std::vector<std::string>{newsroom::content::v1::ContentService::service_full_name()});
+    newsroom::content::AddContentMetrics(*metrics, &pending_reads, cache);
+  }
+
   newsroom::CallLimiter limiter(config->max_in_flight_calls);
   newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get(), &limiter);
   auto server = newsroom::GrpcServer::Start(
@@ -211,8 +228,16 @@ int main(int argc, char** argv) {
        .credentials = newsroom::MakeServerCredentials(config->tls),
        .health_listen_address = config->health_listen_address,
        .max_connection_age = config->max_connection_age,
-       .max_connection_age_grace = config->shutdown_drain});
+       .max_connection_age_grace = config->shutdown_drain,
+       .metrics = grpc_metrics.get()});
   if (!server.ok()) return Fail(server.status());
+  std::unique_ptr<newsroom::metrics::MetricsHttpServer> metrics_server;
+  if (metrics != nullptr) {
+    auto started = newsroom::metrics::MetricsHttpServer::Start(config->metrics_listen_address,
+                                                               "--metrics_listen", metrics.get());
+    if (!started.ok()) return Fail(started.status());
+    metrics_server = *std::move(started);
+  }
   const auto listen = newsroom::ParseHostPort(config->listen_address, "--listen");
   std::printf("content-service listening on %s:%d\n", listen->host.c_str(), (*server)->port());
   // After the main port's line: tests and scripts take the first "listening on" as the main port.
@@ -220,6 +245,12 @@ int main(int argc, char** argv) {
     const auto health = newsroom::ParseHostPort(config->health_listen_address, "--health_listen");
     std::printf("content-service health listening on %s:%d\n", health->host.c_str(),
                 (*server)->health_port());
+  }
+  if (metrics_server != nullptr) {
+    const auto address =
+        newsroom::ParseHostPort(config->metrics_listen_address, "--metrics_listen");
+    std::printf("content-service metrics listening on %s:%d\n", address->host.c_str(),
+                metrics_server->port());
   }
   std::fflush(stdout);
 

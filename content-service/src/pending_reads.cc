@@ -58,7 +58,18 @@ bool PendingReads::Enqueue(analytics_v1::RecordReadRequest read) {
     return false;
   }
   ++pending_;
+  ++counters_.enqueued;
   return true;
+}
+
+absl::Duration PendingReads::OldestAge() const {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (pending_ == 0) return absl::ZeroDuration();
+  }
+  const absl::StatusOr<std::vector<OutboxEntry>> oldest = outbox_->Oldest(1);
+  if (!oldest.ok() || oldest->empty()) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(), absl::Now() - oldest->front().queued_at);
 }
 
 PendingReadsCounters PendingReads::counters() const {

@@ -28,6 +28,7 @@ struct PendingReadsOptions {
 
 struct PendingReadsCounters {
   std::size_t pending = 0;
+  std::uint64_t enqueued = 0;  // saved to the outbox (analytics did not acknowledge in time)
   std::uint64_t delivered = 0;
   std::uint64_t dropped_full = 0;      // the outbox was at max_pending
   std::uint64_t dropped_expired = 0;   // waited longer than max_age
@@ -55,6 +56,10 @@ class PendingReads final {
   std::size_t Shutdown(absl::Time deadline);
 
   [[nodiscard]] PendingReadsCounters counters() const;
+
+  // How long the oldest read in the outbox has waited; zero when it is empty. Asks the outbox
+  // (one indexed query), so call it per scrape, not per read.
+  [[nodiscard]] absl::Duration OldestAge() const;
 
  private:
   void DeliveryLoop();

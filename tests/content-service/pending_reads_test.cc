@@ -113,6 +113,23 @@ TEST(PendingReadsTest, DropsAndCountsWhatOverflowsTheBound) {
   EXPECT_EQ(accepted, 10);
   EXPECT_EQ(pending.counters().dropped_full, 15u);
   EXPECT_EQ(pending.counters().pending, 10u);
+  EXPECT_EQ(pending.counters().enqueued, 10u);
+}
+
+TEST(PendingReadsTest, OldestAgeIsTheWaitOfTheOldestQueuedRead) {
+  ScriptedAnalytics analytics;
+  analytics.SetReply(absl::UnavailableError("down"));
+  auto outbox = OpenOutbox();
+  PendingReads pending(&analytics, outbox.get(), FastOptions(10));
+  EXPECT_EQ(pending.OldestAge(), absl::ZeroDuration());
+  ASSERT_TRUE(pending.Enqueue(Read(1)));
+  absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_TRUE(pending.Enqueue(Read(2)));
+  EXPECT_GE(pending.OldestAge(), absl::Milliseconds(50));
+
+  analytics.SetReply(absl::OkStatus());
+  ASSERT_TRUE(Eventually([&] { return pending.counters().pending == 0; }));
+  EXPECT_EQ(pending.OldestAge(), absl::ZeroDuration());
 }
 
 TEST(PendingReadsTest, ShutdownFlushesWhatAnalyticsAccepts) {
