@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -29,6 +30,16 @@ std::string RandomToken() {
 int HealthPort(ChildProcess& process) {
   const auto line = process.WaitForLine("health listening on ", std::chrono::seconds(10));
   if (!line) throw std::runtime_error("no \"health listening on\" line");
+  return std::stoi(line->substr(line->rfind(':') + 1));
+}
+
+// The port of a service's "metrics listening on HOST:PORT" line when `env` (its metrics
+// variable) is set, else 0.
+int MetricsPort(ChildProcess& process, const char* env) {
+  const char* value = std::getenv(env);
+  if (value == nullptr || *value == '\0') return 0;
+  const auto line = process.WaitForLine("metrics listening on ", std::chrono::seconds(10));
+  if (!line) throw std::runtime_error("no \"metrics listening on\" line");
   return std::stoi(line->substr(line->rfind(':') + 1));
 }
 
@@ -130,6 +141,7 @@ void NewsroomPair::StartAnalytics() {
                               {"READER_HASH_KEY=integration-test-key"});
   analytics_process_ = std::move(started.process);
   if (tls_) analytics_health_port_ = HealthPort(*analytics_process_);
+  analytics_metrics_port_ = MetricsPort(*analytics_process_, "ANALYTICS_METRICS_LISTEN");
   if (analytics_port_ == 0) {
     analytics_port_ = started.port;
     analytics_channel_ = grpc::CreateChannel(started.address(), AnalyticsCredentials());
@@ -172,6 +184,7 @@ void NewsroomPair::StartContent(std::vector<std::string> extra_args) {
   auto started = StartService(CONTENT_SERVICE_BIN, std::move(args));
   content_process_ = std::move(started.process);
   if (tls_) content_health_port_ = HealthPort(*content_process_);
+  content_metrics_port_ = MetricsPort(*content_process_, "CONTENT_METRICS_LISTEN");
   if (content_port_ == 0) {
     content_port_ = started.port;
     std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> editor;

@@ -79,6 +79,11 @@ class NewsroomPair {
   int content_health_port() const { return content_health_port_; }
   int analytics_health_port() const { return analytics_health_port_; }
   std::string analytics_address() const { return "127.0.0.1:" + std::to_string(analytics_port_); }
+  // The /metrics HTTP ports, when the environment turned metrics on (CONTENT_METRICS_LISTEN,
+  // ANALYTICS_METRICS_LISTEN, inherited by the services); 0 otherwise. Each (re)start may move
+  // them when the variable asks for port 0.
+  int content_metrics_port() const { return content_metrics_port_; }
+  int analytics_metrics_port() const { return analytics_metrics_port_; }
 
  private:
   // Flags that put a service on TLS (dashes for analytics-service, underscores for content).
@@ -90,6 +95,8 @@ class NewsroomPair {
   std::optional<PairTls> tls_;
   int content_health_port_ = 0;
   int analytics_health_port_ = 0;
+  int content_metrics_port_ = 0;
+  int analytics_metrics_port_ = 0;
   TempDir dir_;
   RedisServer redis_;
   std::string db_path_;

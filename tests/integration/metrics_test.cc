@@ -1,0 +1,199 @@
+// Both services' /metrics scraped over loopback HTTP while the pair serves real calls: the counts
+// move exactly as the calls made, and `promtool check metrics` accepts both scrapes.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/integration/pair_fixture.h"
+
+namespace newsroom::testing {
+namespace {
+
+constexpr char kContent[] = "newsroom.content.v1.ContentService";
+constexpr char kAnalytics[] = "newsroom.analytics.v1.AnalyticsService";
+
+std::string Scrape(int port) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(5);
+  const httplib::Result result = client.Get("/metrics");
+  if (!result) return "scrape failed: " + httplib::to_string(result.error());
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  return result->body;
+}
+
+// The value of the sample written exactly as `series` (name and labels), or nullopt.
+std::optional<double> Value(const std::string& scrape, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (!absl::ConsumePrefix(&line, series) || !absl::ConsumePrefix(&line, " ")) continue;
+    double value = 0;
+    if (absl::SimpleAtod(line, &value)) return value;
+  }
+  return std::nullopt;
+}
+
+std::string Handled(const char* service, const char* method, const char* code) {
+  return absl::StrCat("grpc_server_handled_total{grpc_service=\"", service, "\",grpc_method=\"",
+                      method, "\",grpc_type=\"unary\",grpc_code=\"", code, "\"}");
+}
+
+std::string LatencyCount(const char* service, const char* method) {
+  return absl::StrCat("grpc_server_handling_seconds_count{grpc_service=\"", service,
+                      "\",grpc_method=\"", method, "\",grpc_type=\"unary\"}");
+}
+
+// Runs `promtool check metrics` on `scrape`; returns its exit status and output.
+std::pair<int, std::string> PromtoolCheck(const std::string& scrape) {
+  const std::string path = ::testing::TempDir() + "/scrape.prom";
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  std::fwrite(scrape.data(), 1, scrape.size(), file);
+  std::fclose(file);
+  std::FILE* pipe =
+      popen((std::string(PROMTOOL_BIN) + " check metrics < " + path + " 2>&1").c_str(), "r");
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  return {status, output};
+}
+
+content_v1::ReadArticleRequest ReadRequest(const std::string& name, int i) {
+  content_v1::ReadArticleRequest request;
+  request.set_name(name);
+  request.set_reader_id(absl::StrCat("reader-", i));
+  request.set_read_id(absl::StrCat("read-", name.substr(name.rfind('/') + 1), "-", i));
+  return request;
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Through the environment, as the Kubernetes manifests set them; inherited by both services.
+    setenv("CONTENT_METRICS_LISTEN", "127.0.0.1:0", 1);
+    setenv("ANALYTICS_METRICS_LISTEN", "127.0.0.1:0", 1);
+    pair_.emplace();
+    unsetenv("CONTENT_METRICS_LISTEN");
+    unsetenv("ANALYTICS_METRICS_LISTEN");
+    ASSERT_NE(pair_->content_metrics_port(), 0);
+    ASSERT_NE(pair_->analytics_metrics_port(), 0);
+  }
+
+  std::string CreateArticle(const std::string& id) {
+    content_v1::CreateArticleRequest request;
+    request.set_article_id(id);
+    *request.mutable_article() = SampleArticle("Metrics " + id);
+    content_v1::Article created;
+    const grpc::Status status = pair_->content().CreateArticle(Context().get(), request, &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return created.name();
+  }
+
+  std::optional<NewsroomPair> pair_;
+};
+
+TEST_F(MetricsTest, CallsReadsAndCodesAreCountedExactlyAndTheScrapesPassPromtool) {
+  const std::string name = CreateArticle("metrics-counted");
+  constexpr int kReads = 7;
+  for (int i = 0; i < kReads; ++i) {
+    content_v1::Article article;
+    const grpc::Status status =
+        pair_->content().ReadArticle(Context().get(), ReadRequest(name, i), &article);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  for (int i = 0; i < 2; ++i) {
+    content_v1::Article article;
+    EXPECT_EQ(
+        pair_->content()
+            .ReadArticle(Context().get(), ReadRequest("articles/no-such-article", i), &article)
+            .error_code(),
+        grpc::StatusCode::NOT_FOUND);
+  }
+  content_v1::GetArticleRequest bad;
+  bad.set_name("not a name");
+  content_v1::Article unused;
+  EXPECT_EQ(pair_->content().GetArticle(Context().get(), bad, &unused).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  const std::string content = Scrape(pair_->content_metrics_port());
+  EXPECT_EQ(Value(content, Handled(kContent, "ReadArticle", "OK")), kReads);
+  EXPECT_EQ(Value(content, Handled(kContent, "ReadArticle", "NotFound")), 2);
+  EXPECT_EQ(Value(content, Handled(kContent, "ReadArticle", "Unavailable")), 0);
+  EXPECT_EQ(Value(content, Handled(kContent, "GetArticle", "InvalidArgument")), 1);
+  EXPECT_EQ(Value(content, Handled(kContent, "CreateArticle", "OK")), 1);
+  EXPECT_EQ(Value(content, LatencyCount(kContent, "ReadArticle")), kReads + 2);
+  EXPECT_EQ(Value(content, "newsroom_content_reads_queued_total"), 0);
+  EXPECT_EQ(Value(content, "newsroom_content_outbox_reads"), 0);
+  EXPECT_THAT(content, ::testing::HasSubstr("newsroom_build_info{service=\"content-service\""));
+
+  const std::string analytics = Scrape(pair_->analytics_metrics_port());
+  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"recorded\"}"), kReads);
+  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"failed\"}"), 0);
+  EXPECT_EQ(Value(analytics, "newsroom_analytics_redis_up"), 1);
+  EXPECT_EQ(
+      Value(analytics, "newsroom_analytics_top_article_reads{article_id=\"metrics-counted\"}"),
+      kReads);
+  EXPECT_GE(Value(analytics, "newsroom_analytics_redis_commands_total").value_or(0), kReads);
+
+  for (const std::string* scrape : {&content, &analytics}) {
+    const auto [status, output] = PromtoolCheck(*scrape);
+    EXPECT_EQ(status, 0) << output;
+  }
+}
+
+TEST_F(MetricsTest, ARetriedReadIsCountedAsADuplicate) {
+  const std::string name = CreateArticle("metrics-duplicate");
+  // Straight to analytics-service, twice with the same read_id, as content-service's outbox may.
+  analytics_v1::RecordReadRequest read;
+  read.set_article(name);
+  read.set_read_id("same-read");
+  for (int i = 0; i < 2; ++i) {
+    analytics_v1::ReadStats response;
+    const grpc::Status status = pair_->analytics().RecordRead(Context().get(), read, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const std::string analytics = Scrape(pair_->analytics_metrics_port());
+  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"recorded\"}"), 1);
+  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"duplicate\"}"), 1);
+  EXPECT_EQ(Value(analytics, Handled(kAnalytics, "RecordRead", "OK")), 2);
+}
+
+TEST_F(MetricsTest, ReadsQueuedWhileAnalyticsIsDownAreCountedThenDelivered) {
+  const std::string name = CreateArticle("metrics-outbox");
+  pair_->StopAnalytics();
+  constexpr int kReads = 3;
+  for (int i = 0; i < kReads; ++i) {
+    content_v1::Article article;
+    ASSERT_TRUE(pair_->content().ReadArticle(Context().get(), ReadRequest(name, i), &article).ok());
+  }
+  std::string content = Scrape(pair_->content_metrics_port());
+  EXPECT_EQ(Value(content, "newsroom_content_reads_queued_total"), kReads);
+  EXPECT_EQ(Value(content, "newsroom_content_outbox_reads"), kReads);
+  EXPECT_GT(Value(content, "newsroom_content_outbox_oldest_read_age_seconds").value_or(0), 0);
+
+  setenv("ANALYTICS_METRICS_LISTEN", "127.0.0.1:0", 1);
+  pair_->StartAnalytics();
+  unsetenv("ANALYTICS_METRICS_LISTEN");
+  ASSERT_TRUE(Eventually([&] {
+    content = Scrape(pair_->content_metrics_port());
+    return Value(content, "newsroom_content_outbox_reads") == 0;
+  }));
+  EXPECT_EQ(Value(content, "newsroom_content_reads_delivered_total"), kReads);
+  EXPECT_EQ(Value(content, "newsroom_content_outbox_oldest_read_age_seconds"), 0);
+  EXPECT_EQ(Value(content, "newsroom_content_reads_dropped_total{reason=\"full\"}"), 0);
+  EXPECT_EQ(Value(Scrape(pair_->analytics_metrics_port()),
+                  "newsroom_analytics_reads_total{result=\"recorded\"}"),
+            kReads);
+}
+
+}  // namespace
+}  // namespace newsroom::testing
