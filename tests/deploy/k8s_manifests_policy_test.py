@@ -59,8 +59,10 @@ NAME_LABEL = "app.kubernetes.io/name"
 
 # Per service: its TLS gRPC port, its plaintext health port, the env var with its drain.
 SERVICES = {
-    "content-service": {"grpc": 50051, "health": 50061, "drain_env": "CONTENT_SHUTDOWN_DRAIN"},
-    "analytics-service": {"grpc": 50052, "health": 50062, "drain_env": "ANALYTICS_SHUTDOWN_DRAIN"},
+    "content-service": {"grpc": 50051, "health": 50061, "metrics": 50071,
+                        "drain_env": "CONTENT_SHUTDOWN_DRAIN"},
+    "analytics-service": {"grpc": 50052, "health": 50062, "metrics": 50072,
+                          "drain_env": "ANALYTICS_SHUTDOWN_DRAIN"},
 }
 STORES = {"redis": 6379, "postgres": 5432}
 # Which env var of which service holds which dependency's address.
@@ -98,6 +100,10 @@ PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 
 # The NetworkPolicy matrix's endpoints outside Newsroom's namespace.
 OTHER_NAMESPACE = "clients"
+# Where Prometheus runs, as deploy/components/network-policies/metrics.yaml assumes: pods labelled
+# app.kubernetes.io/name=prometheus in the namespace named `monitoring`.
+MONITORING_NAMESPACE = "monitoring"
+PROMETHEUS_LABELS = {"app.kubernetes.io/name": "prometheus"}
 WORLD_ADDRESS = "203.0.113.50"  # TEST-NET-3: any address outside the cluster
 # Ports probed besides those of the pods and the policies: DNS, and two nothing here listens on.
 EXTRA_PORTS = {(53, "UDP"), (53, "TCP"), (443, "TCP"), (8080, "TCP")}
@@ -864,7 +870,10 @@ def outside_endpoints(policies):
                     addresses.update(representative_address(e) for e in block.get("except") or [])
     addresses.discard(None)
     client = Endpoint("client in another namespace", OTHER_NAMESPACE, {"app": "client"})
-    return [client] + [Endpoint(f"outside {a}", ip=a) for a in sorted(addresses)]
+    prometheus = Endpoint("prometheus in monitoring", MONITORING_NAMESPACE, PROMETHEUS_LABELS)
+    # Another pod in the monitoring namespace: the metrics ports must stay closed to it.
+    other = Endpoint("other pod in monitoring", MONITORING_NAMESPACE, {"app": "grafana"})
+    return [client, prometheus, other] + [Endpoint(f"outside {a}", ip=a) for a in sorted(addresses)]
 
 
 def pod_endpoints(objs):
@@ -905,6 +914,9 @@ def expected_flows(pods, outside, store_ranges):
              for end in outside}
     flows.add(("content-service", "analytics-service", SERVICES["analytics-service"]["grpc"],
                "TCP"))
+    for service in ("content-service", "analytics-service"):  # scrapes, from Prometheus only
+        if service in names:
+            flows.add(("prometheus in monitoring", service, SERVICES[service]["metrics"], "TCP"))
     for store, client in (("postgres", "content-service"), ("redis", "analytics-service")):
         if store in names:
             flows.add((client, store, STORES[store], "TCP"))
@@ -936,7 +948,8 @@ def check_network(overlay):
         policies = [policy if (policy.get("metadata") or {}).get("namespace") else
                     {**policy, "metadata": {**(policy.get("metadata") or {}), "namespace": home}}
                     for policy in policies]
-    namespace_labels[OTHER_NAMESPACE] = {}
+    namespace_labels[OTHER_NAMESPACE] = {"kubernetes.io/metadata.name": OTHER_NAMESPACE}
+    namespace_labels[MONITORING_NAMESPACE] = {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
     evaluator = NetworkPolicies(policies, namespace_labels)
     pods, outside = pod_endpoints(overlay.objs), outside_endpoints(policies)
     out = [f"{pod.name}: selected by no NetworkPolicy" for pod in pods
@@ -1315,6 +1328,17 @@ BREAKS = [
      lambda o: rule(o, "content-service", "ingress", 0)["ports"].append({"port": "health"})),
     ("prod", check_network, "not needed: analytics-service -> outside 203.0.113.50:6379/TCP",
      lambda o: rule(o, "analytics-service", "egress", 0).pop("to")),
+    # The metrics ports: Prometheus's pods in `monitoring` only, not the namespace's other pods,
+    # nor Prometheus-labelled pods elsewhere, and no more than the metrics port.
+    ("prod", check_network, "not needed: other pod in monitoring -> content-service:50071/TCP",
+     lambda o: rule(o, "metrics-from-prometheus", "ingress", 0)["from"][0].pop("podSelector")),
+    ("prod", check_network,
+     "not needed: prometheus in monitoring -> analytics-service:50062/TCP",
+     lambda o: rule(o, "metrics-from-prometheus", "ingress", 0)["ports"].append(
+         {"port": "health"})),
+    ("prod", check_network, "needed but denied: prometheus in monitoring -> analytics-service:50072",
+     lambda o: rule(o, "metrics-from-prometheus", "ingress", 0)["from"][0][
+         "namespaceSelector"]["matchLabels"].update({"kubernetes.io/metadata.name": "observability"})),
     ("prod", check_network, "not needed: client in another namespace -> analytics-service:50052",
      lambda o: rule(o, "analytics-service", "ingress", 0)["from"].append(
          {"namespaceSelector": {}})),
