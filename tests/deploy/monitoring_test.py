@@ -33,7 +33,8 @@ PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "topk", "max", "min",
 
 def metric_names(expr):
     names = set()
-    for word in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", re.sub(r'"[^"]*"', "", expr)):
+    expr = re.sub(r"\[[^\]]*\]", "", re.sub(r'"[^"]*"', "", expr))  # label values, ranges
+    for word in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
         if word in PROMQL_WORDS or ":" in word:
             continue
         names.add(re.sub(r"_(bucket|sum|count)$", "", word))

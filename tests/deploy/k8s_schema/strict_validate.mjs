@@ -6,12 +6,21 @@
 const API_VERSION = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?$/;
 const KIND = /^[A-Z][A-Za-z0-9]*$/;
 
+// API groups of custom resources -> the npm package modelling them.
+const CRD_PACKAGES = { "monitoring.coreos.com": "@kubernetes-models/prometheus-operator" };
+
 async function modelFor(apiVersion, kind) {
   if (typeof apiVersion !== "string" || !API_VERSION.test(apiVersion)) return null;
   if (typeof kind !== "string" || !KIND.test(kind)) return null;
+  // Custom resources we deploy come from their own pinned packages (package.json):
+  // monitoring.coreos.com (ServiceMonitor, PrometheusRule) from @kubernetes-models/prometheus-operator.
+  const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+  const crdPackage = CRD_PACKAGES[group];
   let module;
   try {
-    module = await import(`kubernetes-models/${apiVersion}/${kind}`);
+    module = await import(
+      crdPackage ? `${crdPackage}/${apiVersion}/${kind}` : `kubernetes-models/${apiVersion}/${kind}`
+    );
   } catch (error) {
     if (error.code === "ERR_MODULE_NOT_FOUND" || error.code === "ERR_PACKAGE_PATH_NOT_EXPORTED") {
       return null;
