@@ -63,6 +63,23 @@ std::optional<absl::CivilDay> RankingDay(absl::Time read_time, absl::CivilDay to
   return day;
 }
 
+absl::StatusOr<std::vector<std::string>> WatchedArticleIds(
+    const v1::WatchReadStatsRequest& request) {
+  const int size = request.articles_size();
+  if (size < 1 || size > kMaxWatchedArticles) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "articles: must hold 1 to ", kMaxWatchedArticles, " article names, got ", size));
+  }
+  std::vector<std::string> ids;
+  ids.reserve(size);
+  for (int i = 0; i < size; ++i) {
+    NEWSROOM_ASSIGN_OR_RETURN(
+        absl::string_view id, ParseArticleName(request.articles(i), absl::StrCat("articles[", i, "]")));
+    ids.emplace_back(id);
+  }
+  return ids;
+}
+
 AnalyticsService::AnalyticsService(std::unique_ptr<ReadCounter> counter, ReaderHasher hasher,
                                    Clock clock)
     : counter_(std::move(counter)), hasher_(std::move(hasher)), clock_(std::move(clock)) {}

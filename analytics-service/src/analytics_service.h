@@ -22,6 +22,8 @@ inline constexpr int32_t kMaxPageSize = 1000;
 inline constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
 // Days ranked by the longest period; older reads count in the all-time totals only.
 inline constexpr int kLongestPeriodDays = 30;
+// Articles one WatchReadStats call may watch.
+inline constexpr int kMaxWatchedArticles = 100;
 
 // The UTC days a period sums, oldest first, ending with `today`; empty for all time (and for
 // PERIOD_UNSPECIFIED). INVALID_ARGUMENT naming `period` for a value the API does not define.
@@ -31,6 +33,11 @@ inline constexpr int kLongestPeriodDays = 30;
 // The day whose ranking a read at `read_time` counts in, or nullopt when that day is outside the
 // longest period ending `today`.
 [[nodiscard]] std::optional<absl::CivilDay> RankingDay(absl::Time read_time, absl::CivilDay today);
+
+// The article ids a WatchReadStats request names, in request order (duplicates kept: the hub
+// watches them once). INVALID_ARGUMENT naming `articles` or `articles[i]`.
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> WatchedArticleIds(
+    const v1::WatchReadStatsRequest& request);
 
 // The API's logic, free of gRPC: validates requests, turns them into ReadCounter calls and builds
 // the responses. Each method calls `done` exactly once, possibly on another thread; it returns

@@ -149,6 +149,17 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
                    absl::StrCat("expected 1 to 1000000, got \"", raw.max_in_flight_calls, "\""));
   }
 
+  if (!absl::ParseDuration(raw.watch_interval, &config.watch_interval) ||
+      config.watch_interval < absl::Milliseconds(10) || config.watch_interval > absl::Hours(1)) {
+    return Invalid("watch-interval", absl::StrCat("expected a duration from 10ms to 1h, got \"",
+                                                  raw.watch_interval, "\""));
+  }
+  if (!absl::SimpleAtoi(raw.max_watchers, &config.max_watchers) || config.max_watchers < 1 ||
+      config.max_watchers > 100000) {
+    return Invalid("max-watchers",
+                   absl::StrCat("expected 1 to 100000, got \"", raw.max_watchers, "\""));
+  }
+
   config.reader_hash_key = raw.reader_hash_key;
   if (!raw.reader_hash_key_file.empty()) {
     std::ifstream file(raw.reader_hash_key_file, std::ios::binary);

@@ -32,6 +32,8 @@ struct RawConfig {
   std::string tls_refresh_interval = "10s";  // --tls-refresh-interval, ANALYTICS_TLS_REFRESH_...
   std::string health_listen;                 // --health-listen, ANALYTICS_HEALTH_LISTEN
   std::string metrics_listen;                // --metrics-listen, ANALYTICS_METRICS_LISTEN
+  std::string watch_interval = "1s";         // --watch-interval, ANALYTICS_WATCH_INTERVAL
+  std::string max_watchers = "1000";         // --max-watchers, ANALYTICS_MAX_WATCHERS
 };
 
 struct Config {
@@ -52,6 +54,10 @@ struct Config {
   absl::Duration max_connection_age;
   // Calls served at once; more get RESOURCE_EXHAUSTED at once.
   int max_in_flight_calls = 10000;
+  // WatchReadStats: how often the watched articles' stats are read and sent.
+  absl::Duration watch_interval = absl::Seconds(1);
+  // WatchReadStats streams open at once; more get RESOURCE_EXHAUSTED.
+  int max_watchers = 1000;
   // Empty: use (or create) the key kept in Redis.
   std::string reader_hash_key;
   // No certificate: plaintext. With a client CA every call needs a client certificate it signed.

@@ -33,6 +33,12 @@ ABSL_FLAG(
 ABSL_FLAG(std::string, max_in_flight_calls, "10000",
           "calls served at once; more are refused at once with RESOURCE_EXHAUSTED (env "
           "ANALYTICS_MAX_IN_FLIGHT_CALLS)");
+ABSL_FLAG(std::string, watch_interval, "1s",
+          "how often WatchReadStats streams get updates: the stats of every watched article are "
+          "read from Redis once per interval, 10ms to 1h (env ANALYTICS_WATCH_INTERVAL)");
+ABSL_FLAG(std::string, max_watchers, "1000",
+          "WatchReadStats streams open at once, each watching up to 100 articles; more are refused "
+          "with RESOURCE_EXHAUSTED (env ANALYTICS_MAX_WATCHERS)");
 ABSL_FLAG(std::string, reader_hash_key_file, "",
           "file holding the reader-id HMAC key, or the key itself in env READER_HASH_KEY; without "
           "either, a random key is created once and kept in Redis (env READER_HASH_KEY_FILE)");
@@ -71,6 +77,8 @@ constexpr EnvFlag kEnvFlags[] = {
     {"ANALYTICS_SHUTDOWN_DRAIN", "shutdown_drain"},
     {"ANALYTICS_MAX_CONNECTION_AGE", "max_connection_age"},
     {"ANALYTICS_MAX_IN_FLIGHT_CALLS", "max_in_flight_calls"},
+    {"ANALYTICS_WATCH_INTERVAL", "watch_interval"},
+    {"ANALYTICS_MAX_WATCHERS", "max_watchers"},
     {"READER_HASH_KEY_FILE", "reader_hash_key_file"},
     {"ANALYTICS_TLS_CERT_FILE", "tls_cert_file"},
     {"ANALYTICS_TLS_KEY_FILE", "tls_key_file"},
@@ -113,6 +121,8 @@ RawConfig RawConfigFromFlags() {
       .tls_refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval),
       .health_listen = absl::GetFlag(FLAGS_health_listen),
       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
+      .watch_interval = absl::GetFlag(FLAGS_watch_interval),
+      .max_watchers = absl::GetFlag(FLAGS_max_watchers),
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "analytics-service/src/watch_reactor.h"
 #include "common/src/unary_reactor.h"
 
 namespace newsroom::analytics {
@@ -54,6 +55,11 @@ grpc::ServerUnaryReactor* GrpcAnalyticsService::ListTopArticles(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   service_->ListTopArticles(*request, FinishInto(reactor, response, *std::move(permit)));
   return reactor;
+}
+
+grpc::ServerWriteReactor<v1::WatchReadStatsResponse>* GrpcAnalyticsService::WatchReadStats(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchReadStatsRequest* request) {
+  return StartWatchReadStats(watch_hub_, *request);
 }
 
 }  // namespace newsroom::analytics

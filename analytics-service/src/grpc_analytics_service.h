@@ -1,6 +1,7 @@
 #pragma once
 
 #include "analytics-service/src/analytics_service.h"
+#include "analytics-service/src/watch_hub.h"
 #include "common/src/call_limiter.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 
@@ -10,10 +11,12 @@ namespace newsroom::analytics {
 // service is done, so no gRPC thread waits on Redis.
 class GrpcAnalyticsService final : public v1::AnalyticsService::CallbackService {
  public:
-  // `service` and `limiter` are not owned and must outlive this object and the server serving it.
-  // The limiter bounds the calls in flight; more are refused with RESOURCE_EXHAUSTED.
-  GrpcAnalyticsService(AnalyticsService* service, CallLimiter* limiter)
-      : service_(service), limiter_(limiter) {}
+  // `service`, `limiter` and `watch_hub` are not owned and must outlive this object and the
+  // server serving it. The limiter bounds the unary calls in flight; more are refused with
+  // RESOURCE_EXHAUSTED. WatchReadStats streams are bounded by the hub instead (they are long-lived
+  // and must not use up the unary calls' room).
+  GrpcAnalyticsService(AnalyticsService* service, CallLimiter* limiter, WatchHub* watch_hub)
+      : service_(service), limiter_(limiter), watch_hub_(watch_hub) {}
 
   grpc::ServerUnaryReactor* RecordRead(grpc::CallbackServerContext* context,
                                        const v1::RecordReadRequest* request,
@@ -30,10 +33,13 @@ class GrpcAnalyticsService final : public v1::AnalyticsService::CallbackService 
   grpc::ServerUnaryReactor* ListTopArticles(grpc::CallbackServerContext* context,
                                             const v1::ListTopArticlesRequest* request,
                                             v1::ListTopArticlesResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchReadStatsResponse>* WatchReadStats(
+      grpc::CallbackServerContext* context, const v1::WatchReadStatsRequest* request) override;
 
  private:
   AnalyticsService* service_;
   CallLimiter* limiter_;
+  WatchHub* watch_hub_;
 };
 
 }  // namespace newsroom::analytics

@@ -16,11 +16,13 @@
 #include "analytics-service/src/config.h"
 #include "analytics-service/src/flags.h"
 #include "analytics-service/src/grpc_analytics_service.h"
+#include "analytics-service/src/read_stats_poller.h"
 #include "analytics-service/src/reader_hasher.h"
 #include "analytics-service/src/redis_connection.h"
 #include "analytics-service/src/redis_health_monitor.h"
 #include "analytics-service/src/redis_keys.h"
 #include "analytics-service/src/redis_read_counter.h"
+#include "analytics-service/src/watch_hub.h"
 #include "common/src/env_flags.h"
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
@@ -139,9 +141,14 @@ int Run(int argc, char** argv) {
     counter = std::make_unique<CountingReadCounter>(std::move(counter), *registry);
     AddTopArticles(*registry, counter.get());
   }
+  ReadCounter* const shared_counter = counter.get();  // owned by `service`, which outlives `poller`
   AnalyticsService service(std::move(counter), ReaderHasher(std::move(hash_key)));
   CallLimiter limiter(config->max_in_flight_calls);
-  GrpcAnalyticsService grpc_service(&service, &limiter);
+  WatchHub watch_hub(config->max_watchers);
+  // Declared after `service` and `watch_hub`: destroyed (joined) before them.
+  auto poller =
+      std::make_unique<ReadStatsPoller>(&watch_hub, shared_counter, config->watch_interval);
+  GrpcAnalyticsService grpc_service(&service, &limiter, &watch_hub);
 
   absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(GrpcServerOptions{
       .listen_address = config->listen_address,
@@ -195,7 +202,11 @@ int Run(int argc, char** argv) {
                absl::FormatDuration(config->shutdown_drain).c_str());
   monitor.reset();         // so that nothing turns health back to SERVING
   metrics_server.reset();  // its scrapes ask `service`'s counter for the top articles
+  // Watch streams never end by themselves: end them now (UNAVAILABLE, so clients reconnect to
+  // another replica) rather than let them hold the drain to its deadline.
+  watch_hub.Close(absl::UnavailableError("analytics-service is shutting down; reconnect"));
   (*server)->Shutdown(config->shutdown_drain);
+  poller.reset();
   return 0;  // `service` (and its Redis workers) outlives every call the server finished
 }
 

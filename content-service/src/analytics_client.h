@@ -1,6 +1,8 @@
 #pragma once
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -43,6 +45,36 @@ class AnalyticsClient {
   // Records reads in one call, blocking; for the background delivery of queued reads.
   [[nodiscard]] virtual absl::Status BatchRecordReads(
       const std::vector<analytics_v1::RecordReadRequest>& reads, absl::Time deadline) = 0;
+
+  // An open WatchReadStats stream.
+  class ReadStatsWatch {
+   public:
+    virtual ~ReadStatsWatch() = default;
+    // Ends the stream: `on_done` then runs with CANCELLED, unless it already ran. Safe to call at
+    // any time, more than once, from any thread.
+    virtual void Cancel() = 0;
+  };
+
+  // What a WatchReadStats stream reports.
+  struct WatchCallbacks {
+    // Each message's stats, in order, one message at a time, on an RPC thread; must not block.
+    absl::AnyInvocable<void(std::vector<analytics_v1::ReadStats>)> on_update;
+    // Once, after the last on_update: how the stream ended (it never ends OK by itself).
+    absl::AnyInvocable<void(absl::Status) &&> on_done;
+  };
+
+  // Opens a WatchReadStats stream of `articles` (names, validated). No deadline: it runs until
+  // Cancel() or until analytics-service ends it. The default implementation, for test doubles
+  // that do not stream, ends at once with UNIMPLEMENTED.
+  virtual std::shared_ptr<ReadStatsWatch> WatchReadStats(std::vector<std::string> articles,
+                                                         WatchCallbacks callbacks) {
+    (void)articles;
+    std::move(callbacks.on_done)(absl::UnimplementedError("WatchReadStats"));
+    struct Ended final : ReadStatsWatch {
+      void Cancel() override {}
+    };
+    return std::make_shared<Ended>();
+  }
 };
 
 }  // namespace newsroom::content

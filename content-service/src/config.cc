@@ -72,6 +72,9 @@ ABSL_FLAG(absl::Duration, max_pending_read_age, absl::Hours(24),
 ABSL_FLAG(int, max_in_flight_calls, 10000,
           "Get/Read/List calls served at once; more are refused at once with RESOURCE_EXHAUSTED, "
           "which bounds memory under a flood (env CONTENT_MAX_IN_FLIGHT_CALLS)");
+ABSL_FLAG(int, max_watchers, 1000,
+          "WatchArticleReadStats streams open at once (each relays one analytics-service stream); "
+          "more are refused with RESOURCE_EXHAUSTED (env CONTENT_MAX_WATCHERS)");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls and queued reads get to finish (env "
           "CONTENT_SHUTDOWN_DRAIN)");
@@ -113,6 +116,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"CONTENT_MAX_PENDING_READS", "max_pending_reads"},
     {"CONTENT_MAX_PENDING_READ_AGE", "max_pending_read_age"},
     {"CONTENT_MAX_IN_FLIGHT_CALLS", "max_in_flight_calls"},
+    {"CONTENT_MAX_WATCHERS", "max_watchers"},
     {"CONTENT_SHUTDOWN_DRAIN", "shutdown_drain"},
     {"CONTENT_MAX_CONNECTION_AGE", "max_connection_age"},
     {"EDITOR_TOKEN_FILE", "editor_token_file"},
@@ -154,6 +158,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
       .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
       .max_in_flight_calls = absl::GetFlag(FLAGS_max_in_flight_calls),
+      .max_watchers = absl::GetFlag(FLAGS_max_watchers),
       .editor_token_file = absl::GetFlag(FLAGS_editor_token_file),
       .editor_token = EnvOr("EDITOR_TOKEN", ""),
   };
@@ -201,6 +206,9 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   }
   if (config.stats_max_age < absl::ZeroDuration() || config.stats_max_age > absl::Seconds(1)) {
     return absl::InvalidArgumentError("--stats_max_age: must be between 0 and 1s");
+  }
+  if (config.max_watchers < 1 || config.max_watchers > 100000) {
+    return absl::InvalidArgumentError("--max_watchers: must be between 1 and 100000");
   }
   if (config.max_pending_reads == 0) {
     return absl::InvalidArgumentError("--max_pending_reads: must be positive");

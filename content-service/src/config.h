@@ -47,6 +47,8 @@ struct ContentConfig {
   absl::Duration max_connection_age;
   // Reads (calls that wait on analytics) served at once; more get RESOURCE_EXHAUSTED at once.
   int max_in_flight_calls;
+  // --max_watchers: WatchArticleReadStats streams open at once; more get RESOURCE_EXHAUSTED.
+  int max_watchers = 1000;
   // The editor token for the write RPCs: a file (--editor_token_file, EDITOR_TOKEN_FILE) or the
   // value of EDITOR_TOKEN; never a flag holding the value, which `ps` would show. Both empty:
   // writes are refused. Checked by EditorAuth::FromConfig.

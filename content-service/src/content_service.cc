@@ -104,6 +104,30 @@ void ContentService::AttachStats(
       });
 }
 
+absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
+    const content_v1::WatchArticleReadStatsRequest& request) {
+  const int size = request.names_size();
+  if (size < 1 || size > kMaxWatchedArticles) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "names: must hold 1 to ", kMaxWatchedArticles, " article names, got ", size));
+  }
+  std::vector<std::string> names;
+  absl::flat_hash_set<absl::string_view> seen;
+  for (int i = 0; i < size; ++i) {
+    const std::string field = absl::StrCat("names[", i, "]");
+    NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view id,
+                              ParseArticleName(request.names(i), field));
+    if (!seen.insert(request.names(i)).second) continue;
+    absl::StatusOr<content_v1::Article> article = store_->Get(id);
+    if (article.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError(absl::StrCat(field, ": no article ", request.names(i)));
+    }
+    NEWSROOM_RETURN_IF_ERROR(article.status());
+    names.push_back(request.names(i));
+  }
+  return names;
+}
+
 void ContentService::GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
                                 Done<content_v1::Article> done) {
   const auto id = ParseArticleName(request.name(), "name");

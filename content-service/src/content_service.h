@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -16,6 +18,9 @@
 namespace newsroom::content {
 
 namespace content_v1 = ::newsroom::content::v1;
+
+// Articles one WatchArticleReadStats call may watch (as analytics-service's WatchReadStats).
+inline constexpr int kMaxWatchedArticles = 100;
 
 struct ContentServiceOptions {
   // Longest wait for analytics-service on a request's path; never past the caller's deadline.
@@ -58,6 +63,12 @@ class ContentService final {
   void ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
                             absl::Time deadline,
                             Done<content_v1::ListMostReadArticlesResponse> done);
+
+  // The article names a WatchArticleReadStats request watches, validated, in request order without
+  // duplicates: INVALID_ARGUMENT naming `names` or `names[i]`, NOT_FOUND naming an article that
+  // does not exist, or the store's error.
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> WatchedArticleNames(
+      const content_v1::WatchArticleReadStatsRequest& request);
 
   [[nodiscard]] absl::StatusOr<content_v1::Article> CreateArticle(
       const content_v1::CreateArticleRequest& request);

@@ -1,6 +1,7 @@
 #include "content-service/src/grpc_analytics_client.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "common/src/grpc_status.h"
@@ -80,6 +81,50 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
   return channel;
 }
 
+// One WatchReadStats stream, on the callback API: reads every message as soon as it arrives and
+// hands it on, so analytics-service never waits on this side (whoever consumes on_update keeps
+// only the latest stats per article, so reading eagerly costs bounded memory). Owned by itself
+// until OnDone, and by whoever holds the handle.
+class WatchCall final : public grpc::ClientReadReactor<analytics_v1::WatchReadStatsResponse>,
+                        public AnalyticsClient::ReadStatsWatch,
+                        public std::enable_shared_from_this<WatchCall> {
+ public:
+  explicit WatchCall(AnalyticsClient::WatchCallbacks callbacks)
+      : callbacks_(std::move(callbacks)) {}
+
+  void Start(analytics_v1::AnalyticsService::Stub* stub, std::vector<std::string> articles) {
+    self_ = shared_from_this();
+    for (auto& article : articles) request_.add_articles(std::move(article));
+    stub->async()->WatchReadStats(&context_, &request_, this);
+    StartRead(&response_);
+    StartCall();
+  }
+
+  void Cancel() override { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended; OnDone follows with its status
+    auto* stats = response_.mutable_stats();
+    callbacks_.on_update(std::vector<analytics_v1::ReadStats>(
+        std::make_move_iterator(stats->begin()), std::make_move_iterator(stats->end())));
+    response_.Clear();
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::move(callbacks_.on_done)(FromGrpcStatus(status));
+    callbacks_ = {};         // drops what the callbacks hold before this object goes
+    self_.reset();           // may destroy this object
+  }
+
+ private:
+  AnalyticsClient::WatchCallbacks callbacks_;
+  grpc::ClientContext context_;
+  analytics_v1::WatchReadStatsRequest request_;
+  analytics_v1::WatchReadStatsResponse response_;
+  std::shared_ptr<WatchCall> self_;
+};
+
 }  // namespace
 
 GrpcAnalyticsClient::GrpcAnalyticsClient(const std::string& address,
@@ -134,6 +179,13 @@ void GrpcAnalyticsClient::ListTopArticles(const analytics_v1::ListTopArticlesReq
   SetDeadline(call->context, deadline);
   stub_->async()->ListTopArticles(&call->context, &call->request, &call->response,
                                   PassResponse(call));
+}
+
+std::shared_ptr<AnalyticsClient::ReadStatsWatch> GrpcAnalyticsClient::WatchReadStats(
+    std::vector<std::string> articles, WatchCallbacks callbacks) {
+  auto call = std::make_shared<WatchCall>(std::move(callbacks));
+  call->Start(stub_.get(), std::move(articles));
+  return call;
 }
 
 absl::Status GrpcAnalyticsClient::BatchRecordReads(

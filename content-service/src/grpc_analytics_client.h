@@ -29,6 +29,8 @@ class GrpcAnalyticsClient final : public AnalyticsClient {
                        Callback<analytics_v1::ListTopArticlesResponse> done) override;
   absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>& reads,
                                 absl::Time deadline) override;
+  std::shared_ptr<ReadStatsWatch> WatchReadStats(std::vector<std::string> articles,
+                                                 WatchCallbacks callbacks) override;
 
  private:
   std::unique_ptr<analytics_v1::AnalyticsService::Stub> stub_;

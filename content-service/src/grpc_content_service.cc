@@ -111,4 +111,10 @@ grpc::ServerUnaryReactor* GrpcContentService::DeleteArticle(
   return reactor;
 }
 
+grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>*
+GrpcContentService::WatchArticleReadStats(grpc::CallbackServerContext* /*context*/,
+                                          const content_v1::WatchArticleReadStatsRequest* request) {
+  return watches_->Start([&] { return service_->WatchedArticleNames(*request); });
+}
+
 }  // namespace newsroom::content

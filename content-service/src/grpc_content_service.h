@@ -3,6 +3,7 @@
 #include "common/src/call_limiter.h"
 #include "content-service/src/content_service.h"
 #include "content-service/src/editor_auth.h"
+#include "content-service/src/watch_relay.h"
 #include "newsroom/content/v1/content_service.grpc.pb.h"
 
 namespace newsroom::content {
@@ -13,10 +14,12 @@ namespace newsroom::content {
 // EditorAuth.
 class GrpcContentService final : public content_v1::ContentService::CallbackService {
  public:
-  // `service`, `editor_auth` and `limiter` are not owned and must outlive this object. The
-  // limiter bounds the calls that wait on analytics-service (the reads); writes run inline.
-  GrpcContentService(ContentService* service, const EditorAuth* editor_auth, CallLimiter* limiter)
-      : service_(service), editor_auth_(editor_auth), limiter_(limiter) {}
+  // `service`, `editor_auth`, `limiter` and `watches` are not owned and must outlive this object.
+  // The limiter bounds the calls that wait on analytics-service (the reads); writes run inline;
+  // WatchArticleReadStats streams are bounded by `watches`.
+  GrpcContentService(ContentService* service, const EditorAuth* editor_auth, CallLimiter* limiter,
+                     WatchRelays* watches)
+      : service_(service), editor_auth_(editor_auth), limiter_(limiter), watches_(watches) {}
 
   grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* context,
                                        const content_v1::GetArticleRequest* request,
@@ -39,6 +42,9 @@ class GrpcContentService final : public content_v1::ContentService::CallbackServ
   grpc::ServerUnaryReactor* ListMostReadArticles(
       grpc::CallbackServerContext* context, const content_v1::ListMostReadArticlesRequest* request,
       content_v1::ListMostReadArticlesResponse* response) override;
+  grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>* WatchArticleReadStats(
+      grpc::CallbackServerContext* context,
+      const content_v1::WatchArticleReadStatsRequest* request) override;
 
  private:
   // OK when the call carries the editor token; see EditorAuth::Authorize.
@@ -47,6 +53,7 @@ class GrpcContentService final : public content_v1::ContentService::CallbackServ
   ContentService* const service_;
   const EditorAuth* const editor_auth_;
   CallLimiter* const limiter_;
+  WatchRelays* const watches_;
 };
 
 }  // namespace newsroom::content

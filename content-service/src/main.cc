@@ -28,6 +28,7 @@
 #include "content-service/src/seed_loader.h"
 #include "content-service/src/sqlite_article_store.h"
 #include "content-service/src/sqlite_read_outbox.h"
+#include "content-service/src/watch_relay.h"
 #include "newsroom/content/v1/content_service.grpc.pb.h"
 
 extern char** environ;
@@ -220,7 +221,9 @@ int main(int argc, char** argv) {
   }
 
   newsroom::CallLimiter limiter(config->max_in_flight_calls);
-  newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get(), &limiter);
+  newsroom::content::WatchRelays watches(&analytics, config->max_watchers);
+  newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get(), &limiter,
+                                                     &watches);
   auto server = newsroom::GrpcServer::Start(
       {.listen_address = config->listen_address,
        .services = {&grpc_service},
@@ -258,6 +261,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "content-service: signal %d, draining for up to %s\n", signal_number,
                absl::FormatDuration(config->shutdown_drain).c_str());
   const absl::Time deadline = absl::Now() + config->shutdown_drain;
+  // Watch streams never end by themselves: end them now (UNAVAILABLE, so clients reconnect to
+  // another replica) rather than let them hold the drain to its deadline.
+  watches.Close(absl::UnavailableError("content-service is shutting down; reconnect"));
   (*server)->Shutdown(config->shutdown_drain);
   // The server's drain can use the whole deadline (gRPC waits for idle clients to hang up), so
   // delivering the queued reads gets a minimum of its own.

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "analytics-service/src/read_counter.h"
+#include "analytics-service/src/watch_hub.h"
+
+namespace newsroom::analytics {
+
+// The one poller of a process behind WatchReadStats: once per `interval` it fetches the counts of
+// every watched article (the union over all watchers) with batched ReadCounter::Get calls (one
+// pipelined round trip per 500 articles) and publishes them to the hub, which fans out what
+// changed. Articles of a new watcher that no one watched before are fetched at once, so its
+// snapshot does not wait for the interval. Fetches run one at a time on the poller's thread, so
+// each publishes counts at least as new as the one before.
+class ReadStatsPoller final {
+ public:
+  // Articles per ReadCounter::Get call (two commands each).
+  static constexpr std::size_t kArticlesPerFetch = 500;
+
+  // Starts the thread. `hub` and `counter` are not owned and must outlive this object.
+  ReadStatsPoller(WatchHub* hub, ReadCounter* counter, absl::Duration interval);
+  // Closes the hub (UNAVAILABLE) and joins the thread.
+  ~ReadStatsPoller();
+  ReadStatsPoller(const ReadStatsPoller&) = delete;
+  ReadStatsPoller& operator=(const ReadStatsPoller&) = delete;
+
+ private:
+  void Run();
+  // The counts of `article_ids`, in order, or the first error.
+  absl::StatusOr<std::vector<ArticleCounts>> Fetch(const std::vector<std::string>& article_ids);
+
+  WatchHub* const hub_;
+  ReadCounter* const counter_;
+  const absl::Duration interval_;
+  std::uint64_t failures_ = 0;  // poller thread only
+  std::thread thread_;
+};
+
+}  // namespace newsroom::analytics
