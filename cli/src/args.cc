@@ -27,6 +27,8 @@ commands:
   create <file.json> [--id=ID]                          create an article from protobuf JSON
   delete <id>                                           delete an article
   stats <id>                                            show an article's read count
+  watch <id>... [--duration=DUR]                        show read counts live, a line per change,
+                                                        until Ctrl-C or DUR (e.g. 30s) has passed
   help                                                  show this text
 
 global flags (anywhere on the line):
@@ -51,6 +53,7 @@ const std::map<std::string, std::vector<std::string>>& VerbFlags() {
       {"create", {"id"}},
       {"delete", {}},
       {"stats", {}},
+      {"watch", {"duration"}},
   };
   return *kFlags;
 }
@@ -68,7 +71,7 @@ std::optional<Verb> VerbFromName(const std::string& name) {
   static const auto* const kVerbs = new std::map<std::string, Verb>{
       {"get", Verb::kGet},     {"read", Verb::kRead},     {"list", Verb::kList},
       {"top", Verb::kTop},     {"create", Verb::kCreate}, {"delete", Verb::kDelete},
-      {"stats", Verb::kStats},
+      {"stats", Verb::kStats}, {"watch", Verb::kWatch},
   };
   auto it = kVerbs->find(name);
   if (it == kVerbs->end()) return std::nullopt;
@@ -213,12 +216,28 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
       auto n = ParseCount(name, value);
       if (!n.ok()) return n.status();
       command.limit = *n;
+    } else if (name == "duration") {
+      absl::Duration duration;
+      if (!absl::ParseDuration(value, &duration) || duration <= absl::ZeroDuration()) {
+        return UsageError(
+            absl::StrCat("--duration must be a positive duration such as 30s, got '", value, "'"));
+      }
+      command.duration = duration;
     } else if (name == "id") {
       if (value.empty()) return UsageError("--id is empty");
       command.article_id = value;
     }
   }
 
+  if (command.verb == Verb::kWatch) {
+    if (positionals.empty()) return UsageError("'watch' needs at least one article id");
+    for (const std::string& positional : positionals) {
+      auto name = ArticleName(positional);
+      if (!name.ok()) return name.status();
+      command.article_names.push_back(*std::move(name));
+    }
+    return command;
+  }
   const std::size_t wanted = (command.verb == Verb::kList || command.verb == Verb::kTop) ? 0 : 1;
   if (positionals.size() < wanted) {
     return UsageError(absl::StrCat("'", *verb_name, "' needs ",

@@ -16,7 +16,7 @@ namespace newsroom::cli {
 inline constexpr char kDefaultAddress[] = "127.0.0.1:50051";
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(5);
 
-enum class Verb { kHelp, kGet, kRead, kList, kTop, kCreate, kDelete, kStats };
+enum class Verb { kHelp, kGet, kRead, kList, kTop, kCreate, kDelete, kStats, kWatch };
 
 struct Command {
   Verb verb = Verb::kHelp;
@@ -43,6 +43,10 @@ struct Command {
   // top
   newsroom::analytics::v1::Period period = newsroom::analytics::v1::PERIOD_ALL_TIME;  // --period
   int32_t limit = 0;  // --limit (0: the server's default)
+
+  // watch: the articles (as `articles/{id}`) and how long to watch (infinite: until Ctrl-C)
+  std::vector<std::string> article_names;
+  absl::Duration duration = absl::InfiniteDuration();  // --duration
 
   // create
   std::string file;        // positional

@@ -183,6 +183,22 @@ int RunCommand(const Command& command, ContentClient& client, std::ostream& out,
     case Verb::kCreate:
       return Create(command, client, out, err);
 
+    case Verb::kWatch: {
+      v1::WatchArticleReadStatsRequest request;
+      for (const std::string& name : command.article_names) request.add_names(name);
+      absl::Status status = client.WatchArticleReadStats(
+          request, command.duration, [&](const v1::WatchArticleReadStatsResponse& response) {
+            if (command.json) {
+              out << ToJson(response) << "\n";
+            } else {
+              for (const auto& stats : response.read_stats()) out << FormatWatchLine(stats) << "\n";
+            }
+            out.flush();  // live: each update as it comes
+          });
+      if (!status.ok()) return Fail(err, status);
+      return kExitOk;
+    }
+
     case Verb::kDelete: {
       v1::DeleteArticleRequest request;
       request.set_name(command.article_name);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "absl/status/statusor.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
@@ -24,6 +26,20 @@ class ContentClient {
       const newsroom::content::v1::CreateArticleRequest& request) = 0;
   [[nodiscard]] virtual absl::Status DeleteArticle(
       const newsroom::content::v1::DeleteArticleRequest& request) = 0;
+
+  // Runs a WatchArticleReadStats stream, calling `on_update` with each message as it arrives,
+  // until `duration` passes or StopWatch() is called (both OK) or the stream fails (its error).
+  // The default, for fakes that do not stream, is UNIMPLEMENTED.
+  [[nodiscard]] virtual absl::Status WatchArticleReadStats(
+      const newsroom::content::v1::WatchArticleReadStatsRequest& request, absl::Duration duration,
+      absl::FunctionRef<void(const newsroom::content::v1::WatchArticleReadStatsResponse&)>
+          on_update) {
+    (void)request, (void)duration, (void)on_update;
+    return absl::UnimplementedError("watch");
+  }
+
+  // Ends a WatchArticleReadStats running on another thread (Ctrl-C); safe from any thread.
+  virtual void StopWatch() {}
 };
 
 }  // namespace newsroom::cli

@@ -73,4 +73,42 @@ absl::Status GrpcContentClient::DeleteArticle(const v1::DeleteArticleRequest& re
       .status();
 }
 
+absl::Status GrpcContentClient::WatchArticleReadStats(
+    const v1::WatchArticleReadStatsRequest& request, absl::Duration duration,
+    absl::FunctionRef<void(const v1::WatchArticleReadStatsResponse&)> on_update) {
+  grpc::ClientContext context;
+  const bool timed = duration != absl::InfiniteDuration();
+  if (timed) {
+    context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(duration));
+  }
+  {
+    absl::MutexLock lock(&watch_mu_);
+    if (watch_stopped_) return absl::OkStatus();
+    watch_context_ = &context;
+  }
+  std::unique_ptr<grpc::ClientReader<v1::WatchArticleReadStatsResponse>> reader =
+      stub_->WatchArticleReadStats(&context, request);
+  v1::WatchArticleReadStatsResponse response;
+  while (reader->Read(&response)) on_update(response);
+  const grpc::Status status = reader->Finish();
+  bool stopped;
+  {
+    absl::MutexLock lock(&watch_mu_);
+    watch_context_ = nullptr;
+    stopped = watch_stopped_;
+  }
+  // The end the caller asked for, by Ctrl-C or --duration, is a success.
+  if (stopped && status.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
+  if (timed && status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::OkStatus();
+  }
+  return FromGrpcStatus(status);
+}
+
+void GrpcContentClient::StopWatch() {
+  absl::MutexLock lock(&watch_mu_);
+  watch_stopped_ = true;
+  if (watch_context_ != nullptr) watch_context_->TryCancel();
+}
+
 }  // namespace newsroom::cli

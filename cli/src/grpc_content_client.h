@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cli/src/content_client.h"
 #include "newsroom/content/v1/content_service.grpc.pb.h"
@@ -36,6 +38,11 @@ class GrpcContentClient final : public ContentClient {
   absl::StatusOr<newsroom::content::v1::Article> CreateArticle(
       const newsroom::content::v1::CreateArticleRequest& request) override;
   absl::Status DeleteArticle(const newsroom::content::v1::DeleteArticleRequest& request) override;
+  absl::Status WatchArticleReadStats(
+      const newsroom::content::v1::WatchArticleReadStatsRequest& request, absl::Duration duration,
+      absl::FunctionRef<void(const newsroom::content::v1::WatchArticleReadStatsResponse&)>
+          on_update) override;
+  void StopWatch() override;
 
  private:
   template <typename Response, typename Request, typename Method>
@@ -44,6 +51,10 @@ class GrpcContentClient final : public ContentClient {
   std::unique_ptr<newsroom::content::v1::ContentService::Stub> stub_;
   absl::Duration timeout_;
   std::string editor_token_;
+  // The context of the watch in progress, for StopWatch.
+  absl::Mutex watch_mu_;
+  grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(watch_mu_) = nullptr;
+  bool watch_stopped_ ABSL_GUARDED_BY(watch_mu_) = false;
 };
 
 }  // namespace newsroom::cli

@@ -1,6 +1,9 @@
 // The newsroom CLI: parses the command line, connects to content-service and runs one command.
 
+#include <signal.h>
+
 #include <iostream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,13 @@ int main(int argc, char** argv) {
     }
     editor_token = *std::move(token);
   }
+  // watch runs until Ctrl-C (or SIGTERM): the signal ends the stream and the command succeeds.
+  // Blocked here, before gRPC starts its threads, so that only the waiting thread receives it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  if (command->verb == cli::Verb::kWatch) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // TLS when given a CA: checked here, so that a wrong path is a usage error naming the flag
   // rather than an UNAVAILABLE from the handshake.
   const newsroom::ClientTlsOptions tls{.ca_file = command->tls_ca.empty()
@@ -54,6 +64,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<cli::GrpcContentClient> client =
       cli::GrpcContentClient::Connect(command->address, command->timeout, std::move(editor_token),
                                       newsroom::MakeChannelCredentials(tls));
+  if (command->verb == cli::Verb::kWatch) {
+    std::thread([&stop_signals, client = client.get()] {
+      int signal_number = 0;
+      while (sigwait(&stop_signals, &signal_number) != 0) {
+      }
+      client->StopWatch();
+    }).detach();  // still waiting when the command ends by itself; the process exits then
+  }
   int code = cli::RunCommand(*command, *client, std::cout, std::cerr);
   std::cout.flush();
   return code;

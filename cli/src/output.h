@@ -21,4 +21,8 @@ namespace newsroom::cli {
 [[nodiscard]] std::string FormatTopLine(std::size_t rank,
                                         const newsroom::content::v1::MostReadArticle& entry);
 
+// One `watch` line: article id, reads, unique readers, separated by tabs
+// ("harbour-line-reopens\t491 reads\t310 unique readers").
+[[nodiscard]] std::string FormatWatchLine(const newsroom::analytics::v1::ReadStats& stats);
+
 }  // namespace newsroom::cli
