@@ -67,14 +67,15 @@ absl::StatusOr<std::vector<std::string>> WatchedArticleIds(
     const v1::WatchReadStatsRequest& request) {
   const int size = request.articles_size();
   if (size < 1 || size > kMaxWatchedArticles) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "articles: must hold 1 to ", kMaxWatchedArticles, " article names, got ", size));
+    return absl::InvalidArgumentError(absl::StrCat("articles: must hold 1 to ", kMaxWatchedArticles,
+                                                   " article names, got ", size));
   }
   std::vector<std::string> ids;
   ids.reserve(size);
   for (int i = 0; i < size; ++i) {
     NEWSROOM_ASSIGN_OR_RETURN(
-        absl::string_view id, ParseArticleName(request.articles(i), absl::StrCat("articles[", i, "]")));
+        absl::string_view id,
+        ParseArticleName(request.articles(i), absl::StrCat("articles[", i, "]")));
     ids.emplace_back(id);
   }
   return ids;

@@ -32,8 +32,8 @@ absl::StatusOr<WatchHub::WatcherId> WatchHub::Add(const std::vector<std::string>
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::UnavailableError("server is shutting down; reconnect");
   if (max_watchers_ > 0 && watchers_.size() >= static_cast<std::size_t>(max_watchers_)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "server busy: ", max_watchers_, " watches open at once; retry with backoff"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("server busy: ", max_watchers_, " watches open at once; retry with backoff"));
   }
   const WatcherId id = next_id_++;
   Watcher& watcher = watchers_[id];

@@ -101,7 +101,7 @@ class WatchHub final {
 
  private:
   struct Watcher {
-    std::vector<std::string> article_ids;                   // request order, no duplicates
+    std::vector<std::string> article_ids;                     // request order, no duplicates
     absl::flat_hash_map<std::string, ArticleCounts> pending;  // latest unsent counts per article
     std::size_t unknown = 0;  // articles still without counts; the snapshot waits for them
     bool writer_active = true;

@@ -2,8 +2,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "absl/time/time.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
 namespace newsroom::cli {

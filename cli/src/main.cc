@@ -3,8 +3,8 @@
 #include <signal.h>
 
 #include <iostream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/src/args.h"

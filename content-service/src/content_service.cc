@@ -108,8 +108,8 @@ absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
     const content_v1::WatchArticleReadStatsRequest& request) {
   const int size = request.names_size();
   if (size < 1 || size > kMaxWatchedArticles) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "names: must hold 1 to ", kMaxWatchedArticles, " article names, got ", size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("names: must hold 1 to ", kMaxWatchedArticles, " article names, got ", size));
   }
   std::vector<std::string> names;
   absl::flat_hash_set<absl::string_view> seen;

@@ -113,8 +113,8 @@ class WatchCall final : public grpc::ClientReadReactor<analytics_v1::WatchReadSt
 
   void OnDone(const grpc::Status& status) override {
     std::move(callbacks_.on_done)(FromGrpcStatus(status));
-    callbacks_ = {};         // drops what the callbacks hold before this object goes
-    self_.reset();           // may destroy this object
+    callbacks_ = {};  // drops what the callbacks hold before this object goes
+    self_.reset();    // may destroy this object
   }
 
  private:

@@ -41,15 +41,17 @@ class WatchRelay final : public grpc::ServerWriteReactor<content_v1::WatchArticl
 
   void Begin(AnalyticsClient* analytics) {
     std::weak_ptr<WatchRelay> weak = weak_from_this();
-    std::shared_ptr<AnalyticsClient::ReadStatsWatch> upstream = analytics->WatchReadStats(
-        names_, {.on_update =
-                     [weak](std::vector<analytics_v1::ReadStats> stats) {
-                       if (auto self = weak.lock()) self->OnUpstream(std::move(stats));
-                     },
-                 .on_done =
-                     [weak](absl::Status status) {
-                       if (auto self = weak.lock()) self->End(CallerStatus(status));
-                     }});
+    std::shared_ptr<AnalyticsClient::ReadStatsWatch> upstream =
+        analytics->WatchReadStats(names_, {.on_update =
+                                               [weak](std::vector<analytics_v1::ReadStats> stats) {
+                                                 if (auto self = weak.lock())
+                                                   self->OnUpstream(std::move(stats));
+                                               },
+                                           .on_done =
+                                               [weak](absl::Status status) {
+                                                 if (auto self = weak.lock())
+                                                   self->End(CallerStatus(status));
+                                               }});
     bool ended;
     {
       absl::MutexLock lock(&mu_);
@@ -166,10 +168,9 @@ grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>* WatchRelays
                                       "content-service is shutting down; reconnect"));
     }
     if (open_.size() + admitting_ >= static_cast<std::size_t>(max_watchers_)) {
-      return new Refused(
-          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                       absl::StrCat("server busy: ", max_watchers_,
-                                    " watches open at once; retry with backoff")));
+      return new Refused(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                      absl::StrCat("server busy: ", max_watchers_,
+                                                   " watches open at once; retry with backoff")));
     }
     ++admitting_;  // admitted before validation (which reads the store), as unary calls are
   }

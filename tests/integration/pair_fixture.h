@@ -59,6 +59,7 @@ class NewsroomPair {
   // Sends `signal_number` to content-service (SIGKILL: a crash; StartContent then restarts it).
   void SignalContent(int signal_number) { content_process_->Signal(signal_number); }
   pid_t content_pid() const { return content_process_->pid(); }
+  pid_t analytics_pid() const { return analytics_process_->pid(); }
   // (Re)starts content-service with the same database file, on its previous port.
   void StartContent(std::vector<std::string> extra_args = {});
   // Sends SIGTERM and returns content-service's exit code.
