@@ -57,6 +57,19 @@ TEST(ParseCommandLineTest, ReadFlags) {
   EXPECT_EQ(command->read_id, "k:1");
 }
 
+TEST(ParseCommandLineTest, WatchTakesArticlesAndADuration) {
+  auto command = Parse({"watch", "a", "articles/b", "--duration=30s"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  EXPECT_EQ(command->verb, Verb::kWatch);
+  EXPECT_EQ(command->article_names, (std::vector<std::string>{"articles/a", "articles/b"}));
+  EXPECT_EQ(command->duration, absl::Seconds(30));
+  EXPECT_EQ(Parse({"watch", "a"})->duration, absl::InfiniteDuration());
+  EXPECT_EQ(Parse({"watch"}).status().message(), "'watch' needs at least one article id");
+  EXPECT_FALSE(Parse({"watch", "a", "--duration=0s"}).ok());
+  EXPECT_FALSE(Parse({"watch", "a", "--duration=soon"}).ok());
+  EXPECT_FALSE(Parse({"stats", "a", "--duration=1s"}).ok());
+}
+
 TEST(ParseCommandLineTest, ListFlags) {
   auto command = Parse({"list", "--tag=city", "--page-size=5", "--page-token=abc="});
   ASSERT_TRUE(command.ok()) << command.status();

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace newsroom::cli {
 namespace {
@@ -47,7 +49,20 @@ class FakeContentClient final : public ContentClient {
     return article.status();
   }
 
+  absl::Status WatchArticleReadStats(
+      const v1::WatchArticleReadStatsRequest& request, absl::Duration duration,
+      absl::FunctionRef<void(const v1::WatchArticleReadStatsResponse&)> on_update) override {
+    watch_request = request;
+    watch_duration = duration;
+    for (const auto& update : updates) on_update(update);
+    return watch_end;
+  }
+
   absl::StatusOr<v1::Article> article;
+  std::vector<v1::WatchArticleReadStatsResponse> updates;
+  absl::Status watch_end;
+  v1::WatchArticleReadStatsRequest watch_request;
+  absl::Duration watch_duration;
   v1::ListArticlesResponse list;
   v1::ListMostReadArticlesResponse top;
   v1::GetArticleRequest get_request;
@@ -57,6 +72,18 @@ class FakeContentClient final : public ContentClient {
   v1::CreateArticleRequest create_request;
   v1::DeleteArticleRequest delete_request;
 };
+
+v1::WatchArticleReadStatsResponse Update(
+    std::vector<std::tuple<std::string, int64_t, int64_t>> entries) {
+  v1::WatchArticleReadStatsResponse response;
+  for (const auto& [name, reads, readers] : entries) {
+    auto* stats = response.add_read_stats();
+    stats->set_article(name);
+    stats->set_reads(reads);
+    stats->set_unique_readers(readers);
+  }
+  return response;
+}
 
 struct Outcome {
   int code;
@@ -210,6 +237,27 @@ TEST_F(RunCommandTest, DeletePrintsConfirmationOrEmptyJson) {
   EXPECT_EQ(Run({"delete", "x"}).out, "Deleted articles/x\n");
   EXPECT_EQ(client_.delete_request.name(), "articles/x");
   EXPECT_EQ(Run({"delete", "x", "--json"}).out, "{}\n");
+}
+
+TEST_F(RunCommandTest, WatchPrintsALinePerArticlePerUpdate) {
+  client_.updates = {Update({{"articles/a", 0, 0}, {"articles/b", 1, 1}}),
+                     Update({{"articles/b", 2, 2}})};
+  Outcome outcome = Run({"watch", "a", "b", "--duration=2s"});
+  EXPECT_EQ(outcome.code, kExitOk);
+  EXPECT_EQ(outcome.out,
+            "a\t0 reads\t0 unique readers\nb\t1 read\t1 unique reader\nb\t2 reads\t2 unique "
+            "readers\n");
+  EXPECT_EQ(client_.watch_request.names_size(), 2);
+  EXPECT_EQ(client_.watch_duration, absl::Seconds(2));
+}
+
+TEST_F(RunCommandTest, WatchThatFailsExitsOneWithTheStatus) {
+  client_.watch_end =
+      absl::UnavailableError("analytics-service is unavailable; retry with backoff");
+  Outcome outcome = Run({"watch", "a"});
+  EXPECT_EQ(outcome.code, kExitRpcError);
+  EXPECT_EQ(outcome.err,
+            "newsroom: UNAVAILABLE: analytics-service is unavailable; retry with backoff\n");
 }
 
 }  // namespace
