@@ -59,6 +59,17 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
       stats_refresher_(analytics, &stats_cache_, options.stats_max_age / 2),
       read_coalescer_(analytics, options.read_coalescing) {}
 
+ContentService::~ContentService() {
+  if (!WaitForAnalyticsCallbacks(absl::Seconds(30))) {
+    std::fprintf(stderr, "content-service: %d analytics callbacks still due at exit\n",
+                 callbacks_.count());
+  }
+}
+
+bool ContentService::WaitForAnalyticsCallbacks(absl::Duration timeout) {
+  return callbacks_.WaitUntilNone(timeout);
+}
+
 absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
   const absl::Time now = absl::Now();
   // Keep a margin before the caller's deadline, so that the article can still be sent back in
@@ -92,7 +103,7 @@ void ContentService::AttachStats(
   auto shared = std::make_shared<std::vector<content_v1::Article>>(std::move(articles));
   analytics_->BatchGetReadStats(
       std::move(names), AnalyticsDeadline(deadline),
-      [this, shared, missing = std::move(missing), sent = now,
+      [this, hold = callbacks_.Acquire(), shared, missing = std::move(missing), sent = now,
        then = std::move(then)](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) mutable {
         if (stats.ok()) {
           for (std::size_t j = 0; j < missing.size(); ++j) {
@@ -166,13 +177,13 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   *read.mutable_read_time() = ToProto(sent);
 
   analytics_v1::RecordReadRequest kept = read;  // to queue it if analytics does not answer
-  read_coalescer_.Record(
-      std::move(read), AnalyticsDeadline(deadline),
-      [this, read = std::move(kept), sent, article = *std::move(article),
-       done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
-        AfterRecordRead(std::move(read), sent, std::move(stats), article);
-        std::move(done)(std::move(article));
-      });
+  read_coalescer_.Record(std::move(read), AnalyticsDeadline(deadline),
+                         [this, hold = callbacks_.Acquire(), read = std::move(kept), sent,
+                          article = *std::move(article), done = std::move(done)](
+                             absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
+                           AfterRecordRead(std::move(read), sent, std::move(stats), article);
+                           std::move(done)(std::move(article));
+                         });
 }
 
 void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,
@@ -321,7 +332,7 @@ void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticles
   });
   listing->done = std::move(done);
   // Once ranked, the page gets its all-time stats in one more batched call.
-  listing->finish = [this, listing_ptr = listing.get(),
+  listing->finish = [this, hold = callbacks_.Acquire(), listing_ptr = listing.get(),
                      deadline](std::vector<content_v1::MostReadArticle> found) mutable {
     std::vector<content_v1::Article> articles;
     articles.reserve(found.size());

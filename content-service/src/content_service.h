@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "content-service/src/analytics_client.h"
 #include "content-service/src/article_store.h"
+#include "content-service/src/callbacks_in_flight.h"
 #include "content-service/src/pending_reads.h"
 #include "content-service/src/read_coalescer.h"
 #include "content-service/src/read_stats_cache.h"
@@ -45,6 +46,16 @@ class ContentService final {
   // `store`, `analytics` and `pending_reads` are not owned and must outlive this object.
   ContentService(ArticleStore* store, AnalyticsClient* analytics, PendingReads* pending_reads,
                  ContentServiceOptions options);
+  // Waits for callbacks still due from analytics-service (see WaitForAnalyticsCallbacks).
+  ~ContentService();
+  ContentService(const ContentService&) = delete;
+  ContentService& operator=(const ContentService&) = delete;
+
+  // Waits until every call this object made to analytics-service has called back, or `timeout`
+  // passes; returns whether all did. Each such call has a deadline, so this ends. For shutdown:
+  // once the server takes no more calls, this lets a read whose answer comes late still reach
+  // the outbox before it stops.
+  bool WaitForAnalyticsCallbacks(absl::Duration timeout);
 
   // The article with its current read stats (unset when analytics does not answer in time).
   void GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
@@ -101,6 +112,8 @@ class ContentService final {
   ReadStatsCache stats_cache_;
   StatsRefresher stats_refresher_;
   ReadCoalescer read_coalescer_;
+  // Last, so it is destroyed first: the destructor waits on it before anything a callback uses.
+  CallbacksInFlight callbacks_;
 };
 
 }  // namespace newsroom::content

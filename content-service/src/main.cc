@@ -265,6 +265,11 @@ int main(int argc, char** argv) {
   // another replica) rather than let them hold the drain to its deadline.
   watches.Close(absl::UnavailableError("content-service is shutting down; reconnect"));
   (*server)->Shutdown(config->shutdown_drain);
+  // Calls to analytics made for the last requests may answer (or time out) after the server is
+  // done; their reads must still reach the outbox, and nothing may be destroyed under them.
+  if (!service.WaitForAnalyticsCallbacks(absl::Seconds(5))) {
+    std::fprintf(stderr, "content-service: analytics callbacks still due after 5s\n");
+  }
   // The server's drain can use the whole deadline (gRPC waits for idle clients to hang up), so
   // delivering the queued reads gets a minimum of its own.
   const std::size_t undelivered =
