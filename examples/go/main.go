@@ -252,10 +252,10 @@ func main() {
 	tokenFile := flag.String("token-file", "", "file holding the editor token (default: env NEWSROOM_EDITOR_TOKEN)")
 	articleID := flag.String("article-id", "", "id of the article to create (default: random)")
 	title := flag.String("title", "Harbour ferry returns after a two-year refit", "the article's title")
-	deadline := flag.Duration("deadline", 5*time.Second, "deadline of each call attempt")
+	deadline := flag.Float64("deadline", 5, "seconds: the deadline of each call attempt")
 	attempts := flag.Int("attempts", 4, "tries per retryable call")
 	flag.Parse()
-	if flag.NArg() > 0 || *attempts < 1 {
+	if flag.NArg() > 0 || *attempts < 1 || *deadline <= 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -291,7 +291,8 @@ func main() {
 	}
 	defer conn.Close()
 
-	c := &client{stub: contentv1.NewContentServiceClient(conn), deadline: *deadline, attempts: *attempts, token: token}
+	c := &client{stub: contentv1.NewContentServiceClient(conn), deadline: time.Duration(*deadline * float64(time.Second)),
+		attempts: *attempts, token: token}
 	code, err := run(c, *articleID, *title)
 	var gave *gaveUp
 	switch {
