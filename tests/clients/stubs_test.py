@@ -31,9 +31,9 @@ import subprocess
 import sys
 
 CONTENT_RPCS = {"GetArticle", "ReadArticle", "ListArticles", "CreateArticle", "UpdateArticle",
-                "DeleteArticle", "ListMostReadArticles"}
+                "DeleteArticle", "ListMostReadArticles", "WatchArticleReadStats"}
 ANALYTICS_RPCS = {"RecordRead", "BatchRecordReads", "GetReadStats", "BatchGetReadStats",
-                  "ListTopArticles"}
+                  "ListTopArticles", "WatchReadStats"}
 
 
 def fail(message):

@@ -36,12 +36,15 @@ public final class StubsCheck {
 
     check(methods(ContentServiceGrpc.getServiceDescriptor()).equals(new TreeSet<>(Set.of(
         "GetArticle", "ReadArticle", "ListArticles", "CreateArticle", "UpdateArticle",
-        "DeleteArticle", "ListMostReadArticles"))), "ContentService methods");
+        "DeleteArticle", "ListMostReadArticles", "WatchArticleReadStats"))),
+        "ContentService methods");
     check(methods(AnalyticsServiceGrpc.getServiceDescriptor()).equals(new TreeSet<>(Set.of(
         "RecordRead", "BatchRecordReads", "GetReadStats", "BatchGetReadStats",
-        "ListTopArticles"))), "AnalyticsService methods");
+        "ListTopArticles", "WatchReadStats"))), "AnalyticsService methods");
     check(ContentServiceGrpc.getReadArticleMethod().getFullMethodName()
         .equals("newsroom.content.v1.ContentService/ReadArticle"), "full method name");
+    check(ContentServiceGrpc.getWatchArticleReadStatsMethod().getType()
+        == MethodDescriptor.MethodType.SERVER_STREAMING, "WatchArticleReadStats streams");
     System.out.println("java stubs ok");
   }
 }

@@ -7,6 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from 'newsroom-gen/content_service';
 import type { Article__Output } from 'newsroom-gen/newsroom/content/v1/Article';
 import type { ListMostReadArticlesResponse__Output } from 'newsroom-gen/newsroom/content/v1/ListMostReadArticlesResponse';
+import type { WatchArticleReadStatsResponse__Output } from 'newsroom-gen/newsroom/content/v1/WatchArticleReadStatsResponse';
 
 // The options the generated types were made for (scripts/gen-clients ts).
 const definition = protoLoader.loadSync('newsroom/content/v1/content_service.proto', {
@@ -32,6 +33,15 @@ export function mostRead(): Promise<ListMostReadArticlesResponse__Output> {
     client.ListMostReadArticles({ period: 'PERIOD_LAST_DAY', page_size: 5 }, { deadline: Date.now() + 5000 },
       (error, response) => (error || !response ? reject(error) : resolve(response)));
   });
+}
+
+// A server stream: the first message is a snapshot, later ones the changes.
+export function watch(names: string[], onReads: (name: string, reads: string) => void): grpc.ClientReadableStream<WatchArticleReadStatsResponse__Output> {
+  const call = client.WatchArticleReadStats({ names });
+  call.on('data', (response: WatchArticleReadStatsResponse__Output) => {
+    for (const stats of response.read_stats) onReads(stats.article, stats.reads);
+  });
+  return call;
 }
 
 export function typeErrors(): void {
