@@ -34,16 +34,6 @@ constexpr long kMaxRssGrowthKib = 256 * 1024;
 constexpr long kMaxRssGrowthKib = 64 * 1024;
 #endif
 
-// Resident memory of process `pid` in KiB, from /proc.
-long ResidentKib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 std::string CreateArticle(NewsroomPair& pair, const std::string& id) {
   content_v1::CreateArticleRequest request;
   request.set_article_id(id);

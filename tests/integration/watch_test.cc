@@ -39,15 +39,6 @@ constexpr long kMaxRssGrowthKib = 256 * 1024;  // ASan's quarantine keeps freed 
 constexpr long kMaxRssGrowthKib = 48 * 1024;
 #endif
 
-long ResidentKib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
 // Sets environment variables while a pair starts (its services inherit them), then restores them.

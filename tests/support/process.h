@@ -31,6 +31,9 @@ class TempDir final {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int PickFreePort();
 
+// Resident memory of process `pid` in KiB (VmRSS in /proc), or -1 when it cannot be read.
+long ResidentKib(pid_t pid);
+
 // A child process whose stdout is read line by line; stderr is passed through to the test's own
 // stderr so that ctest shows it on failure. The destructor kills (SIGKILL) and reaps the child.
 class ChildProcess final {
