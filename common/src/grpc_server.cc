@@ -191,7 +191,9 @@ GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
 std::vector<grpc::HealthCheckServiceInterface*> GrpcServer::HealthServices() const {
   std::vector<grpc::HealthCheckServiceInterface*> services;
-  for (grpc::Server* server : {server_.get(), health_.server.get()}) {
+  // The probe port first: at shutdown it turns NOT_SERVING no later than the main port, so anyone
+  // told by the main port that the server is stopping finds the probe port agreeing.
+  for (grpc::Server* server : {health_.server.get(), server_.get()}) {
     if (server == nullptr) continue;
     if (auto* service = server->GetHealthCheckService(); service != nullptr) {
       services.push_back(service);
