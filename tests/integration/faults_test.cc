@@ -15,13 +15,7 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 std::string CreateArticle(NewsroomPair& pair, const std::string& id) {
-  content_v1::CreateArticleRequest request;
-  request.set_article_id(id);
-  *request.mutable_article() = SampleArticle("Fault test " + id);
-  content_v1::Article created;
-  const auto status = pair.content().CreateArticle(Context().get(), request, &created);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return created.name();
+  return CreateSampleArticle(pair, id, "Fault test " + id);
 }
 
 grpc::Status ReadArticle(NewsroomPair& pair, const std::string& name, const std::string& read_id,

@@ -35,13 +35,7 @@ constexpr long kMaxRssGrowthKib = 64 * 1024;
 #endif
 
 std::string CreateArticle(NewsroomPair& pair, const std::string& id) {
-  content_v1::CreateArticleRequest request;
-  request.set_article_id(id);
-  *request.mutable_article() = SampleArticle("Load limits " + id);
-  content_v1::Article created;
-  const grpc::Status status = pair.content().CreateArticle(Context().get(), request, &created);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return created.name();
+  return CreateSampleArticle(pair, id, "Load limits " + id);
 }
 
 // Outcome of one call of a flood, with when it ended.

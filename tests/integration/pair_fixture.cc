@@ -2,6 +2,7 @@
 
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/support/client_interceptor.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -211,6 +212,17 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::s
       stub->Check(Context(std::chrono::seconds(2)).get(), request, &response);
   if (!status.ok()) return "error " + std::to_string(status.error_code());
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+std::string CreateSampleArticle(NewsroomPair& pair, const std::string& id,
+                                const std::string& title) {
+  content_v1::CreateArticleRequest request;
+  request.set_article_id(id);
+  *request.mutable_article() = SampleArticle(title);
+  content_v1::Article created;
+  const grpc::Status status = pair.content().CreateArticle(Context().get(), request, &created);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return created.name();
 }
 
 content_v1::Article SampleArticle(const std::string& title) {

@@ -120,4 +120,9 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel, const std::s
 // A valid article with non-ASCII text in every field, ready for CreateArticle.
 content_v1::Article SampleArticle(const std::string& title);
 
+// Creates SampleArticle(title) as `id` through `pair`'s content-service (failing the test if it
+// is refused) and returns its name.
+std::string CreateSampleArticle(NewsroomPair& pair, const std::string& id,
+                                const std::string& title);
+
 }  // namespace newsroom::testing

@@ -66,13 +66,7 @@ class ScopedEnv final {
 };
 
 std::string CreateArticle(NewsroomPair& pair, const std::string& id) {
-  content_v1::CreateArticleRequest request;
-  request.set_article_id(id);
-  *request.mutable_article() = SampleArticle("Watch " + id);
-  content_v1::Article created;
-  const grpc::Status status = pair.content().CreateArticle(Context().get(), request, &created);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return created.name();
+  return CreateSampleArticle(pair, id, "Watch " + id);
 }
 
 bool Read(NewsroomPair& pair, const std::string& name, const std::string& reader) {
