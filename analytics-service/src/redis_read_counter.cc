@@ -2,41 +2,91 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 
 namespace newsroom::analytics {
 namespace {
 
-// Counts one read atomically. Skips it when its dedup key exists; otherwise sets the dedup key
-// and updates every counter. Returns {reads, unique_readers, duplicate (0 or 1)}.
-// KEYS: seen, reads, readers, top:all[, top:day]. ARGV: dedup seconds, article id, reader hash
-// ("" for none), unix time the day's ranking expires.
+// Counts a batch of reads; each read atomically, at most once per (article, read_id). A read is
+// new when SET NX of its dedup key succeeds: then the article's total is INCRemented and the read
+// is remembered for the article's rankings and readers; otherwise it is a duplicate and changes
+// nothing. Once per article per call, the rankings get the article's new reads in one ZINCRBY each,
+// its readers one PFADD and one PFCOUNT (which recomputes a changed HyperLogLog: the costliest
+// step, so the point of batching). Each article runs under pcall: an error (say, a key of the
+// wrong type) fails that article's reads and no others. Keys all come in KEYS (Redis must see
+// every key a script touches); nothing is built from ARGV.
+//   KEYS: top:all, the D day rankings, each of the A articles' reads and readers, each read's seen
+//         key (the articles' reads in article order).
+//   ARGV: dedup seconds, D, A, each day ranking's expiry (unix time), each article's id and
+//         number of reads, each read's day (1..D, 0 for none) and reader hash ("" for none).
+// Returns one entry per read, in order: {reads after it, unique readers after the call's reads of
+// the article, duplicate (0 or 1)}, or an error.
 constexpr char kRecordScript[] = R"lua(
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  local reads = redis.call('INCR', KEYS[2])
-  redis.call('ZINCRBY', KEYS[4], 1, ARGV[2])
-  if #KEYS == 5 then
-    -- Only an article's first read of the day can have created the day's ranking, so only then
-    -- does it need its expiry; sparing the call on every other read saves Redis a command.
-    if redis.call('ZINCRBY', KEYS[5], 1, ARGV[2]) == '1' then
-      redis.call('EXPIREAT', KEYS[5], ARGV[4])
+local days, articles = tonumber(ARGV[2]), tonumber(ARGV[3])
+local seen, per_read = 1 + days + 2 * articles, 3 + days + 2 * articles
+if #ARGV - per_read ~= 2 * (#KEYS - seen) then
+  return redis.error_reply('ERR record script: KEYS and ARGV do not match')
+end
+local out = {}
+
+local function record(a, first, n)
+  local reads_key, readers_key = KEYS[2 * a + days], KEYS[2 * a + 1 + days]
+  local id = ARGV[2 + days + 2 * a]
+  local total, new, day_reads, readers = nil, 0, {}, {}
+  for r = first, first + n - 1 do
+    if redis.call('SET', KEYS[seen + r], '1', 'NX', 'EX', ARGV[1]) then
+      total = redis.call('INCR', reads_key)
+      new = new + 1
+      local day = tonumber(ARGV[per_read + 2 * r - 1])
+      if day > 0 then day_reads[day] = (day_reads[day] or 0) + 1 end
+      local reader = ARGV[per_read + 2 * r]
+      if reader ~= '' then readers[#readers + 1] = reader end
+      out[r] = {total, 0, 0}
+    else
+      total = total or tonumber(redis.call('GET', reads_key) or '0')
+      if not total then error({err = 'ERR read total is not an integer'}) end
+      out[r] = {total, 0, 1}
     end
   end
-  if ARGV[3] ~= '' then
-    redis.call('PFADD', KEYS[3], ARGV[3])
+  if new > 0 then
+    redis.call('ZINCRBY', KEYS[1], new, id)
+    for d = 1, days do
+      local count = day_reads[d]
+      -- Only the article's first reads of the day can have created the day's ranking, so only
+      -- they need to set its expiry.
+      if count and tonumber(redis.call('ZINCRBY', KEYS[1 + d], count, id)) == count then
+        redis.call('EXPIREAT', KEYS[1 + d], ARGV[3 + d])
+      end
+    end
+    if #readers > 0 then redis.call('PFADD', readers_key, unpack(readers)) end
   end
-  return {reads, redis.call('PFCOUNT', KEYS[3]), 0}
+  local unique = redis.call('PFCOUNT', readers_key)
+  for r = first, first + n - 1 do out[r][2] = unique end
 end
-return {tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('PFCOUNT', KEYS[3]), 1}
+
+local first = 1
+for a = 1, articles do
+  local n = tonumber(ARGV[3 + days + 2 * a])
+  local ok, err = pcall(record, a, first, n)
+  if not ok then
+    if type(err) == 'table' then err = err.err end
+    for r = first, first + n - 1 do out[r] = {err = tostring(err)} end
+  end
+  first = first + n
+end
+return out
 )lua";
 
 // Returns a page of the sum of several days' rankings, leaving nothing behind.
@@ -143,42 +193,99 @@ absl::Status RedisReadCounter::LoadScripts(RedisConnection& connection) {
   return absl::OkStatus();
 }
 
-RedisCommand RedisReadCounter::RecordCommand(const Read& read) const {
-  RedisCommand command{"EVALSHA",
-                       RecordSha(),
-                       read.ranking_day ? "5" : "4",
-                       keys_.Seen(read.article_id, read.read_id),
-                       keys_.Reads(read.article_id),
-                       keys_.Readers(read.article_id),
-                       keys_.TopAllTime()};
-  int64_t expire_at = 0;
-  if (read.ranking_day) {
-    command.push_back(keys_.TopDay(*read.ranking_day));
-    expire_at = absl::ToUnixSeconds(
-        absl::FromCivil(*read.ranking_day + kRankingDayTtlDays, absl::UTCTimeZone()));
+std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
+    absl::Span<const Read* const> reads) const {
+  // Order the reads article by article (articles in order of their first read, each article's
+  // reads in their own order: dedup and totals depend on it), so that each call sees an article's
+  // reads together.
+  absl::flat_hash_map<absl::string_view, std::size_t> article_of;
+  std::vector<std::size_t> article(reads.size());
+  std::vector<std::size_t> next;  // per article: where its next read goes in `order`
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    const auto [it, added] = article_of.try_emplace(reads[i]->article_id, next.size());
+    if (added) next.push_back(0);
+    article[i] = it->second;
+    ++next[it->second];
   }
-  command.push_back(absl::StrCat(absl::ToInt64Seconds(kDedupWindow)));
-  command.push_back(read.article_id);
-  command.push_back(read.reader_hash);
-  command.push_back(absl::StrCat(expire_at));
-  return command;
+  std::size_t start = 0;
+  for (std::size_t& n : next) start += std::exchange(n, start);
+  std::vector<std::size_t> order(reads.size());
+  for (std::size_t i = 0; i < reads.size(); ++i) order[next[article[i]]++] = i;
+
+  const std::size_t per_call = std::max<std::size_t>(options_.max_reads_per_script, 1);
+  std::vector<RecordCall> calls;
+  calls.reserve((reads.size() + per_call - 1) / per_call);
+  std::vector<absl::CivilDay> days;
+  std::vector<std::size_t> day_of;  // per read of the call: 1..D, 0 for none
+  std::vector<std::pair<std::size_t, std::size_t>> articles;  // per article: first read, reads
+  for (std::size_t begin = 0; begin < order.size(); begin += per_call) {
+    RecordCall& call = calls.emplace_back();
+    call.reads.assign(order.begin() + begin,
+                      order.begin() + std::min(order.size(), begin + per_call));
+    days.clear();
+    day_of.assign(call.reads.size(), 0);
+    articles.clear();
+    for (std::size_t r = 0; r < call.reads.size(); ++r) {
+      const Read& read = *reads[call.reads[r]];
+      if (read.ranking_day) {
+        const auto day = std::find(days.begin(), days.end(), *read.ranking_day);
+        day_of[r] = static_cast<std::size_t>(day - days.begin()) + 1;
+        if (day == days.end()) days.push_back(*read.ranking_day);
+      }
+      if (r == 0 || article[call.reads[r]] != article[call.reads[r - 1]]) {
+        articles.emplace_back(r, 0);
+      }
+      ++articles.back().second;
+    }
+
+    RedisCommand& command = call.command;
+    command.reserve(7 + 2 * days.size() + 4 * articles.size() + 3 * call.reads.size());
+    command.push_back("EVALSHA");
+    command.push_back(RecordSha());
+    command.push_back(absl::StrCat(1 + days.size() + 2 * articles.size() + call.reads.size()));
+    command.push_back(keys_.TopAllTime());
+    for (absl::CivilDay day : days) command.push_back(keys_.TopDay(day));
+    for (const auto& [first, n] : articles) {
+      const std::string& id = reads[call.reads[first]]->article_id;
+      command.push_back(keys_.Reads(id));
+      command.push_back(keys_.Readers(id));
+    }
+    for (std::size_t i : call.reads) {
+      command.push_back(keys_.Seen(reads[i]->article_id, reads[i]->read_id));
+    }
+    command.push_back(absl::StrCat(absl::ToInt64Seconds(kDedupWindow)));
+    command.push_back(absl::StrCat(days.size()));
+    command.push_back(absl::StrCat(articles.size()));
+    for (absl::CivilDay day : days) {
+      command.push_back(absl::StrCat(
+          absl::ToUnixSeconds(absl::FromCivil(day + kRankingDayTtlDays, absl::UTCTimeZone()))));
+    }
+    for (const auto& [first, n] : articles) {
+      command.push_back(reads[call.reads[first]]->article_id);
+      command.push_back(absl::StrCat(n));
+    }
+    for (std::size_t r = 0; r < call.reads.size(); ++r) {
+      command.push_back(absl::StrCat(day_of[r]));
+      command.push_back(reads[call.reads[r]]->reader_hash);
+    }
+  }
+  return calls;
+}
+
+std::vector<RedisCommand> RedisReadCounter::RecordCommands(absl::Span<const Read> reads) const {
+  std::vector<const Read*> pointers;
+  pointers.reserve(reads.size());
+  for (const Read& read : reads) pointers.push_back(&read);
+  std::vector<RedisCommand> commands;
+  for (RecordCall& call : RecordCalls(pointers)) commands.push_back(std::move(call.command));
+  return commands;
 }
 
 void RedisReadCounter::Record(std::vector<Read> reads, Callback<std::vector<RecordOutcome>> done) {
-  std::vector<RedisCommand> commands;
-  commands.reserve(reads.size());
-  for (const Read& read : reads) commands.push_back(RecordCommand(read));
-  Enqueue(std::move(commands), [done = std::move(done)](absl::StatusOr<Replies> replies) mutable {
-    if (!replies.ok()) return std::move(done)(replies.status());
-    std::vector<RecordOutcome> outcomes;
-    outcomes.reserve(replies->size());
-    for (const RedisReply& reply : *replies) {
-      absl::StatusOr<RecordOutcome> outcome = ParseRecordReply(*reply);
-      if (!outcome.ok()) return std::move(done)(outcome.status());
-      outcomes.push_back(*outcome);
-    }
-    std::move(done)(std::move(outcomes));
-  });
+  Job job;
+  job.reads = std::move(reads);
+  job.record_done = std::move(done);
+  Enqueue(std::move(job));
 }
 
 void RedisReadCounter::Get(std::vector<std::string> article_ids,
@@ -189,7 +296,9 @@ void RedisReadCounter::Get(std::vector<std::string> article_ids,
     commands.push_back({"GET", keys_.Reads(id)});
     commands.push_back({"PFCOUNT", keys_.Readers(id)});
   }
-  Enqueue(std::move(commands), [done = std::move(done)](absl::StatusOr<Replies> replies) mutable {
+  Job job;
+  job.commands = std::move(commands);
+  job.done = [done = std::move(done)](absl::StatusOr<Replies> replies) mutable {
     if (!replies.ok()) return std::move(done)(replies.status());
     std::vector<ArticleCounts> counts(replies->size() / 2);
     for (std::size_t i = 0; i < counts.size(); ++i) {
@@ -200,7 +309,8 @@ void RedisReadCounter::Get(std::vector<std::string> article_ids,
       counts[i] = {*reads, *readers};
     }
     std::move(done)(std::move(counts));
-  });
+  };
+  Enqueue(std::move(job));
 }
 
 void RedisReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
@@ -219,30 +329,34 @@ void RedisReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
     command.push_back(first);
     command.push_back(last);
   }
-  std::vector<RedisCommand> commands;
-  commands.push_back(std::move(command));
-  Enqueue(std::move(commands),
-          [done = std::move(done), limit = query.limit](absl::StatusOr<Replies> replies) mutable {
-            if (!replies.ok()) return std::move(done)(replies.status());
-            std::move(done)(ParseRankingReply(*replies->front(), limit));
-          });
+  Job job;
+  job.commands.push_back(std::move(command));
+  job.done = [done = std::move(done),
+              limit = query.limit](absl::StatusOr<Replies> replies) mutable {
+    if (!replies.ok()) return std::move(done)(replies.status());
+    std::move(done)(ParseRankingReply(*replies->front(), limit));
+  };
+  Enqueue(std::move(job));
 }
 
-void RedisReadCounter::Enqueue(std::vector<RedisCommand> commands,
-                               absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done) {
-  if (commands.empty()) return std::move(done)(Replies());
+void RedisReadCounter::Enqueue(Job job) {
+  if (job.size() == 0) {
+    if (job.record_done) return std::move(job.record_done)(std::vector<RecordOutcome>());
+    return std::move(job.done)(Replies());
+  }
   Slot* slot = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (queued_commands_ + commands.size() > options_.max_queued_commands) {
-      return std::move(done)(absl::UnavailableError("too much work queued for Redis; retry later"));
+    if (queued_commands_ + job.size() > options_.max_queued_commands) {
+      return std::move(job).Fail(
+          absl::UnavailableError("too much work queued for Redis; retry later"));
     }
     // Nothing queued and nobody sending: take a connection and send this call's commands on this
     // thread, saving the hand-off to a worker. Otherwise queue them for the workers, whose
     // pipelines then carry many calls each.
     if (redis_down_ || !queue_.empty() || leaders_ > 0 || idle_slots_.empty()) {
-      queued_commands_ += commands.size();
-      queue_.push_back({std::move(commands), std::move(done)});
+      queued_commands_ += job.size();
+      queue_.push_back(std::move(job));
       return;
     }
     slot = idle_slots_.back();
@@ -250,7 +364,7 @@ void RedisReadCounter::Enqueue(std::vector<RedisCommand> commands,
     ++leaders_;
   }
   std::vector<Job> batch;
-  batch.push_back({std::move(commands), std::move(done)});
+  batch.push_back(std::move(job));
   RunBatch(slot->connection, batch, slot->reported_down);
   absl::MutexLock lock(&mu_);
   redis_down_ = slot->reported_down;
@@ -274,9 +388,9 @@ void RedisReadCounter::WorkerLoop() {
       slot = idle_slots_.back();
       idle_slots_.pop_back();
       std::size_t commands = 0;
-      while (!queue_.empty() && (batch.empty() || commands + queue_.front().commands.size() <=
+      while (!queue_.empty() && (batch.empty() || commands + queue_.front().size() <=
                                                       options_.max_pipeline_commands)) {
-        commands += queue_.front().commands.size();
+        commands += queue_.front().size();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -298,7 +412,7 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
       std::fprintf(stderr, "analytics-service: %s\n", status.ToString().c_str());
       reported_down = true;
     }
-    for (Job& job : jobs) std::move(job.done)(Unavailable());
+    for (Job& job : jobs) std::move(job).Fail(Unavailable());
   };
 
   const auto connect = [&connection, &metrics]() -> absl::Status {
@@ -315,12 +429,16 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     if (absl::Status status = connect(); !status.ok()) return fail_all(status);
   }
 
+  // The jobs' own commands first, then every job's reads packed into record script calls.
   std::vector<RedisCommand> commands;
-  std::vector<std::size_t> job_sizes;
+  std::vector<const Read*> reads;
   for (Job& job : jobs) {
-    job_sizes.push_back(job.commands.size());
     for (RedisCommand& command : job.commands) commands.push_back(std::move(command));
+    for (const Read& read : job.reads) reads.push_back(&read);
   }
+  const std::size_t first_record_call = commands.size();
+  std::vector<RecordCall> record_calls = RecordCalls(reads);
+  for (RecordCall& call : record_calls) commands.push_back(std::move(call.command));
   const auto timed_pipeline = [&connection, &metrics](absl::Span<const RedisCommand> sent) {
     const auto start = std::chrono::steady_clock::now();
     absl::StatusOr<Replies> result = connection.Pipeline(sent);
@@ -363,19 +481,60 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     reported_down = false;
   }
 
-  if (metrics.error_replies != nullptr) {
-    for (const RedisReply& reply : *replies) {
-      if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) metrics.error_replies->Increment();
+  std::size_t error_replies = 0;
+  for (const RedisReply& reply : *replies) {
+    if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) ++error_replies;
+  }
+  // Each read's outcome, in the order of `reads`.
+  std::vector<absl::StatusOr<RecordOutcome>> outcomes(reads.size(), Unavailable());
+  for (std::size_t c = 0; c < record_calls.size(); ++c) {
+    const redisReply& reply = *(*replies)[first_record_call + c];
+    const std::vector<std::size_t>& carried = record_calls[c].reads;
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != carried.size()) {
+      const absl::Status status = reply.type == REDIS_REPLY_ERROR
+                                      ? ErrorReplyStatus(reply)
+                                      : absl::InternalError("unexpected reply from Redis");
+      for (std::size_t i : carried) outcomes[i] = status;
+      continue;
+    }
+    for (std::size_t r = 0; r < carried.size(); ++r) {
+      if (reply.element[r]->type == REDIS_REPLY_ERROR) ++error_replies;
+      outcomes[carried[r]] = ParseRecordReply(*reply.element[r]);
     }
   }
-  std::size_t next = 0;
-  for (std::size_t j = 0; j < jobs.size(); ++j) {
-    Replies own;
-    own.reserve(job_sizes[j]);
-    for (std::size_t k = 0; k < job_sizes[j]; ++k) {
-      own.push_back(std::move((*replies)[next++]));
+  if (metrics.error_replies != nullptr && error_replies > 0) {
+    metrics.error_replies->Increment(error_replies);
+  }
+
+  std::size_t next_reply = 0;
+  std::size_t next_read = 0;
+  for (Job& job : jobs) {
+    if (job.record_done) {
+      std::vector<RecordOutcome> own;
+      own.reserve(job.reads.size());
+      absl::Status failed;
+      for (std::size_t k = 0; k < job.reads.size(); ++k) {
+        absl::StatusOr<RecordOutcome>& outcome = outcomes[next_read++];
+        if (!outcome.ok()) {
+          if (failed.ok()) failed = outcome.status();
+        } else {
+          own.push_back(*outcome);
+        }
+      }
+      // The call fails as a whole, as a single failed read always did.
+      if (!failed.ok()) {
+        std::move(job.record_done)(failed);
+      } else {
+        std::move(job.record_done)(std::move(own));
+      }
+      continue;
     }
-    std::move(jobs[j].done)(std::move(own));
+    Replies own;
+    own.reserve(job.commands.size());
+    for (std::size_t k = 0; k < job.commands.size(); ++k) {
+      own.push_back(std::move((*replies)[next_reply++]));
+    }
+    std::move(job.done)(std::move(own));
   }
 }
 

@@ -5,10 +5,13 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "analytics-service/src/read_counter.h"
 #include "analytics-service/src/redis_connection.h"
 #include "analytics-service/src/redis_keys.h"
@@ -36,11 +39,15 @@ struct RedisReadCounterOptions {
   std::string key_prefix = "newsroom:";
   // Worker threads, each with its own connection.
   int pool_size = 4;
-  // Most commands one worker sends in one pipeline.
+  // Most commands one worker sends in one pipeline; a read counts as one command.
   std::size_t max_pipeline_commands = 8192;
-  // Most commands waiting for a worker; past it calls fail fast with UNAVAILABLE instead of
-  // queueing without bound while Redis is slow or unreachable.
+  // Most commands waiting for a worker (a read counts as one); past it calls fail fast with
+  // UNAVAILABLE instead of queueing without bound while Redis is slow or unreachable.
   std::size_t max_queued_commands = 200000;
+  // Most reads one record script call carries. Redis runs a script to the end before serving
+  // anyone else, so this bounds that stall (and the call's argv) while still paying the script
+  // call's overhead once per this many reads.
+  std::size_t max_reads_per_script = 256;
   RedisMetrics metrics;
 };
 
@@ -52,8 +59,12 @@ struct RedisReadCounterOptions {
 // the replies, so a busy service makes one round trip for many calls. While Redis is down calls
 // never send themselves, so no RPC thread waits out a connect timeout.
 //
-// A read is counted by one Lua script (EVALSHA, reloaded after NOSCRIPT), so the dedup check and
-// every counter update happen atomically. Callbacks run on the thread that sent the pipeline.
+// Reads are counted by a Lua script (EVALSHA, reloaded after NOSCRIPT) that takes every read of a
+// pipeline, up to max_reads_per_script a call, whichever callers they came from: the dedup check
+// and the counter updates of each read happen atomically, and the script's per-article work
+// (rankings, PFADD, PFCOUNT) runs once per article per call rather than once per read. A read
+// that fails (say, one article's key holds the wrong type) fails only the calls that include a
+// read of that article. Callbacks run on the thread that sent the pipeline.
 class RedisReadCounter final : public ReadCounter {
  public:
   explicit RedisReadCounter(RedisReadCounterOptions options);
@@ -67,17 +78,33 @@ class RedisReadCounter final : public ReadCounter {
            Callback<std::vector<ArticleCounts>> done) override;
   void Rank(RankingQuery query, Callback<RankingPage> done) override;
 
-  // The EVALSHA command that records `read` (exposed for tests of the key layout).
-  [[nodiscard]] RedisCommand RecordCommand(const Read& read) const;
+  // The EVALSHA commands that record `reads` (exposed for tests of the key and argument layout).
+  [[nodiscard]] std::vector<RedisCommand> RecordCommands(absl::Span<const Read> reads) const;
 
   // Loads the scripts into the Redis behind `connection`. Returns its error when it cannot.
   [[nodiscard]] static absl::Status LoadScripts(RedisConnection& connection);
 
  private:
   using Replies = std::vector<RedisReply>;
+  // A call's work: commands whose replies go to `done` (Get, Rank), or reads whose outcomes go to
+  // `record_done` (Record), which RunBatch packs into script calls together with other jobs' reads.
   struct Job {
     std::vector<RedisCommand> commands;
     absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done;
+    std::vector<Read> reads;
+    Callback<std::vector<RecordOutcome>> record_done;
+
+    [[nodiscard]] std::size_t size() const { return commands.size() + reads.size(); }
+    void Fail(const absl::Status& status) && {
+      if (record_done) return std::move(record_done)(status);
+      std::move(done)(status);
+    }
+  };
+  // One record script call, and the reads it carries (as indexes into the reads it was made
+  // from) in the order it carries them.
+  struct RecordCall {
+    RedisCommand command;
+    std::vector<std::size_t> reads;
   };
 
   // One pooled connection; `reported_down` remembers that its last failure was logged.
@@ -87,10 +114,12 @@ class RedisReadCounter final : public ReadCounter {
     bool reported_down = false;
   };
 
-  void Enqueue(std::vector<RedisCommand> commands,
-               absl::AnyInvocable<void(absl::StatusOr<Replies>) &&> done);
+  // Packs `reads` into script calls of at most max_reads_per_script reads each, every article's
+  // reads together and in their order.
+  [[nodiscard]] std::vector<RecordCall> RecordCalls(absl::Span<const Read* const> reads) const;
+  void Enqueue(Job job);
   void WorkerLoop();
-  // Sends every command of `jobs` as one pipeline and completes each job.
+  // Sends the work of `jobs` as one pipeline and completes each job.
   void RunBatch(RedisConnection& connection, std::vector<Job>& jobs, bool& reported_down);
 
   const RedisReadCounterOptions options_;

@@ -1,0 +1,335 @@
+// RedisReadCounter against a real redis-server: the batched record script's semantics, its
+// grouping of reads into script calls, and its recovery after SCRIPT FLUSH.
+
+#include "analytics-service/src/redis_read_counter.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tests/support/process.h"
+
+namespace newsroom::analytics {
+namespace {
+
+using ::newsroom::testing::RedisServer;
+using ::testing::Each;
+using ::testing::ElementsAre;
+using ::testing::Field;
+
+// Today: a day ranking expires 32 days after its day, so an older day's would be gone at once.
+const absl::CivilDay kDay = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+
+std::string DayKey(absl::CivilDay day) {
+  return absl::StrCat("newsroom:top:day:", absl::FormatCivilTime(day));
+}
+
+Read MakeRead(std::string article, std::string read_id, std::string reader = "",
+              std::optional<absl::CivilDay> day = kDay) {
+  return Read{std::move(article), std::move(read_id), std::move(reader), day};
+}
+
+// {reads, unique readers, duplicate} of each outcome, for compact expectations.
+std::vector<std::vector<int64_t>> Summaries(const std::vector<RecordOutcome>& outcomes) {
+  std::vector<std::vector<int64_t>> result;
+  for (const RecordOutcome& outcome : outcomes) {
+    result.push_back({outcome.counts.reads, outcome.counts.unique_readers, outcome.duplicate});
+  }
+  return result;
+}
+
+class RedisReadCounterTest : public ::testing::Test {
+ protected:
+  RedisReadCounterTest() : redis_(/*append_only=*/false), direct_(ConnectionOptions()) {}
+
+  RedisConnectionOptions ConnectionOptions() const {
+    RedisConnectionOptions options;
+    options.port = redis_.port();
+    return options;
+  }
+
+  std::unique_ptr<RedisReadCounter> MakeCounter(int pool_size = 2) {
+    RedisReadCounterOptions options;
+    options.connection = ConnectionOptions();
+    options.pool_size = pool_size;
+    return std::make_unique<RedisReadCounter>(options);
+  }
+
+  static absl::StatusOr<std::vector<RecordOutcome>> RecordNow(ReadCounter& counter,
+                                                              std::vector<Read> reads) {
+    absl::StatusOr<std::vector<RecordOutcome>> result;
+    absl::Notification done;
+    counter.Record(std::move(reads), [&](absl::StatusOr<std::vector<RecordOutcome>> outcomes) {
+      result = std::move(outcomes);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  }
+
+  // Runs one command on a connection of the test's own; returns its reply as a string ("" for
+  // nil, the number for an integer).
+  std::string Redis(const RedisCommand& command) {
+    absl::StatusOr<RedisReply> reply = direct_.Run(command);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    if (!reply.ok()) return "";
+    if ((*reply)->type == REDIS_REPLY_INTEGER) return absl::StrCat((*reply)->integer);
+    if ((*reply)->type == REDIS_REPLY_STRING || (*reply)->type == REDIS_REPLY_STATUS ||
+        (*reply)->type == REDIS_REPLY_ERROR) {
+      return std::string((*reply)->str, (*reply)->len);
+    }
+    return "";
+  }
+
+  // How many times Redis ran `command` since the last CONFIG RESETSTAT, from scripts included.
+  int64_t Calls(const std::string& command) {
+    const std::string stats = Redis({"INFO", "commandstats"});
+    const std::string field = absl::StrCat("cmdstat_", command, ":calls=");
+    const std::size_t at = stats.find(field);
+    if (at == std::string::npos) return 0;
+    int64_t calls = 0;
+    const std::size_t begin = at + field.size();
+    EXPECT_TRUE(absl::SimpleAtoi(stats.substr(begin, stats.find(',', begin) - begin), &calls));
+    return calls;
+  }
+
+  RedisServer redis_;
+  RedisConnection direct_;
+};
+
+TEST_F(RedisReadCounterTest, RepeatedReadIdInOneBatchCountsOnce) {
+  auto counter = MakeCounter();
+  const auto outcomes =
+      RecordNow(*counter, {MakeRead("a", "r1"), MakeRead("a", "r1"), MakeRead("b", "r1"),
+                           MakeRead("a", "r2"), MakeRead("a", "r1"), MakeRead("b", "r1")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  // Duplicates report the totals as they stood at their place in the batch.
+  EXPECT_THAT(Summaries(*outcomes),
+              ElementsAre(ElementsAre(1, 0, 0), ElementsAre(1, 0, 1), ElementsAre(1, 0, 0),
+                          ElementsAre(2, 0, 0), ElementsAre(2, 0, 1), ElementsAre(1, 0, 1)));
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:a"}), "2");
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:b"}), "1");
+  EXPECT_EQ(Redis({"ZSCORE", "newsroom:top:all", "a"}), "2");
+  EXPECT_EQ(Redis({"ZSCORE", DayKey(kDay), "b"}), "1");
+
+  // And against reads of an earlier batch: a duplicate before any new read still reports totals.
+  const auto again = RecordNow(*counter, {MakeRead("a", "r2"), MakeRead("a", "r3")});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(Summaries(*again), ElementsAre(ElementsAre(2, 0, 1), ElementsAre(3, 0, 0)));
+}
+
+TEST_F(RedisReadCounterTest, ManyReadsOfOneArticleGetExactIncreasingTotals) {
+  auto counter = MakeCounter();
+  std::vector<Read> reads;
+  for (int i = 0; i < 1000; ++i) {
+    reads.push_back(MakeRead("hot", absl::StrCat("r", i), absl::StrCat("reader-", i % 100)));
+  }
+  const auto outcomes = RecordNow(*counter, reads);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_EQ(outcomes->size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ((*outcomes)[i].counts.reads, i + 1);
+    EXPECT_FALSE((*outcomes)[i].duplicate);
+    EXPECT_NEAR(static_cast<double>((*outcomes)[i].counts.unique_readers), 100, 2);
+  }
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:hot"}), "1000");
+  EXPECT_EQ(Redis({"ZSCORE", "newsroom:top:all", "hot"}), "1000");
+  EXPECT_EQ(Redis({"ZSCORE", DayKey(kDay), "hot"}), "1000");
+}
+
+TEST_F(RedisReadCounterTest, MixedArticlesReadersAndReadsWithoutReader) {
+  auto counter = MakeCounter();
+  const auto outcomes =
+      RecordNow(*counter, {MakeRead("a", "1", "x"), MakeRead("b", "1"), MakeRead("a", "2", "y"),
+                           MakeRead("c", "1", "", std::nullopt), MakeRead("a", "3", "x"),
+                           MakeRead("b", "2", "z"), MakeRead("a", "4")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  // Unique readers are counted once per article per call, after all of its reads in the call.
+  EXPECT_THAT(Summaries(*outcomes),
+              ElementsAre(ElementsAre(1, 2, 0), ElementsAre(1, 1, 0), ElementsAre(2, 2, 0),
+                          ElementsAre(1, 0, 0), ElementsAre(3, 2, 0), ElementsAre(2, 1, 0),
+                          ElementsAre(4, 2, 0)));
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers:c"}), "0");  // a read without reader adds none
+  EXPECT_EQ(Redis({"ZSCORE", "newsroom:top:all", "c"}), "1");
+  // A read older than every ranked period counts in the all-time ranking only.
+  EXPECT_EQ(Redis({"ZSCORE", DayKey(kDay), "c"}), "");
+  EXPECT_EQ(Redis({"ZSCORE", DayKey(kDay), "a"}), "4");
+}
+
+TEST_F(RedisReadCounterTest, DayRankingExpiryIsSetOnlyByAnArticlesFirstReadOfTheDay) {
+  auto counter = MakeCounter();
+  const absl::CivilDay next_day = kDay + 1;
+  const auto expiry = [](absl::CivilDay day) {
+    return absl::StrCat(absl::ToUnixSeconds(absl::FromCivil(day + 32, absl::UTCTimeZone())));
+  };
+  Redis({"CONFIG", "RESETSTAT"});
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "1"), MakeRead("a", "2"), MakeRead("b", "1"),
+                                   MakeRead("a", "3", "", next_day), MakeRead("b", "2")})
+                  .ok());
+  // a and b on the first day, a on the next: three first reads of a day, three EXPIREATs.
+  EXPECT_EQ(Calls("expireat"), 3);
+  EXPECT_EQ(Redis({"EXPIRETIME", DayKey(kDay)}), expiry(kDay));
+  EXPECT_EQ(Redis({"EXPIRETIME", DayKey(next_day)}), expiry(next_day));
+  EXPECT_EQ(Redis({"ZSCORE", DayKey(kDay), "a"}), "2");
+  EXPECT_EQ(Redis({"ZSCORE", DayKey(next_day), "a"}), "1");
+
+  // Later reads of the same articles and days leave the expiry alone; a duplicate too.
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "4"), MakeRead("b", "3"), MakeRead("a", "1"),
+                                   MakeRead("a", "5", "", next_day)})
+                  .ok());
+  EXPECT_EQ(Calls("expireat"), 3);
+  // Another article's first read of the day sets it again (to the same time).
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("c", "1")}).ok());
+  EXPECT_EQ(Calls("expireat"), 4);
+  EXPECT_EQ(Redis({"EXPIRETIME", DayKey(kDay)}), expiry(kDay));
+  // Totals never expire; dedup markers after 48 hours.
+  EXPECT_EQ(Redis({"TTL", "newsroom:reads:a"}), "-1");
+  const int64_t ttl = std::stoll(Redis({"TTL", "newsroom:seen:a:1"}));
+  EXPECT_GT(ttl, 172800 - 60);
+  EXPECT_LE(ttl, 172800);
+}
+
+TEST_F(RedisReadCounterTest, OneScriptCallPerChunkAndOneUniqueCountPerArticle) {
+  auto counter = MakeCounter();
+  // 900 reads of 3 articles, interleaved, then a repeat of art0's first read id: 901 reads, so 4
+  // script calls of at most 256. Grouped by article they run art0 x 301 | art1 x 300 | art2 x 300,
+  // so the calls hold art0 | art0, art1 | art1, art2 | art2: 6 unique counts, not 901.
+  std::vector<Read> reads;
+  for (int i = 0; i < 900; ++i) {
+    reads.push_back(
+        MakeRead(absl::StrCat("art", i % 3), absl::StrCat("r", i / 3), absl::StrCat("reader-", i)));
+  }
+  reads.push_back(MakeRead("art0", "r0", "late"));  // a duplicate of a read in an earlier call
+  Redis({"CONFIG", "RESETSTAT"});
+  const auto outcomes = RecordNow(*counter, reads);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_EQ(outcomes->size(), 901u);
+  EXPECT_EQ(Calls("evalsha"), 4);
+  EXPECT_EQ(Calls("pfcount"), 6);
+  EXPECT_EQ(Calls("set"), 901);
+  for (int i = 0; i < 900; ++i) {
+    EXPECT_EQ((*outcomes)[i].counts.reads, i / 3 + 1) << i;
+    EXPECT_FALSE((*outcomes)[i].duplicate) << i;
+  }
+  EXPECT_TRUE(outcomes->back().duplicate);
+  EXPECT_EQ(outcomes->back().counts.reads, 300);
+  for (const char* article : {"art0", "art1", "art2"}) {
+    EXPECT_EQ(Redis({"GET", absl::StrCat("newsroom:reads:", article)}), "300");
+    EXPECT_EQ(Redis({"ZSCORE", "newsroom:top:all", article}), "300");
+  }
+}
+
+TEST_F(RedisReadCounterTest, ReloadsTheScriptAfterScriptFlush) {
+  auto counter = MakeCounter(/*pool_size=*/1);
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "0")}).ok());
+  Redis({"SCRIPT", "FLUSH"});
+  std::vector<Read> reads;
+  for (int i = 1; i <= 300; ++i) reads.push_back(MakeRead("a", absl::StrCat(i)));
+  const auto outcomes = RecordNow(*counter, reads);  // two script calls, both NOSCRIPT at first
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  EXPECT_EQ(outcomes->back().counts.reads, 301);
+  EXPECT_THAT(*outcomes, Each(Field(&RecordOutcome::duplicate, false)));
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:a"}), "301");
+}
+
+TEST_F(RedisReadCounterTest, AWronglyTypedKeyFailsOnlyTheCallsReadingThatArticle) {
+  auto counter = MakeCounter(/*pool_size=*/1);
+  Redis({"HSET", "newsroom:reads:bad", "field", "value"});
+
+  // In one call: the call fails, but the good article's read was counted.
+  const auto mixed = RecordNow(*counter, {MakeRead("bad", "1"), MakeRead("good", "1")});
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:good"}), "1");
+
+  // The script's own reply carries the error for the bad article's read only.
+  RedisConnection connection(ConnectionOptions());
+  ASSERT_TRUE(RedisReadCounter::LoadScripts(connection).ok());
+  const std::vector<RedisCommand> commands =
+      counter->RecordCommands({MakeRead("bad", "2"), MakeRead("good", "2")});
+  ASSERT_EQ(commands.size(), 1u);
+  absl::StatusOr<RedisReply> reply = connection.Run(commands[0]);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ((*reply)->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ((*reply)->elements, 2u);
+  EXPECT_TRUE(IsErrorReply(*(*reply)->element[0], "WRONGTYPE"));
+  ASSERT_EQ((*reply)->element[1]->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ((*reply)->element[1]->element[0]->integer, 2);
+
+  // Calls of different callers that share one script call: only the bad article's caller fails.
+  // Redis holds writes for a moment, so while the first call waits the other two queue up and the
+  // worker sends them together.
+  Redis({"CONFIG", "RESETSTAT"});
+  Redis({"CLIENT", "PAUSE", "300", "WRITE"});
+  std::thread first([&] { EXPECT_TRUE(RecordNow(*counter, {MakeRead("good", "3")}).ok()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  absl::StatusOr<std::vector<RecordOutcome>> bad;
+  absl::StatusOr<std::vector<RecordOutcome>> good;
+  absl::Notification bad_done;
+  absl::Notification good_done;
+  counter->Record({MakeRead("bad", "4")}, [&](auto outcomes) {
+    bad = std::move(outcomes);
+    bad_done.Notify();
+  });
+  counter->Record({MakeRead("good", "4")}, [&](auto outcomes) {
+    good = std::move(outcomes);
+    good_done.Notify();
+  });
+  first.join();
+  bad_done.WaitForNotification();
+  good_done.WaitForNotification();
+  EXPECT_EQ(Calls("evalsha"), 2);  // the first call's, then one for both queued calls
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(good->front().counts.reads, 4);
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:good"}), "4");
+}
+
+TEST_F(RedisReadCounterTest, ConcurrentCallersSharingReadIdsCountEachReadOnce) {
+  auto counter = MakeCounter();
+  constexpr int kCallers = 8;
+  constexpr int kCalls = 40;
+  constexpr int kReadsPerCall = 10;
+  std::atomic<int> new_reads = 0;
+  std::atomic<int> failures = 0;
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int call = 0; call < kCalls; ++call) {
+        std::vector<Read> reads;
+        for (int i = 0; i < kReadsPerCall; ++i) {
+          // Two callers use each read id, so half of all reads are duplicates of another's.
+          reads.push_back(MakeRead(absl::StrCat("art", i % 3),
+                                   absl::StrCat(c / 2, "-", call, "-", i), absl::StrCat(c)));
+        }
+        const auto outcomes = RecordNow(*counter, std::move(reads));
+        if (!outcomes.ok()) {
+          ++failures;
+          continue;
+        }
+        for (const RecordOutcome& outcome : *outcomes) new_reads += outcome.duplicate ? 0 : 1;
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(new_reads, kCallers * kCalls * kReadsPerCall / 2);
+  int64_t total = 0;
+  for (int a = 0; a < 3; ++a)
+    total += std::stoll(Redis({"GET", absl::StrCat("newsroom:reads:art", a)}));
+  EXPECT_EQ(total, new_reads);
+}
+
+}  // namespace
+}  // namespace newsroom::analytics
