@@ -159,6 +159,11 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
     return Invalid("max-watchers",
                    absl::StrCat("expected 1 to 100000, got \"", raw.max_watchers, "\""));
   }
+  if (!absl::SimpleAtod(raw.access_log_sample_rate, &config.access_log_sample_rate) ||
+      !(config.access_log_sample_rate >= 0 && config.access_log_sample_rate <= 1)) {
+    return Invalid("access-log-sample-rate",
+                   absl::StrCat("expected 0 to 1, got \"", raw.access_log_sample_rate, "\""));
+  }
 
   config.reader_hash_key = raw.reader_hash_key;
   if (!raw.reader_hash_key_file.empty()) {

@@ -34,6 +34,7 @@ struct RawConfig {
   std::string metrics_listen;                // --metrics-listen, ANALYTICS_METRICS_LISTEN
   std::string watch_interval = "1s";         // --watch-interval, ANALYTICS_WATCH_INTERVAL
   std::string max_watchers = "1000";         // --max-watchers, ANALYTICS_MAX_WATCHERS
+  std::string access_log_sample_rate = "0.01";  // --access-log-sample-rate, ANALYTICS_ACCESS_...
 };
 
 struct Config {
@@ -68,6 +69,8 @@ struct Config {
   // The plaintext HTTP port of GET /metrics (Prometheus text format); empty address: none.
   std::string metrics_listen_address;
   HostPort metrics_listen;
+  // Share of new traces (calls without a valid traceparent) sampled for the access log.
+  double access_log_sample_rate = 0.01;
 };
 
 // Checks and converts `raw`, reading the hash key file when given. Returns INVALID_ARGUMENT naming

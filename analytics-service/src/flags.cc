@@ -59,6 +59,10 @@ ABSL_FLAG(std::string, health_listen, "",
 ABSL_FLAG(std::string, metrics_listen, "",
           "HOST:PORT of a plaintext HTTP port serving Prometheus metrics at /metrics; empty: no "
           "metrics (env ANALYTICS_METRICS_LISTEN)");
+ABSL_FLAG(std::string, access_log_sample_rate, "0.01",
+          "share (0 to 1) of new traces whose calls get a JSON access line on stderr; a caller's "
+          "traceparent (content-service sends one) decides for its own trace, and calls failing "
+          "server-side are always logged (env ANALYTICS_ACCESS_LOG_SAMPLE_RATE)");
 
 namespace newsroom::analytics {
 namespace {
@@ -86,6 +90,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"ANALYTICS_TLS_REFRESH_INTERVAL", "tls_refresh_interval"},
     {"ANALYTICS_HEALTH_LISTEN", "health_listen"},
     {"ANALYTICS_METRICS_LISTEN", "metrics_listen"},
+    {"ANALYTICS_ACCESS_LOG_SAMPLE_RATE", "access_log_sample_rate"},
 };
 
 // Secrets, never flags (`ps` shows command lines); read in RawConfigFromFlags.
@@ -123,6 +128,7 @@ RawConfig RawConfigFromFlags() {
       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
       .watch_interval = absl::GetFlag(FLAGS_watch_interval),
       .max_watchers = absl::GetFlag(FLAGS_max_watchers),
+      .access_log_sample_rate = absl::GetFlag(FLAGS_access_log_sample_rate),
   };
 }
 

@@ -26,6 +26,7 @@
 #include "common/src/env_flags.h"
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
+#include "common/src/log.h"
 #include "common/src/metrics.h"
 #include "common/src/metrics_http_server.h"
 #include "common/src/tls_credentials.h"
@@ -36,25 +37,25 @@ namespace newsroom::analytics {
 namespace {
 
 int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "analytics-service: %s\n", std::string(status.message()).c_str());
+  newsroom::log::Error(status.message(), {{"fatal", true}});
   return 1;
 }
 
-// Says on stderr how the port is secured, loudly when it is not.
+// Says how the port is secured, loudly when it is not.
 void LogTls(const ServerTlsOptions& tls) {
   if (!tls.enabled()) {
-    std::fprintf(stderr,
-                 "analytics-service: WARNING: no --tls-cert-file: serving PLAINTEXT gRPC; anyone "
-                 "who can reach the port can record reads. Local development only\n");
+    newsroom::log::Warning(
+        "no --tls-cert-file: serving PLAINTEXT gRPC; anyone who can reach the port can record "
+        "reads. Local development only");
     return;
   }
-  std::fprintf(
-      stderr, "analytics-service: serving TLS with %s (%s); files re-read every %s\n",
-      tls.cert_file.c_str(),
-      tls.client_ca_file.empty()
-          ? "no client certificate asked for: any caller may record reads"
-          : absl::StrCat("client certificates required, signed by ", tls.client_ca_file).c_str(),
-      absl::FormatDuration(tls.refresh_interval).c_str());
+  newsroom::log::Info(tls.client_ca_file.empty()
+                          ? "serving TLS; no client certificate asked for: any caller may record "
+                            "reads"
+                          : "serving TLS; client certificates required",
+                      {{"cert_file", tls.cert_file},
+                       {"client_ca_file", tls.client_ca_file},
+                       {"refresh_interval", absl::FormatDuration(tls.refresh_interval)}});
 }
 
 // HOST:PORT, with brackets around an IPv6 host.
@@ -111,10 +112,10 @@ int Run(int argc, char** argv) {
           absl::StrCat("cannot read the reader hash key from Redis: ", stored.status().message())));
     }
     hash_key = *stored;
-    std::fprintf(stderr,
-                 "analytics-service: no READER_HASH_KEY or --reader-hash-key-file; hashing reader "
-                 "ids with the %s key kept in Redis at %s\n",
-                 generated ? "newly generated" : "shared", keys.ReaderHashKey().c_str());
+    newsroom::log::Info(
+        "no READER_HASH_KEY or --reader-hash-key-file; hashing reader ids with the key kept in "
+        "Redis",
+        {{"key_generated_now", generated}, {"redis_key", keys.ReaderHashKey()}});
     // Put it back should Redis come back empty, so replicas started later still agree.
     on_recovery.push_back({"SET", keys.ReaderHashKey(), hash_key, "NX"});
   }
@@ -161,6 +162,7 @@ int Run(int argc, char** argv) {
       .max_connection_age = config->max_connection_age,
       .max_connection_age_grace = config->shutdown_drain,
       .metrics = grpc_metrics.get(),
+      .access_log_sample_rate = config->access_log_sample_rate,
   });
   if (!server.ok()) return Fail(server.status());
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server;
@@ -197,9 +199,9 @@ int Run(int argc, char** argv) {
   std::fflush(stdout);
 
   const int signal_number = WaitForShutdownSignal();
-  std::fprintf(stderr, "analytics-service: %s received; draining for up to %s\n",
-               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
-               absl::FormatDuration(config->shutdown_drain).c_str());
+  newsroom::log::Info("signal received; draining",
+                      {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+                       {"drain", absl::FormatDuration(config->shutdown_drain)}});
   monitor.reset();         // so that nothing turns health back to SERVING
   metrics_server.reset();  // its scrapes ask `service`'s counter for the top articles
   // Watch streams never end by themselves: end them now (UNAVAILABLE, so clients reconnect to
@@ -214,6 +216,7 @@ int Run(int argc, char** argv) {
 }  // namespace newsroom::analytics
 
 int main(int argc, char** argv) {
+  newsroom::log::SetService("analytics-service");
   newsroom::PrepareServerProcess();
   return newsroom::analytics::Run(argc, argv);
 }

@@ -1,8 +1,9 @@
 #include "analytics-service/src/read_stats_poller.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
+
+#include "common/src/log.h"
 
 namespace newsroom::analytics {
 
@@ -36,9 +37,8 @@ void ReadStatsPoller::Run() {
     }
     ++failures_;
     if ((failures_ & (failures_ - 1)) == 0) {  // powers of two: an outage cannot flood the log
-      std::fprintf(stderr, "analytics-service: watch poll failed (%llu so far): %s\n",
-                   static_cast<unsigned long long>(failures_),
-                   std::string(counts.status().message()).c_str());
+      log::Error("watch poll failed",
+                 {{"failures_so_far", failures_}, {"error", counts.status().message()}});
     }
     hub_->FetchFailed(article_ids, absl::UnavailableError(
                                        "cannot read the stats: Redis is unreachable; retry later"));

@@ -2,11 +2,10 @@
 
 #include <sys/time.h>
 
-#include <cstdio>
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/src/log.h"
 
 namespace newsroom::analytics {
 namespace {
@@ -124,8 +123,7 @@ absl::Status ErrorReplyStatus(const redisReply& reply) {
                                                      "MASTERDOWN", "TRYAGAIN", "OOM",
                                                      "NOAUTH",     "NOPERM",   "CLUSTERDOWN"};
   const absl::string_view text = ReplyText(reply);
-  std::fprintf(stderr, "analytics-service: Redis replied: %.*s\n", static_cast<int>(text.size()),
-               text.data());
+  log::Warning("Redis replied with an error", {{"reply", text}});
   for (absl::string_view prefix : kTransient) {
     if (absl::StartsWith(text, prefix)) return absl::UnavailableError("Redis is unavailable");
   }

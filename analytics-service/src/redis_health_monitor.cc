@@ -1,9 +1,9 @@
 #include "analytics-service/src/redis_health_monitor.h"
 
-#include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/src/log.h"
 
 namespace newsroom::analytics {
 namespace {
@@ -52,8 +52,7 @@ void RedisHealthMonitor::Loop() {
       // E.g. a dropped connection first, then AUTH refused on the new one (a rotated password):
       // the later reason is the one to act on. Once per change, so an outage logs one line.
       logged_reason = std::string(status.message());
-      std::fprintf(stderr, "analytics-service: %s; health is still NOT_SERVING\n",
-                   logged_reason.c_str());
+      log::Error(absl::StrCat(logged_reason, "; health is still NOT_SERVING"));
     }
     if (status.ok() == healthy) continue;
     healthy = status.ok();
@@ -66,8 +65,11 @@ void RedisHealthMonitor::Loop() {
     const std::string what =
         healthy ? absl::StrCat("Redis at ", connection.address(), " is reachable again")
                 : std::string(status.message());
-    std::fprintf(stderr, "analytics-service: %s; health is now %s\n", what.c_str(),
-                 healthy ? "SERVING" : "NOT_SERVING");
+    if (healthy) {
+      log::Info(absl::StrCat(what, "; health is now SERVING"));
+    } else {
+      log::Error(absl::StrCat(what, "; health is now NOT_SERVING"));
+    }
     on_change_(healthy);
   }
 }

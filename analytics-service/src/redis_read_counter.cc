@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <utility>
 
@@ -15,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/src/log.h"
 
 namespace newsroom::analytics {
 namespace {
@@ -409,7 +409,7 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
   const RedisMetrics& metrics = options_.metrics;
   const auto fail_all = [&](const absl::Status& status) {
     if (!reported_down) {
-      std::fprintf(stderr, "analytics-service: %s\n", status.ToString().c_str());
+      log::Error(status.ToString());
       reported_down = true;
     }
     for (Job& job : jobs) std::move(job).Fail(Unavailable());
@@ -476,8 +476,7 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     for (std::size_t k = 0; k < retry.size(); ++k) (*replies)[retry[k]] = std::move((*retried)[k]);
   }
   if (reported_down) {
-    std::fprintf(stderr, "analytics-service: Redis at %s reachable again\n",
-                 connection.address().c_str());
+    log::Info(absl::StrCat("Redis at ", connection.address(), " reachable again"));
     reported_down = false;
   }
 

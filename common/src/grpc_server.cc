@@ -1,6 +1,7 @@
 #include "common/src/grpc_server.h"
 
 #include <google/protobuf/stubs/logging.h>
+#include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
@@ -11,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -20,6 +20,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "common/src/log.h"
+#include "common/src/server_interceptor.h"
 
 namespace newsroom {
 namespace {
@@ -31,79 +34,6 @@ void SetDurationArgument(grpc::ServerBuilder& builder, const char* name, absl::D
   if (ms >= std::numeric_limits<int>::max()) return;
   builder.AddChannelArgument(name, static_cast<int>(std::max<int64_t>(ms, 0)));
 }
-
-using grpc::experimental::InterceptionHookPoints;
-
-// One interceptor per call does two jobs, so that metrics add no allocation of their own:
-//
-// - gRPC 1.51's callback API answers a request it cannot parse (malformed protobuf, or a proto3
-//   string field holding invalid UTF-8) with UNIMPLEMENTED and no message, as if the method did
-//   not exist. A request without a message after POST_RECV_MESSAGE is exactly that parse failure,
-//   so this turns the status the call then sends into INVALID_ARGUMENT saying what went wrong.
-// - With metrics, it counts the call under the status code it ends with and, for unary calls,
-//   observes the time from its creation (the call's arrival) to its status being sent.
-class ServerCallInterceptor final : public grpc::experimental::Interceptor {
- public:
-  ServerCallInterceptor(bool check_parse, const GrpcServerMetrics::Method* metrics)
-      : check_parse_(check_parse),
-        metrics_(metrics),
-        start_(metrics != nullptr ? std::chrono::steady_clock::now()
-                                  : std::chrono::steady_clock::time_point()) {}
-
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (check_parse_ &&
-        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
-        methods->GetRecvMessage() == nullptr) {
-      unparsable_ = true;
-    }
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      if (unparsable_) {
-        methods->ModifySendStatus(
-            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                         "request is not a valid message: malformed protobuf, or a string field "
-                         "that is not UTF-8"));
-      }
-      if (metrics_ != nullptr) Record(methods->GetSendStatus().error_code());
-    }
-    methods->Proceed();
-  }
-
- private:
-  void Record(grpc::StatusCode code) {
-    const auto index = static_cast<std::size_t>(code);
-    if (index < metrics_->handled.size()) metrics_->handled[index]->Increment();
-    if (metrics_->latency != nullptr) {
-      metrics_->latency->Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-    }
-  }
-
-  const bool check_parse_;
-  const GrpcServerMetrics::Method* const metrics_;
-  const std::chrono::steady_clock::time_point start_;
-  bool unparsable_ = false;  // set before the handler runs, read after it finishes
-};
-
-class ServerCallInterceptorFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
- public:
-  explicit ServerCallInterceptorFactory(const GrpcServerMetrics* metrics) : metrics_(metrics) {}
-
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override {
-    // The parse check only for calls whose single request the server parses before the handler;
-    // in client and bidi streams a missing message just means the client finished sending.
-    using Type = grpc::experimental::ServerRpcInfo::Type;
-    const bool check_parse = info->type() == Type::UNARY || info->type() == Type::SERVER_STREAMING;
-    const GrpcServerMetrics::Method* method =
-        metrics_ != nullptr && info->method() != nullptr ? metrics_->Find(info->method()) : nullptr;
-    if (!check_parse && method == nullptr) return nullptr;
-    return new ServerCallInterceptor(check_parse, method);
-  }
-
- private:
-  const GrpcServerMetrics* const metrics_;
-};
 
 // The health port must serve `grpc.health.v1` and nothing else, but every ServerBuilder starts
 // with the reflection plugin once InitProtoReflectionServerBuilderPlugin has run; this drops it.
@@ -155,7 +85,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   builder.SetResourceQuota(quota);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<ServerCallInterceptorFactory>(options.metrics));
+  interceptors.push_back(
+      NewServerInterceptorFactory(options.metrics, options.access_log_sample_rate));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -245,14 +176,25 @@ void LogProtobufMessage(google::protobuf::LogLevel level, const char* file, int 
     count = invalid_utf8.fetch_add(1, std::memory_order_relaxed) + 1;
     if ((count & (count - 1)) != 0) return;
   }
-  constexpr const char* kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
-  const absl::string_view text = absl::StripTrailingAsciiWhitespace(message);
-  std::fprintf(stderr, "[libprotobuf %s %s:%d] %.*s", kLevels[level], file, line,
-               static_cast<int>(text.size()), text.data());
-  if (count > 0) {
-    std::fprintf(stderr, " (%llu such requests so far)", static_cast<unsigned long long>(count));
-  }
-  std::fputc('\n', stderr);
+  const log::Level levels[] = {log::Level::kInfo, log::Level::kWarning, log::Level::kError,
+                               log::Level::kError};
+  const std::vector<log::Field> fields = {
+      {"source", "libprotobuf"}, {"file", file}, {"line", line}, {"such_requests", count}};
+  log::Write(levels[std::clamp(static_cast<int>(level), 0, 3)],
+             absl::StripTrailingAsciiWhitespace(message),
+             absl::MakeConstSpan(fields).first(count > 0 ? 4 : 3));
+}
+
+// gRPC core's own lines (gpr_log: connection errors and the like, at GRPC_VERBOSITY, ERROR by
+// default), in the same JSON as ours.
+void LogGrpcMessage(gpr_log_func_args* args) {
+  const log::Level level = args->severity == GPR_LOG_SEVERITY_ERROR  ? log::Level::kError
+                           : args->severity == GPR_LOG_SEVERITY_INFO ? log::Level::kInfo
+                                                                     : log::Level::kDebug;
+  log::Write(level, args->message != nullptr ? args->message : "",
+             {{"source", "grpc"},
+              {"file", args->file != nullptr ? args->file : ""},
+              {"line", args->line}});
 }
 
 }  // namespace
@@ -261,6 +203,7 @@ void PrepareServerProcess() {
   const sigset_t signals = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   google::protobuf::SetLogHandler(&LogProtobufMessage);
+  gpr_set_log_function(&LogGrpcMessage);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 

@@ -43,6 +43,10 @@ struct GrpcServerOptions {
   // Per-method call counts and latencies, recorded by the server's interceptor; null: none. Not
   // owned; must outlive the server.
   const GrpcServerMetrics* metrics = nullptr;
+  // Share of new traces (calls without a valid traceparent) that are sampled, 0 to 1: their OK
+  // and client-error calls get an access line, and the decision travels on in traceparent. Calls
+  // that fail server-side are logged whatever it is. See common/src/server_interceptor.h.
+  double access_log_sample_rate = 0.01;
 };
 
 // A started gRPC server with the standard health service (`grpc.health.v1`) and server reflection,
@@ -108,7 +112,8 @@ class GrpcServer final {
 //   WaitForShutdownSignal() receives them;
 // - turns off Abseil's mutex deadlock detection, which Debian's Abseil build leaves on and which
 //   costs a busy server about 5% of its CPU (a graph update on every lock);
-// - logs protobuf's line about a request with invalid UTF-8 at powers of two only.
+// - sends protobuf's and gRPC core's log lines through common/src/log.h, protobuf's line about a
+//   request with invalid UTF-8 at powers of two only.
 void PrepareServerProcess();
 
 // Waits for SIGTERM or SIGINT and returns its number.

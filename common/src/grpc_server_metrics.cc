@@ -2,13 +2,13 @@
 
 #include <google/protobuf/descriptor.h>
 
-#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/build_info.h"
+#include "common/src/log.h"
 
 namespace newsroom {
 
@@ -28,7 +28,7 @@ GrpcServerMetrics::GrpcServerMetrics(metrics::MetricsRegistry& registry,
     const google::protobuf::ServiceDescriptor* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
     if (service == nullptr) {
-      std::fprintf(stderr, "metrics: no service %s in the descriptor pool\n", service_name.c_str());
+      log::Error("metrics: no such service in the descriptor pool", {{"service", service_name}});
       std::abort();
     }
     for (int i = 0; i < service->method_count(); ++i) {

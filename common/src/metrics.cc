@@ -2,19 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/src/log.h"
 
 namespace newsroom::metrics {
 namespace {
 
 [[noreturn]] void Fatal(absl::string_view what, absl::string_view name) {
-  std::fprintf(stderr, "metrics: %.*s: %.*s\n", static_cast<int>(what.size()), what.data(),
-               static_cast<int>(name.size()), name.data());
+  log::Error(absl::StrCat("metrics: ", what), {{"metric", name}});
   std::abort();
 }
 

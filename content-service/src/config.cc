@@ -83,6 +83,10 @@ ABSL_FLAG(
     "a client connection is closed (GOAWAY, in-flight calls get --shutdown_drain) after about "
     "this long, so clients re-resolve the name and spread over new replicas; inf: never (env "
     "CONTENT_MAX_CONNECTION_AGE)");
+ABSL_FLAG(double, access_log_sample_rate, 0.01,
+          "share (0 to 1) of new traces whose calls get a JSON access line on stderr; a caller's "
+          "traceparent decides for its own trace, and calls failing server-side are always "
+          "logged (env CONTENT_ACCESS_LOG_SAMPLE_RATE)");
 ABSL_FLAG(std::string, editor_token_file, "",
           "file holding the editor token that CreateArticle/UpdateArticle/DeleteArticle require "
           "(`authorization: Bearer <token>`), re-read when it changes; or the token itself in env "
@@ -119,6 +123,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"CONTENT_MAX_WATCHERS", "max_watchers"},
     {"CONTENT_SHUTDOWN_DRAIN", "shutdown_drain"},
     {"CONTENT_MAX_CONNECTION_AGE", "max_connection_age"},
+    {"CONTENT_ACCESS_LOG_SAMPLE_RATE", "access_log_sample_rate"},
     {"EDITOR_TOKEN_FILE", "editor_token_file"},
 };
 
@@ -159,6 +164,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
       .max_in_flight_calls = absl::GetFlag(FLAGS_max_in_flight_calls),
       .max_watchers = absl::GetFlag(FLAGS_max_watchers),
+      .access_log_sample_rate = absl::GetFlag(FLAGS_access_log_sample_rate),
       .editor_token_file = absl::GetFlag(FLAGS_editor_token_file),
       .editor_token = EnvOr("EDITOR_TOKEN", ""),
   };
@@ -226,6 +232,9 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   }
   if (config.max_connection_age <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--max_connection_age: must be positive (inf: never)");
+  }
+  if (!(config.access_log_sample_rate >= 0 && config.access_log_sample_rate <= 1)) {
+    return absl::InvalidArgumentError("--access_log_sample_rate: must be between 0 and 1");
   }
   return config;
 }

@@ -1,7 +1,6 @@
 #include "content-service/src/content_service.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <memory>
 #include <utility>
 
@@ -9,6 +8,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/src/log.h"
 #include "common/src/status_macros.h"
 #include "common/src/validation.h"
 #include "content-service/src/article_rules.h"
@@ -61,8 +61,7 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
 
 ContentService::~ContentService() {
   if (!WaitForAnalyticsCallbacks(absl::Seconds(30))) {
-    std::fprintf(stderr, "content-service: %d analytics callbacks still due at exit\n",
-                 callbacks_.count());
+    log::Warning("analytics callbacks still due at exit", {{"callbacks", callbacks_.count()}});
   }
 }
 
@@ -79,7 +78,7 @@ absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
 }
 
 void ContentService::AttachStats(
-    std::vector<content_v1::Article> articles, absl::Time deadline,
+    std::vector<content_v1::Article> articles, absl::Time deadline, const TraceContext& trace,
     absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then) {
   const absl::Time now = absl::Now();
   std::vector<std::size_t> missing;  // indexes of articles without fresh cached stats
@@ -102,7 +101,7 @@ void ContentService::AttachStats(
   // The articles travel inside the callback rather than by reference, since it may run later.
   auto shared = std::make_shared<std::vector<content_v1::Article>>(std::move(articles));
   analytics_->BatchGetReadStats(
-      std::move(names), AnalyticsDeadline(deadline),
+      std::move(names), AnalyticsDeadline(deadline), trace,
       [this, hold = callbacks_.Acquire(), shared, missing = std::move(missing), sent = now,
        then = std::move(then)](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) mutable {
         if (stats.ok()) {
@@ -140,21 +139,21 @@ absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
 }
 
 void ContentService::GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
-                                Done<content_v1::Article> done) {
+                                const TraceContext& trace, Done<content_v1::Article> done) {
   const auto id = ParseArticleName(request.name(), "name");
   if (!id.ok()) return std::move(done)(id.status());
   auto article = store_->Get(*id);
   if (!article.ok()) return std::move(done)(article.status());
   std::vector<content_v1::Article> one;
   one.push_back(*std::move(article));
-  AttachStats(std::move(one), deadline,
+  AttachStats(std::move(one), deadline, trace,
               [done = std::move(done)](std::vector<content_v1::Article> articles) mutable {
                 std::move(done)(std::move(articles.front()));
               });
 }
 
 void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, absl::Time deadline,
-                                 Done<content_v1::Article> done) {
+                                 const TraceContext& trace, Done<content_v1::Article> done) {
   const auto id = ParseArticleName(request.name(), "name");
   if (!id.ok()) return std::move(done)(id.status());
   if (auto status = ValidateReaderId(request.reader_id(), "reader_id"); !status.ok()) {
@@ -177,16 +176,17 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   *read.mutable_read_time() = ToProto(sent);
 
   analytics_v1::RecordReadRequest kept = read;  // to queue it if analytics does not answer
-  read_coalescer_.Record(std::move(read), AnalyticsDeadline(deadline),
-                         [this, hold = callbacks_.Acquire(), read = std::move(kept), sent,
+  read_coalescer_.Record(std::move(read), AnalyticsDeadline(deadline), trace,
+                         [this, hold = callbacks_.Acquire(), read = std::move(kept), sent, trace,
                           article = *std::move(article), done = std::move(done)](
                              absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
-                           AfterRecordRead(std::move(read), sent, std::move(stats), article);
+                           AfterRecordRead(std::move(read), sent, trace, std::move(stats), article);
                            std::move(done)(std::move(article));
                          });
 }
 
 void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,
+                                     const TraceContext& trace,
                                      absl::StatusOr<analytics_v1::ReadStats> stats,
                                      content_v1::Article& article) {
   if (stats.ok()) {
@@ -195,8 +195,10 @@ void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl:
   } else if (stats.status().code() == absl::StatusCode::kInvalidArgument) {
     // Analytics refused this read itself (say, clocks too far apart): sending it again cannot
     // succeed, and queueing it would hold good reads back.
-    std::fprintf(stderr, "content-service: analytics refused a read of %s: %s\n",
-                 read.article().c_str(), std::string(stats.status().message()).c_str());
+    log::Warning("analytics refused a read", {{"article", read.article()},
+                                              {"error", stats.status().message()},
+                                              {"trace_id", TraceIdHex(trace)},
+                                              {"span_id", SpanIdHex(trace)}});
   } else {
     // Whether or not analytics recorded it, delivering it again is safe: same read_id.
     pending_reads_->Enqueue(std::move(read));
@@ -204,7 +206,7 @@ void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl:
 }
 
 void ContentService::ListArticles(const content_v1::ListArticlesRequest& request,
-                                  absl::Time deadline,
+                                  absl::Time deadline, const TraceContext& trace,
                                   Done<content_v1::ListArticlesResponse> done) {
   const auto page_size = PageSize(request.page_size(), kDefaultListPageSize, kMaxListPageSize);
   if (!page_size.ok()) return std::move(done)(page_size.status());
@@ -229,7 +231,7 @@ void ContentService::ListArticles(const content_v1::ListArticlesRequest& request
         ListCursor{last.publish_time(), std::string(last.name().substr(kArticleNamePrefix.size()))},
         request.tag());
   }
-  AttachStats(std::move(page->articles), deadline,
+  AttachStats(std::move(page->articles), deadline, trace,
               [done = std::move(done), next_page_token = std::move(next_page_token)](
                   std::vector<content_v1::Article> articles) mutable {
                 content_v1::ListArticlesResponse response;
@@ -250,6 +252,7 @@ struct TopListing {
   analytics_v1::Period period;
   int wanted;
   absl::Time analytics_deadline;
+  TraceContext trace;
   int rounds = 0;
   std::vector<content_v1::MostReadArticle> found;
   absl::flat_hash_set<std::string> listed;
@@ -264,8 +267,9 @@ struct TopListing {
     request.set_page_token(std::move(page_token));
     AnalyticsClient* analytics = self->analytics;
     const absl::Time deadline = self->analytics_deadline;
+    const TraceContext trace = self->trace;
     analytics->ListTopArticles(
-        request, deadline,
+        request, deadline, trace,
         [self = std::move(self)](
             absl::StatusOr<analytics_v1::ListTopArticlesResponse> response) mutable {
           if (!response.ok()) {
@@ -316,7 +320,7 @@ struct TopListing {
 }  // namespace
 
 void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
-                                          absl::Time deadline,
+                                          absl::Time deadline, const TraceContext& trace,
                                           Done<content_v1::ListMostReadArticlesResponse> done) {
   const auto page_size = PageSize(request.page_size(), kDefaultTopPageSize, kMaxTopPageSize);
   if (!page_size.ok()) return std::move(done)(page_size.status());
@@ -329,16 +333,17 @@ void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticles
       .period = request.period(),
       .wanted = *page_size,
       .analytics_deadline = AnalyticsDeadline(deadline),
+      .trace = trace,
   });
   listing->done = std::move(done);
   // Once ranked, the page gets its all-time stats in one more batched call.
-  listing->finish = [this, hold = callbacks_.Acquire(), listing_ptr = listing.get(),
-                     deadline](std::vector<content_v1::MostReadArticle> found) mutable {
+  listing->finish = [this, hold = callbacks_.Acquire(), listing_ptr = listing.get(), deadline,
+                     trace](std::vector<content_v1::MostReadArticle> found) mutable {
     std::vector<content_v1::Article> articles;
     articles.reserve(found.size());
     for (auto& entry : found) articles.push_back(std::move(*entry.mutable_article()));
     auto done = std::move(listing_ptr->done);
-    AttachStats(std::move(articles), deadline,
+    AttachStats(std::move(articles), deadline, trace,
                 [found = std::move(found),
                  done = std::move(done)](std::vector<content_v1::Article> articles) mutable {
                   content_v1::ListMostReadArticlesResponse response;

@@ -37,7 +37,8 @@ struct ContentServiceOptions {
 
 // The content API's logic, independent of gRPC: validation, the article store, and read stats
 // from analytics-service. Calls that need analytics answer through `done` (exactly once, possibly
-// on another thread); the rest return directly. `deadline` is the caller's.
+// on another thread); the rest return directly. `deadline` is the caller's; `trace` is this
+// server's span of the call, which every call to analytics-service it causes carries on.
 class ContentService final {
  public:
   template <typename T>
@@ -59,20 +60,20 @@ class ContentService final {
 
   // The article with its current read stats (unset when analytics does not answer in time).
   void GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
-                  Done<content_v1::Article> done);
+                  const TraceContext& trace, Done<content_v1::Article> done);
 
   // The article, after recording one read; stats include the read, or are unset when analytics
   // did not answer in time, in which case the read is queued for later delivery.
   void ReadArticle(const content_v1::ReadArticleRequest& request, absl::Time deadline,
-                   Done<content_v1::Article> done);
+                   const TraceContext& trace, Done<content_v1::Article> done);
 
   // A page of articles, newest first, with the page's stats from one batched call.
   void ListArticles(const content_v1::ListArticlesRequest& request, absl::Time deadline,
-                    Done<content_v1::ListArticlesResponse> done);
+                    const TraceContext& trace, Done<content_v1::ListArticlesResponse> done);
 
   // The most read live articles of a period.
   void ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
-                            absl::Time deadline,
+                            absl::Time deadline, const TraceContext& trace,
                             Done<content_v1::ListMostReadArticlesResponse> done);
 
   // The article names a WatchArticleReadStats request watches, validated, in request order without
@@ -97,12 +98,14 @@ class ContentService final {
 
   // Completes a read once analytics answered: caches and attaches the stats, or queues the read.
   void AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,
-                       absl::StatusOr<analytics_v1::ReadStats> stats, content_v1::Article& article);
+                       const TraceContext& trace, absl::StatusOr<analytics_v1::ReadStats> stats,
+                       content_v1::Article& article);
 
   // Fills in `read_stats` of every article in `articles`, from the cache when fresh and otherwise
   // with one batched call, then passes them on; those analytics could not answer for pass on
   // without stats.
   void AttachStats(std::vector<content_v1::Article> articles, absl::Time deadline,
+                   const TraceContext& trace,
                    absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then);
 
   ArticleStore* const store_;

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/src/log.h"
 
 namespace newsroom::content {
 namespace {
@@ -160,18 +160,18 @@ EditorAuth::Digest EditorAuth::CurrentDigest() const {
   // Remembered even when the new file is unusable, so that it is reported once, not every second.
   stamp_ = stamp;
   if (!stamp.exists) {
-    std::fprintf(stderr, "content-service: %s: file is gone; keeping the previous editor token\n",
-                 source_.c_str());
+    log::Warning("editor token file is gone; keeping the previous editor token",
+                 {{"file", source_}});
     return digest_;
   }
   auto token = ReadTokenFile(token_file_);
   if (!token.ok()) {
-    std::fprintf(stderr, "content-service: %s; keeping the previous editor token\n",
-                 std::string(token.status().message()).c_str());
+    log::Warning("cannot use the editor token file; keeping the previous editor token",
+                 {{"error", token.status().message()}});
     return digest_;
   }
   digest_ = Sha256(*token);
-  std::fprintf(stderr, "content-service: editor token reloaded from %s\n", token_file_.c_str());
+  log::Info("editor token reloaded", {{"file", token_file_}});
   return digest_;
 }
 

@@ -51,6 +51,12 @@ auto PassStats(Call* call, int expected) {
   };
 }
 
+// The traceparent of a call: `trace`'s span is the parent of analytics-service's.
+void SetTrace(grpc::ClientContext& context, const TraceContext& trace) {
+  const auto header = FormatTraceparent(trace);
+  context.AddMetadata(kTraceparentKey, std::string(header.data(), header.size()));
+}
+
 void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return;
   // gRPC reads a time before 1970 as "no deadline"; a deadline already past must fail at once.
@@ -92,8 +98,10 @@ class WatchCall final : public grpc::ClientReadReactor<analytics_v1::WatchReadSt
   explicit WatchCall(AnalyticsClient::WatchCallbacks callbacks)
       : callbacks_(std::move(callbacks)) {}
 
-  void Start(analytics_v1::AnalyticsService::Stub* stub, std::vector<std::string> articles) {
+  void Start(analytics_v1::AnalyticsService::Stub* stub, std::vector<std::string> articles,
+             const TraceContext& trace) {
     self_ = shared_from_this();
+    SetTrace(context_, trace);
     for (auto& article : articles) request_.add_articles(std::move(article));
     stub->async()->WatchReadStats(&context_, &request_, this);
     StartRead(&response_);
@@ -135,16 +143,18 @@ GrpcAnalyticsClient::GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel)
     : stub_(analytics_v1::AnalyticsService::NewStub(std::move(channel))) {}
 
 void GrpcAnalyticsClient::RecordRead(const analytics_v1::RecordReadRequest& request,
-                                     absl::Time deadline, Callback<analytics_v1::ReadStats> done) {
+                                     absl::Time deadline, const TraceContext& trace,
+                                     Callback<analytics_v1::ReadStats> done) {
   using Call =
       UnaryCall<analytics_v1::RecordReadRequest, analytics_v1::ReadStats, analytics_v1::ReadStats>;
   auto* call = new Call{.request = request, .done = std::move(done)};
   SetDeadline(call->context, deadline);
+  SetTrace(call->context, trace);
   stub_->async()->RecordRead(&call->context, &call->request, &call->response, PassResponse(call));
 }
 
 void GrpcAnalyticsClient::RecordReads(std::vector<analytics_v1::RecordReadRequest> reads,
-                                      absl::Time deadline,
+                                      absl::Time deadline, const TraceContext& trace,
                                       Callback<std::vector<analytics_v1::ReadStats>> done) {
   using Call =
       UnaryCall<analytics_v1::BatchRecordReadsRequest, analytics_v1::BatchRecordReadsResponse,
@@ -153,11 +163,13 @@ void GrpcAnalyticsClient::RecordReads(std::vector<analytics_v1::RecordReadReques
   call->request.mutable_requests()->Reserve(static_cast<int>(reads.size()));
   for (auto& read : reads) *call->request.add_requests() = std::move(read);
   SetDeadline(call->context, deadline);
+  SetTrace(call->context, trace);
   stub_->async()->BatchRecordReads(&call->context, &call->request, &call->response,
                                    PassStats(call, call->request.requests_size()));
 }
 
 void GrpcAnalyticsClient::BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
+                                            const TraceContext& trace,
                                             Callback<std::vector<analytics_v1::ReadStats>> done) {
   using Call =
       UnaryCall<analytics_v1::BatchGetReadStatsRequest, analytics_v1::BatchGetReadStatsResponse,
@@ -165,33 +177,37 @@ void GrpcAnalyticsClient::BatchGetReadStats(std::vector<std::string> articles, a
   auto* call = new Call{.done = std::move(done)};
   for (auto& article : articles) call->request.add_articles(std::move(article));
   SetDeadline(call->context, deadline);
+  SetTrace(call->context, trace);
   stub_->async()->BatchGetReadStats(&call->context, &call->request, &call->response,
                                     PassStats(call, call->request.articles_size()));
 }
 
 void GrpcAnalyticsClient::ListTopArticles(const analytics_v1::ListTopArticlesRequest& request,
-                                          absl::Time deadline,
+                                          absl::Time deadline, const TraceContext& trace,
                                           Callback<analytics_v1::ListTopArticlesResponse> done) {
   using Call =
       UnaryCall<analytics_v1::ListTopArticlesRequest, analytics_v1::ListTopArticlesResponse,
                 analytics_v1::ListTopArticlesResponse>;
   auto* call = new Call{.request = request, .done = std::move(done)};
   SetDeadline(call->context, deadline);
+  SetTrace(call->context, trace);
   stub_->async()->ListTopArticles(&call->context, &call->request, &call->response,
                                   PassResponse(call));
 }
 
 std::shared_ptr<AnalyticsClient::ReadStatsWatch> GrpcAnalyticsClient::WatchReadStats(
-    std::vector<std::string> articles, WatchCallbacks callbacks) {
+    std::vector<std::string> articles, const TraceContext& trace, WatchCallbacks callbacks) {
   auto call = std::make_shared<WatchCall>(std::move(callbacks));
-  call->Start(stub_.get(), std::move(articles));
+  call->Start(stub_.get(), std::move(articles), trace);
   return call;
 }
 
 absl::Status GrpcAnalyticsClient::BatchRecordReads(
-    const std::vector<analytics_v1::RecordReadRequest>& reads, absl::Time deadline) {
+    const std::vector<analytics_v1::RecordReadRequest>& reads, absl::Time deadline,
+    const TraceContext& trace) {
   grpc::ClientContext context;
   SetDeadline(context, deadline);
+  SetTrace(context, trace);
   analytics_v1::BatchRecordReadsRequest request;
   request.mutable_requests()->Reserve(static_cast<int>(reads.size()));
   for (const auto& read : reads) *request.add_requests() = read;

@@ -20,16 +20,20 @@ class GrpcAnalyticsClient final : public AnalyticsClient {
   explicit GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel);
 
   void RecordRead(const analytics_v1::RecordReadRequest& request, absl::Time deadline,
-                  Callback<analytics_v1::ReadStats> done) override;
+                  const TraceContext& trace, Callback<analytics_v1::ReadStats> done) override;
   void RecordReads(std::vector<analytics_v1::RecordReadRequest> reads, absl::Time deadline,
+                   const TraceContext& trace,
                    Callback<std::vector<analytics_v1::ReadStats>> done) override;
   void BatchGetReadStats(std::vector<std::string> articles, absl::Time deadline,
+                         const TraceContext& trace,
                          Callback<std::vector<analytics_v1::ReadStats>> done) override;
   void ListTopArticles(const analytics_v1::ListTopArticlesRequest& request, absl::Time deadline,
+                       const TraceContext& trace,
                        Callback<analytics_v1::ListTopArticlesResponse> done) override;
   absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>& reads,
-                                absl::Time deadline) override;
+                                absl::Time deadline, const TraceContext& trace) override;
   std::shared_ptr<ReadStatsWatch> WatchReadStats(std::vector<std::string> articles,
+                                                 const TraceContext& trace,
                                                  WatchCallbacks callbacks) override;
 
  private:

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/src/grpc_status.h"
+#include "common/src/server_interceptor.h"
 #include "common/src/unary_reactor.h"
 
 namespace newsroom::content {
@@ -43,7 +44,7 @@ grpc::ServerUnaryReactor* GrpcContentService::GetArticle(
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->GetArticle(*request, Deadline(context),
+  service_->GetArticle(*request, Deadline(context), CurrentCallTrace(),
                        FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
@@ -54,7 +55,7 @@ grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ReadArticle(*request, Deadline(context),
+  service_->ReadArticle(*request, Deadline(context), CurrentCallTrace(),
                         FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
@@ -65,7 +66,7 @@ grpc::ServerUnaryReactor* GrpcContentService::ListArticles(
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ListArticles(*request, Deadline(context),
+  service_->ListArticles(*request, Deadline(context), CurrentCallTrace(),
                          FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
@@ -76,7 +77,7 @@ grpc::ServerUnaryReactor* GrpcContentService::ListMostReadArticles(
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ListMostReadArticles(*request, Deadline(context),
+  service_->ListMostReadArticles(*request, Deadline(context), CurrentCallTrace(),
                                  FinishInto(reactor, response, *std::move(permit)));
   return reactor;
 }
@@ -114,7 +115,8 @@ grpc::ServerUnaryReactor* GrpcContentService::DeleteArticle(
 grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>*
 GrpcContentService::WatchArticleReadStats(grpc::CallbackServerContext* /*context*/,
                                           const content_v1::WatchArticleReadStatsRequest* request) {
-  return watches_->Start([&] { return service_->WatchedArticleNames(*request); });
+  return watches_->Start(CurrentCallTrace(),
+                         [&] { return service_->WatchedArticleNames(*request); });
 }
 
 }  // namespace newsroom::content

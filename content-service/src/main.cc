@@ -13,6 +13,7 @@
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
+#include "common/src/log.h"
 #include "common/src/metrics.h"
 #include "common/src/metrics_http_server.h"
 #include "common/src/tls_credentials.h"
@@ -36,38 +37,31 @@ extern char** environ;
 namespace {
 
 int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "content-service: %s\n", std::string(status.message()).c_str());
+  newsroom::log::Error(status.message(), {{"fatal", true}});
   return 1;
 }
 
-// Says on stderr how both of content-service's gRPC connections are secured, loudly when not.
+// Says how both of content-service's gRPC connections are secured, loudly when not.
 void LogTls(const newsroom::content::ContentConfig& config) {
-  const std::string refresh = absl::FormatDuration(config.tls.refresh_interval);
+  namespace log = newsroom::log;
   if (config.tls.enabled()) {
-    std::fprintf(
-        stderr, "content-service: serving TLS with %s (%s); files re-read every %s\n",
-        config.tls.cert_file.c_str(),
-        config.tls.client_ca_file.empty()
-            ? "no client certificate asked for"
-            : absl::StrCat("client certificates required, signed by ", config.tls.client_ca_file)
-                  .c_str(),
-        refresh.c_str());
+    log::Info("serving TLS; files re-read every refresh_interval",
+              {{"cert_file", config.tls.cert_file},
+               {"client_ca_file", config.tls.client_ca_file},
+               {"client_certificates_required", !config.tls.client_ca_file.empty()},
+               {"refresh_interval", absl::FormatDuration(config.tls.refresh_interval)}});
   } else {
-    std::fprintf(stderr,
-                 "content-service: WARNING: no --tls_cert_file: serving PLAINTEXT gRPC; anyone on "
-                 "the network can read and change calls, editor tokens included. Local "
-                 "development only\n");
+    log::Warning(
+        "no --tls_cert_file: serving PLAINTEXT gRPC; anyone on the network can read and change "
+        "calls, editor tokens included. Local development only");
   }
   if (config.analytics_tls.enabled()) {
-    std::fprintf(stderr, "content-service: TLS to analytics-service, verified with %s%s\n",
-                 config.analytics_tls.ca_file.c_str(),
-                 config.analytics_tls.cert_file.empty()
-                     ? ""
-                     : absl::StrCat(", presenting ", config.analytics_tls.cert_file).c_str());
+    log::Info("TLS to analytics-service", {{"ca_file", config.analytics_tls.ca_file},
+                                           {"cert_file", config.analytics_tls.cert_file}});
   } else {
-    std::fprintf(stderr,
-                 "content-service: WARNING: no --analytics_tls_ca_file: calling analytics-service "
-                 "over PLAINTEXT. Local development only\n");
+    log::Warning(
+        "no --analytics_tls_ca_file: calling analytics-service over PLAINTEXT. Local development "
+        "only");
   }
 }
 
@@ -89,8 +83,8 @@ absl::Status SeedIfEmpty(newsroom::content::ArticleStore& store,
     if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", status.message()));
     ++loaded;
   }
-  std::fprintf(stderr, "content-service: loaded %zu of %zu sample articles from %s\n", loaded,
-               articles->size(), path.c_str());
+  newsroom::log::Info("loaded sample articles",
+                      {{"loaded", loaded}, {"of", articles->size()}, {"file", path}});
   return absl::OkStatus();
 }
 
@@ -127,10 +121,9 @@ absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
           postgres.status().code(),
           absl::StrCat("cannot open --db=", config.db_path, ": ", postgres.status().message()));
     }
-    std::fprintf(stderr,
-                 "content-service: articles in PostgreSQL (%d connections at most); no article "
-                 "cache; read outbox in %s\n",
-                 config.db_pool_size, config.outbox_path.c_str());
+    newsroom::log::Info(
+        "articles in PostgreSQL; no article cache",
+        {{"max_connections", config.db_pool_size}, {"outbox_db", config.outbox_path}});
     return std::unique_ptr<newsroom::content::ArticleStore>(*std::move(postgres));
   }
   auto sqlite = newsroom::content::SqliteArticleStore::Open(config.db_path);
@@ -149,6 +142,7 @@ absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
 }  // namespace
 
 int main(int argc, char** argv) {
+  newsroom::log::SetService("content-service");
   newsroom::PrepareServerProcess();
   absl::SetProgramUsageMessage(
       "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH|postgresql://... "
@@ -175,12 +169,11 @@ int main(int argc, char** argv) {
       {.token_file = config->editor_token_file, .token = config->editor_token});
   if (!editor_auth.ok()) return Fail(editor_auth.status());
   if ((*editor_auth)->enabled()) {
-    std::fprintf(stderr, "content-service: editor token from %s\n",
-                 (*editor_auth)->source().c_str());
+    newsroom::log::Info("editor token configured", {{"source", (*editor_auth)->source()}});
   } else {
-    std::fprintf(stderr,
-                 "content-service: no editor token configured (--editor_token_file or "
-                 "EDITOR_TOKEN): CreateArticle, UpdateArticle and DeleteArticle are refused\n");
+    newsroom::log::Warning(
+        "no editor token configured (--editor_token_file or EDITOR_TOKEN): CreateArticle, "
+        "UpdateArticle and DeleteArticle are refused");
   }
 
   auto opened = OpenStore(*config);
@@ -232,7 +225,8 @@ int main(int argc, char** argv) {
        .health_listen_address = config->health_listen_address,
        .max_connection_age = config->max_connection_age,
        .max_connection_age_grace = config->shutdown_drain,
-       .metrics = grpc_metrics.get()});
+       .metrics = grpc_metrics.get(),
+       .access_log_sample_rate = config->access_log_sample_rate});
   if (!server.ok()) return Fail(server.status());
   std::unique_ptr<newsroom::metrics::MetricsHttpServer> metrics_server;
   if (metrics != nullptr) {
@@ -258,8 +252,9 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   const int signal_number = newsroom::WaitForShutdownSignal();
-  std::fprintf(stderr, "content-service: signal %d, draining for up to %s\n", signal_number,
-               absl::FormatDuration(config->shutdown_drain).c_str());
+  newsroom::log::Info(
+      "signal received; draining",
+      {{"signal", signal_number}, {"drain", absl::FormatDuration(config->shutdown_drain)}});
   const absl::Time deadline = absl::Now() + config->shutdown_drain;
   // Watch streams never end by themselves: end them now (UNAVAILABLE, so clients reconnect to
   // another replica) rather than let them hold the drain to its deadline.
@@ -268,24 +263,22 @@ int main(int argc, char** argv) {
   // Calls to analytics made for the last requests may answer (or time out) after the server is
   // done; their reads must still reach the outbox, and nothing may be destroyed under them.
   if (!service.WaitForAnalyticsCallbacks(absl::Seconds(5))) {
-    std::fprintf(stderr, "content-service: analytics callbacks still due after 5s\n");
+    newsroom::log::Warning("analytics callbacks still due after 5s");
   }
   // The server's drain can use the whole deadline (gRPC waits for idle clients to hang up), so
   // delivering the queued reads gets a minimum of its own.
   const std::size_t undelivered =
       pending_reads.Shutdown(std::max(deadline, absl::Now() + absl::Seconds(2)));
   const auto counters = pending_reads.counters();
-  std::fprintf(
-      stderr,
-      "content-service: stopped; queued reads delivered %llu, left in the outbox for the "
-      "next start %zu, dropped %llu (full %llu, expired %llu, refused %llu, unsaved %llu)\n",
-      static_cast<unsigned long long>(counters.delivered), undelivered,
-      static_cast<unsigned long long>(counters.dropped_full + counters.dropped_expired +
-                                      counters.dropped_rejected + counters.dropped_unsaved),
-      static_cast<unsigned long long>(counters.dropped_full),
-      static_cast<unsigned long long>(counters.dropped_expired),
-      static_cast<unsigned long long>(counters.dropped_rejected),
-      static_cast<unsigned long long>(counters.dropped_unsaved));
+  newsroom::log::Info("stopped",
+                      {{"queued_reads_delivered", counters.delivered},
+                       {"left_in_outbox", undelivered},
+                       {"dropped", counters.dropped_full + counters.dropped_expired +
+                                       counters.dropped_rejected + counters.dropped_unsaved},
+                       {"dropped_full", counters.dropped_full},
+                       {"dropped_expired", counters.dropped_expired},
+                       {"dropped_refused", counters.dropped_rejected},
+                       {"dropped_unsaved", counters.dropped_unsaved}});
   // A clean stop exits 0 even with reads undelivered: they are reported above, and a non-zero
   // exit would only make the orchestrator treat a deliberate stop as a crash.
   return 0;

@@ -1,9 +1,10 @@
 #include "content-service/src/pending_reads.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <vector>
+
+#include "common/src/log.h"
 
 namespace newsroom::content {
 namespace {
@@ -19,12 +20,10 @@ PendingReads::PendingReads(AnalyticsClient* analytics, ReadOutbox* outbox,
   if (absl::StatusOr<int64_t> left = outbox_->Count(); left.ok()) {
     pending_ = static_cast<std::size_t>(*left);
     if (pending_ > 0) {
-      std::fprintf(stderr, "content-service: %zu reads left in the outbox; delivering them\n",
-                   pending_);
+      log::Info("reads left in the outbox; delivering them", {{"reads", pending_}});
     }
   } else {
-    std::fprintf(stderr, "content-service: cannot count the read outbox: %s\n",
-                 left.status().ToString().c_str());
+    log::Error("cannot count the read outbox", {{"error", left.status().ToString()}});
     pending_ = 1;  // look anyway: the delivery loop finds out what is there
   }
   delivery_thread_ = std::thread([this] { DeliveryLoop(); });
@@ -41,8 +40,8 @@ bool PendingReads::Enqueue(analytics_v1::RecordReadRequest read) {
     if (pending_ >= options_.max_pending) {
       const std::uint64_t dropped = ++counters_.dropped_full;
       if (ShouldLog(dropped)) {
-        std::fprintf(stderr, "content-service: read outbox full (%zu); dropped %llu reads so far\n",
-                     options_.max_pending, static_cast<unsigned long long>(dropped));
+        log::Error("read outbox full; read dropped",
+                   {{"max_pending", options_.max_pending}, {"dropped_so_far", dropped}});
       }
       return false;
     }
@@ -52,8 +51,8 @@ bool PendingReads::Enqueue(analytics_v1::RecordReadRequest read) {
   if (!saved.ok()) {
     const std::uint64_t dropped = ++counters_.dropped_unsaved;
     if (ShouldLog(dropped)) {
-      std::fprintf(stderr, "content-service: cannot save a read to the outbox (%s); dropped %llu\n",
-                   saved.ToString().c_str(), static_cast<unsigned long long>(dropped));
+      log::Error("cannot save a read to the outbox; read dropped",
+                 {{"error", saved.ToString()}, {"dropped_so_far", dropped}});
     }
     return false;
   }
@@ -83,8 +82,8 @@ void PendingReads::DropExpired() {
   const absl::StatusOr<int64_t> expired =
       outbox_->RemoveQueuedBefore(absl::Now() - options_.max_age);
   if (!expired.ok() || *expired == 0) return;
-  std::fprintf(stderr, "content-service: dropped %lld reads older than %s from the outbox\n",
-               static_cast<long long>(*expired), absl::FormatDuration(options_.max_age).c_str());
+  log::Error("dropped expired reads from the outbox",
+             {{"reads", *expired}, {"max_age", absl::FormatDuration(options_.max_age)}});
   absl::MutexLock lock(&mutex_);
   counters_.dropped_expired += static_cast<std::uint64_t>(*expired);
   pending_ -= std::min(pending_, static_cast<std::size_t>(*expired));
@@ -104,8 +103,7 @@ bool PendingReads::DeliverOneBatch(absl::Time call_deadline) {
     }
   }
   if (!entries.ok()) {
-    std::fprintf(stderr, "content-service: cannot read the outbox: %s\n",
-                 entries.status().ToString().c_str());
+    log::Error("cannot read the outbox", {{"error", entries.status().ToString()}});
     return false;
   }
   std::vector<analytics_v1::RecordReadRequest> batch;
@@ -115,7 +113,12 @@ bool PendingReads::DeliverOneBatch(absl::Time call_deadline) {
   std::vector<int64_t> settled;  // ids delivered or refused: done with either way
   std::uint64_t delivered = 0;
   std::uint64_t rejected = 0;
-  const absl::Status status = analytics_->BatchRecordReads(batch, call_deadline);
+  // Each delivery is a trace of its own (the reads' callers are long gone), always sampled:
+  // deliveries happen only after an outage, and analytics-service's access line of each is worth
+  // having. The lines below carry its ids.
+  const TraceContext trace = NewTrace(1.0);
+  const std::string trace_id = TraceIdHex(trace);
+  const absl::Status status = analytics_->BatchRecordReads(batch, call_deadline, trace);
   if (status.ok()) {
     for (const OutboxEntry& entry : *entries) settled.push_back(entry.id);
     delivered = settled.size();
@@ -124,13 +127,14 @@ bool PendingReads::DeliverOneBatch(absl::Time call_deadline) {
     // the refused ones are dropped. (Reads are validated before they are queued, so this means
     // the two services disagree, e.g. on the time; retrying a refused read would never end.)
     for (const OutboxEntry& entry : *entries) {
-      const absl::Status one = analytics_->BatchRecordReads({entry.read}, call_deadline);
+      const absl::Status one = analytics_->BatchRecordReads({entry.read}, call_deadline, trace);
       if (one.ok()) {
         ++delivered;
       } else if (one.code() == absl::StatusCode::kInvalidArgument) {
         ++rejected;
-        std::fprintf(stderr, "content-service: analytics refused a queued read: %s\n",
-                     std::string(one.message()).c_str());
+        log::Warning(
+            "analytics refused a queued read; dropped",
+            {{"article", entry.read.article()}, {"error", one.message()}, {"trace_id", trace_id}});
       } else {
         break;  // unavailable again: the rest stays pending
       }
@@ -139,9 +143,12 @@ bool PendingReads::DeliverOneBatch(absl::Time call_deadline) {
   }
   if (const absl::Status removed = outbox_->Remove(settled); !removed.ok()) {
     // They stay in the outbox and will be sent again: harmless, their read_ids dedup them.
-    std::fprintf(stderr, "content-service: cannot remove delivered reads from the outbox: %s\n",
-                 removed.ToString().c_str());
+    log::Error("cannot remove delivered reads from the outbox",
+               {{"error", removed.ToString()}, {"trace_id", trace_id}});
     return false;
+  }
+  if (delivered > 0) {
+    log::Info("delivered queued reads", {{"reads", delivered}, {"trace_id", trace_id}});
   }
   absl::MutexLock lock(&mutex_);
   pending_ -= std::min(pending_, settled.size());

@@ -4,6 +4,8 @@
 #include <memory>
 #include <utility>
 
+#include "common/src/log.h"
+
 namespace newsroom::content {
 
 ReadCoalescer::ReadCoalescer(AnalyticsClient* analytics, ReadCoalescerOptions options)
@@ -11,18 +13,50 @@ ReadCoalescer::ReadCoalescer(AnalyticsClient* analytics, ReadCoalescerOptions op
       options_{.max_calls_in_flight = std::max(options.max_calls_in_flight, 1),
                .max_batch_size = std::max<std::size_t>(options.max_batch_size, 1)} {}
 
+namespace {
+
+// The span of a batch of several reads: see the class comment.
+TraceContext BatchTrace(const std::vector<ReadCoalescer::Waiting>& batch) {
+  const ReadCoalescer::Waiting* first_sampled = nullptr;
+  for (const auto& waiting : batch) {
+    if (waiting.trace.sampled()) {
+      first_sampled = &waiting;
+      break;
+    }
+  }
+  return NewChildSpan(first_sampled != nullptr ? first_sampled->trace : batch.front().trace);
+}
+
+// Logs, for each sampled read of `batch`, which batch carried it.
+void LogBatchMembers(const std::vector<ReadCoalescer::Waiting>& batch, const TraceContext& span) {
+  if (!span.sampled()) return;
+  const std::string batch_trace_id = TraceIdHex(span);
+  const std::string batch_span_id = SpanIdHex(span);
+  for (const auto& waiting : batch) {
+    if (!waiting.trace.sampled()) continue;
+    log::Info("read sent in a batch", {{"trace_id", TraceIdHex(waiting.trace)},
+                                       {"span_id", SpanIdHex(waiting.trace)},
+                                       {"batch_trace_id", batch_trace_id},
+                                       {"batch_span_id", batch_span_id},
+                                       {"batch_size", batch.size()}});
+  }
+}
+
+}  // namespace
+
 void ReadCoalescer::Record(analytics_v1::RecordReadRequest read, absl::Time deadline,
+                           const TraceContext& trace,
                            AnalyticsClient::Callback<analytics_v1::ReadStats> done) {
   {
     absl::MutexLock lock(&mu_);
     if (calls_in_flight_ >= options_.max_calls_in_flight || !waiting_.empty()) {
-      waiting_.push_back({std::move(read), deadline, std::move(done)});
+      waiting_.push_back({std::move(read), deadline, trace, std::move(done)});
       return;
     }
     ++calls_in_flight_;
   }
   std::vector<Waiting> alone;
-  alone.push_back({std::move(read), deadline, std::move(done)});
+  alone.push_back({std::move(read), deadline, trace, std::move(done)});
   Send(std::move(alone));
 }
 
@@ -44,7 +78,7 @@ void ReadCoalescer::Send(std::vector<Waiting> batch) {
   if (live.size() == 1) {
     auto shared = std::make_shared<std::vector<Waiting>>(std::move(live));
     const Waiting& only = shared->front();
-    analytics_->RecordRead(only.read, only.deadline,
+    analytics_->RecordRead(only.read, only.deadline, only.trace,
                            [this, shared](absl::StatusOr<analytics_v1::ReadStats> stats) {
                              SendWaitingOrRelease();
                              std::vector<Waiting> batch = std::move(*shared);
@@ -63,9 +97,11 @@ void ReadCoalescer::Send(std::vector<Waiting> batch) {
     deadline = std::min(deadline, waiting.deadline);
     reads.push_back(waiting.read);
   }
+  const TraceContext span = BatchTrace(live);
+  LogBatchMembers(live, span);
   auto shared = std::make_shared<std::vector<Waiting>>(std::move(live));
   analytics_->RecordReads(
-      std::move(reads), deadline,
+      std::move(reads), deadline, span,
       [this, shared](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) {
         SendWaitingOrRelease();
         Finish(std::move(*shared), std::move(stats));
@@ -105,7 +141,8 @@ void ReadCoalescer::Finish(std::vector<Waiting> batch,
     // Analytics refuses a whole batch for one bad read. Each read alone finds out which; the
     // good ones are counted, the bad one gets its own refusal.
     for (Waiting& waiting : batch) {
-      analytics_->RecordRead(waiting.read, waiting.deadline, std::move(waiting.done));
+      analytics_->RecordRead(waiting.read, waiting.deadline, waiting.trace,
+                             std::move(waiting.done));
     }
     return;
   }

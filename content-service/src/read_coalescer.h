@@ -24,6 +24,13 @@ struct ReadCoalescerOptions {
 // analytics-service serves one call per batch rather than one per page view, while a read that
 // arrives on an idle line waits for nothing. Every read still gets its own stats (including it)
 // or its own error. Thread-safe.
+//
+// Traces: a read sent alone carries its own call's trace context. A batch of several reads gets
+// a span of its own (a new span id) in the trace of its first sampled read, or of its first read
+// when none is sampled, and is sampled when any of its reads is; for every sampled read it logs
+// "read sent in a batch" with the read's trace and span ids and the batch's, so that the read's
+// trace can be joined to analytics-service's access line of the batch (whose parent_id is the
+// batch's span id). W3C traceparent has no way to name several parents.
 class ReadCoalescer {
  public:
   // `analytics` is not owned and must outlive this object.
@@ -35,16 +42,19 @@ class ReadCoalescer {
   // Records `read`; `done` runs exactly once, with the article's stats including the read, or
   // with the reason it was not recorded in time (it may still have been, later: same read_id).
   // A read still waiting at `deadline` fails with DEADLINE_EXCEEDED without being sent.
-  void Record(analytics_v1::RecordReadRequest read, absl::Time deadline,
+  // `trace` is the span of the call that made the read.
+  void Record(analytics_v1::RecordReadRequest read, absl::Time deadline, const TraceContext& trace,
               AnalyticsClient::Callback<analytics_v1::ReadStats> done);
 
- private:
+  // A read not yet answered, as Record got it.
   struct Waiting {
     analytics_v1::RecordReadRequest read;
     absl::Time deadline;
+    TraceContext trace;
     AnalyticsClient::Callback<analytics_v1::ReadStats> done;
   };
 
+ private:
   // Sends `batch` in one call (the slot is already counted in `calls_in_flight_`).
   void Send(std::vector<Waiting> batch);
   // Hands the slot of a finished call to the reads that waited, or frees it.

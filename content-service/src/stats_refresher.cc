@@ -48,8 +48,10 @@ void StatsRefresher::Loop() {
     absl::Notification done;
     bool ok = false;
     const absl::Time sent = absl::Now();
+    // A trace of its own, not sampled: refreshes are frequent background work, not a caller's
+    // call (analytics-service still logs the ones that fail).
     analytics_->BatchGetReadStats(
-        std::move(batch), sent + call_timeout_,
+        std::move(batch), sent + call_timeout_, NewTrace(0),
         [this, &done, &ok, sent](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) {
           if (stats.ok()) {
             for (const auto& entry : *stats) cache_->Put(entry, sent);

@@ -39,19 +39,20 @@ class WatchRelay final : public grpc::ServerWriteReactor<content_v1::WatchArticl
   WatchRelay(WatchRelays* owner, std::vector<std::string> names)
       : owner_(owner), names_(std::move(names)) {}
 
-  void Begin(AnalyticsClient* analytics) {
+  void Begin(AnalyticsClient* analytics, const TraceContext& trace) {
     std::weak_ptr<WatchRelay> weak = weak_from_this();
     std::shared_ptr<AnalyticsClient::ReadStatsWatch> upstream =
-        analytics->WatchReadStats(names_, {.on_update =
-                                               [weak](std::vector<analytics_v1::ReadStats> stats) {
-                                                 if (auto self = weak.lock())
-                                                   self->OnUpstream(std::move(stats));
-                                               },
-                                           .on_done =
-                                               [weak](absl::Status status) {
-                                                 if (auto self = weak.lock())
-                                                   self->End(CallerStatus(status));
-                                               }});
+        analytics->WatchReadStats(names_, trace,
+                                  {.on_update =
+                                       [weak](std::vector<analytics_v1::ReadStats> stats) {
+                                         if (auto self = weak.lock())
+                                           self->OnUpstream(std::move(stats));
+                                       },
+                                   .on_done =
+                                       [weak](absl::Status status) {
+                                         if (auto self = weak.lock())
+                                           self->End(CallerStatus(status));
+                                       }});
     bool ended;
     {
       absl::MutexLock lock(&mu_);
@@ -154,6 +155,7 @@ class WatchRelay final : public grpc::ServerWriteReactor<content_v1::WatchArticl
 };
 
 grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>* WatchRelays::Start(
+    const TraceContext& trace,
     absl::FunctionRef<absl::StatusOr<std::vector<std::string>>()> names) {
   // A refused call gets a reactor that only finishes.
   class Refused final : public grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse> {
@@ -189,7 +191,7 @@ grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>* WatchRelays
     }
   }
   if (relay == nullptr) return new Refused(ToGrpcStatus(validated.status()));
-  relay->Begin(analytics_);
+  relay->Begin(analytics_, trace);
   return relay.get();
 }
 

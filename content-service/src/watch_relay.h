@@ -41,8 +41,10 @@ class WatchRelays final {
 
   // Serves one call: RESOURCE_EXHAUSTED when `max_watchers` streams are open, UNAVAILABLE after
   // Close(), else the error of `names` (validation, called only for an admitted call), else the
-  // relay. The reactor frees itself when the call is done.
+  // relay. The reactor frees itself when the call is done. The upstream stream carries `trace`
+  // (the call's span).
   grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>* Start(
+      const TraceContext& trace,
       absl::FunctionRef<absl::StatusOr<std::vector<std::string>>()> names);
 
   // Ends every open stream with `status` (after sending what it holds for its caller) and refuses

@@ -350,10 +350,10 @@ TEST_F(RedisAclTest, AWrongPasswordOrUserStopsTheStartWithAClearLine) {
   } cases[] = {
       {{absl::StrCat("--redis-user=", kUser)},
        {absl::StrCat("REDIS_PASSWORD=", kWrongPassword)},
-       "refused AUTH as user \"newsroom-analytics\" (WRONGPASS"},
+       R"(refused AUTH as user \"newsroom-analytics\" (WRONGPASS)"},  // JSON-escaped quotes
       {{"--redis-user=nobody"},
        {absl::StrCat("REDIS_PASSWORD=", kPassword)},
-       "refused AUTH as user \"nobody\" (WRONGPASS"},
+       R"(refused AUTH as user \"nobody\" (WRONGPASS)"},
       {{}, {absl::StrCat("REDIS_PASSWORD=", kWrongPassword)}, "refused AUTH as the default user"},
       {{}, {}, "NOAUTH"},  // no AUTH at all: the default user is off
       {{absl::StrCat("--redis-user=", kUser)}, {}, "--redis-user: needs a password"},
@@ -396,7 +396,7 @@ TEST_F(RedisAclTest, ARotatedPasswordIsNotServingAndUnavailableUntilItMatchesAga
   EXPECT_FALSE(absl::StrContains(refused.error_message(), "WRONGPASS"))
       << "callers get a generic message; the detail is in the log";
   EXPECT_TRUE(Eventually([&] {
-    return absl::StrContains(Log(), "refused AUTH as user \"newsroom-analytics\" (WRONGPASS");
+    return absl::StrContains(Log(), R"(refused AUTH as user \"newsroom-analytics\" (WRONGPASS)");
   })) << Log();
 
   // Back to the password the service has: it recovers by itself.

@@ -18,7 +18,7 @@ namespace {
 class ScriptedAnalytics final : public UnusedAnalytics {
  public:
   absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>& reads,
-                                absl::Time) override {
+                                absl::Time, const TraceContext&) override {
     absl::MutexLock lock(&mutex_);
     ++calls_;
     if (!reply_.ok()) return reply_;

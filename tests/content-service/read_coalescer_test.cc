@@ -18,18 +18,20 @@ class HeldAnalytics final : public UnusedAnalytics {
   struct Call {
     std::vector<analytics_v1::RecordReadRequest> reads;
     absl::Time deadline;
+    TraceContext trace;
     bool batch = false;  // RecordReads rather than RecordRead
     Callback<analytics_v1::ReadStats> single_done;
     Callback<std::vector<analytics_v1::ReadStats>> batch_done;
   };
 
   void RecordRead(const analytics_v1::RecordReadRequest& read, absl::Time deadline,
-                  Callback<analytics_v1::ReadStats> done) override {
-    calls.push_back({{read}, deadline, false, std::move(done), nullptr});
+                  const TraceContext& trace, Callback<analytics_v1::ReadStats> done) override {
+    calls.push_back({{read}, deadline, trace, false, std::move(done), nullptr});
   }
   void RecordReads(std::vector<analytics_v1::RecordReadRequest> reads, absl::Time deadline,
+                   const TraceContext& trace,
                    Callback<std::vector<analytics_v1::ReadStats>> done) override {
-    calls.push_back({std::move(reads), deadline, true, nullptr, std::move(done)});
+    calls.push_back({std::move(reads), deadline, trace, true, nullptr, std::move(done)});
   }
 
   // Answers call `index` with stats whose `reads` is 100 + the read's position in the call.
@@ -70,12 +72,13 @@ AnalyticsClient::Callback<analytics_v1::ReadStats> Into(Outcome& outcome) {
 }
 
 const absl::Time kFarDeadline = absl::Now() + absl::Hours(1);
+const TraceContext kTrace = NewTrace(0);
 
 TEST(ReadCoalescerTest, ReadOnAnIdleLineIsSentAloneAtOnce) {
   HeldAnalytics analytics;
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
   Outcome outcome;
-  coalescer.Record(Read("r1"), kFarDeadline, Into(outcome));
+  coalescer.Record(Read("r1"), kFarDeadline, kTrace, Into(outcome));
   ASSERT_EQ(analytics.calls.size(), 1u);
   EXPECT_FALSE(analytics.calls[0].batch);
   EXPECT_EQ(analytics.calls[0].deadline, kFarDeadline);
@@ -89,10 +92,10 @@ TEST(ReadCoalescerTest, ReadsArrivingWhileTheLineIsBusyLeaveTogetherInOrder) {
   HeldAnalytics analytics;
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
   Outcome first, second, third;
-  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
+  coalescer.Record(Read("r1"), kFarDeadline, kTrace, Into(first));
   const absl::Time earlier = kFarDeadline - absl::Minutes(1);
-  coalescer.Record(Read("r2"), kFarDeadline, Into(second));
-  coalescer.Record(Read("r3"), earlier, Into(third));
+  coalescer.Record(Read("r2"), kFarDeadline, kTrace, Into(second));
+  coalescer.Record(Read("r3"), earlier, kTrace, Into(third));
   ASSERT_EQ(analytics.calls.size(), 1u) << "the waiting reads must not be sent yet";
 
   analytics.Succeed(0);
@@ -116,9 +119,9 @@ TEST(ReadCoalescerTest, SeveralCallsMayBeInFlight) {
   HeldAnalytics analytics;
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 2});
   Outcome a, b, c;
-  coalescer.Record(Read("r1"), kFarDeadline, Into(a));
-  coalescer.Record(Read("r2"), kFarDeadline, Into(b));
-  coalescer.Record(Read("r3"), kFarDeadline, Into(c));
+  coalescer.Record(Read("r1"), kFarDeadline, kTrace, Into(a));
+  coalescer.Record(Read("r2"), kFarDeadline, kTrace, Into(b));
+  coalescer.Record(Read("r3"), kFarDeadline, kTrace, Into(c));
   EXPECT_EQ(analytics.calls.size(), 2u);
   analytics.Succeed(1);
   ASSERT_EQ(analytics.calls.size(), 3u);
@@ -130,7 +133,7 @@ TEST(ReadCoalescerTest, BatchesAreCappedAndTheRestWaitsForTheNextCall) {
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1, .max_batch_size = 2});
   std::vector<Outcome> outcomes(5);
   for (int i = 0; i < 5; ++i) {
-    coalescer.Record(Read("r" + std::to_string(i)), kFarDeadline, Into(outcomes[i]));
+    coalescer.Record(Read("r" + std::to_string(i)), kFarDeadline, kTrace, Into(outcomes[i]));
   }
   analytics.Succeed(0);
   ASSERT_EQ(analytics.calls.size(), 2u);
@@ -150,9 +153,9 @@ TEST(ReadCoalescerTest, AFailedBatchFailsEachOfItsReads) {
   HeldAnalytics analytics;
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
   Outcome first, second, third;
-  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
-  coalescer.Record(Read("r2"), kFarDeadline, Into(second));
-  coalescer.Record(Read("r3"), kFarDeadline, Into(third));
+  coalescer.Record(Read("r1"), kFarDeadline, kTrace, Into(first));
+  coalescer.Record(Read("r2"), kFarDeadline, kTrace, Into(second));
+  coalescer.Record(Read("r3"), kFarDeadline, kTrace, Into(third));
   analytics.Succeed(0);
   analytics.Fail(1, absl::UnavailableError("analytics is down"));
   ASSERT_TRUE(second.result.has_value() && third.result.has_value());
@@ -164,9 +167,9 @@ TEST(ReadCoalescerTest, ARefusedBatchIsRetriedReadByReadSoOnlyTheBadReadFails) {
   HeldAnalytics analytics;
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
   Outcome first, good, bad;
-  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
-  coalescer.Record(Read("good"), kFarDeadline, Into(good));
-  coalescer.Record(Read("bad"), kFarDeadline, Into(bad));
+  coalescer.Record(Read("r1"), kFarDeadline, kTrace, Into(first));
+  coalescer.Record(Read("good"), kFarDeadline, kTrace, Into(good));
+  coalescer.Record(Read("bad"), kFarDeadline, kTrace, Into(bad));
   analytics.Succeed(0);
   analytics.Fail(1, absl::InvalidArgumentError("read_time: too far in the future"));
   ASSERT_EQ(analytics.calls.size(), 4u);
@@ -184,9 +187,9 @@ TEST(ReadCoalescerTest, AReadThatWaitedPastItsDeadlineIsAnsweredWithoutBeingSent
   HeldAnalytics analytics;
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
   Outcome first, expired, live;
-  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
-  coalescer.Record(Read("expired"), absl::Now() - absl::Seconds(1), Into(expired));
-  coalescer.Record(Read("live"), kFarDeadline, Into(live));
+  coalescer.Record(Read("r1"), kFarDeadline, kTrace, Into(first));
+  coalescer.Record(Read("expired"), absl::Now() - absl::Seconds(1), kTrace, Into(expired));
+  coalescer.Record(Read("live"), kFarDeadline, kTrace, Into(live));
   analytics.Succeed(0);
   ASSERT_TRUE(expired.result.has_value());
   EXPECT_EQ(expired.result->status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -200,12 +203,56 @@ TEST(ReadCoalescerTest, WhenEveryWaitingReadExpiredTheLineIsFreed) {
   HeldAnalytics analytics;
   ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
   Outcome first, expired, later;
-  coalescer.Record(Read("r1"), kFarDeadline, Into(first));
-  coalescer.Record(Read("expired"), absl::Now() - absl::Seconds(1), Into(expired));
+  coalescer.Record(Read("r1"), kFarDeadline, kTrace, Into(first));
+  coalescer.Record(Read("expired"), absl::Now() - absl::Seconds(1), kTrace, Into(expired));
   analytics.Succeed(0);
   EXPECT_EQ(analytics.calls.size(), 1u);
-  coalescer.Record(Read("later"), kFarDeadline, Into(later));
+  coalescer.Record(Read("later"), kFarDeadline, kTrace, Into(later));
   ASSERT_EQ(analytics.calls.size(), 2u) << "a freed line must send the next read at once";
+}
+
+TEST(ReadCoalescerTest, ReadSentAloneCarriesItsCallsTrace) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  const TraceContext trace = NewTrace(1.0);
+  Outcome outcome;
+  coalescer.Record(Read("r1"), kFarDeadline, trace, Into(outcome));
+  ASSERT_EQ(analytics.calls.size(), 1u);
+  EXPECT_EQ(analytics.calls[0].trace.trace_id, trace.trace_id);
+  EXPECT_EQ(analytics.calls[0].trace.span_id, trace.span_id);
+  EXPECT_TRUE(analytics.calls[0].trace.sampled());
+}
+
+TEST(ReadCoalescerTest, BatchGetsItsOwnSpanInTheFirstSampledReadsTrace) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome first, unsampled, sampled, other;
+  coalescer.Record(Read("r1"), kFarDeadline, NewTrace(0), Into(first));
+  const TraceContext sampled_trace = NewTrace(1.0);
+  coalescer.Record(Read("r2"), kFarDeadline, NewTrace(0), Into(unsampled));
+  coalescer.Record(Read("r3"), kFarDeadline, sampled_trace, Into(sampled));
+  coalescer.Record(Read("r4"), kFarDeadline, NewTrace(1.0), Into(other));
+  analytics.Succeed(0);
+  ASSERT_EQ(analytics.calls.size(), 2u);
+  const HeldAnalytics::Call& batch = analytics.calls[1];
+  ASSERT_TRUE(batch.batch);
+  EXPECT_EQ(batch.trace.trace_id, sampled_trace.trace_id);
+  EXPECT_NE(batch.trace.span_id, sampled_trace.span_id);
+  EXPECT_TRUE(batch.trace.sampled());
+}
+
+TEST(ReadCoalescerTest, BatchOfUnsampledReadsStaysUnsampled) {
+  HeldAnalytics analytics;
+  ReadCoalescer coalescer(&analytics, {.max_calls_in_flight = 1});
+  Outcome first, second, third;
+  const TraceContext second_trace = NewTrace(0);
+  coalescer.Record(Read("r1"), kFarDeadline, NewTrace(0), Into(first));
+  coalescer.Record(Read("r2"), kFarDeadline, second_trace, Into(second));
+  coalescer.Record(Read("r3"), kFarDeadline, NewTrace(0), Into(third));
+  analytics.Succeed(0);
+  ASSERT_EQ(analytics.calls.size(), 2u);
+  EXPECT_EQ(analytics.calls[1].trace.trace_id, second_trace.trace_id);
+  EXPECT_FALSE(analytics.calls[1].trace.sampled());
 }
 
 }  // namespace

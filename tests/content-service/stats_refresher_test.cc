@@ -12,7 +12,7 @@ namespace {
 // equal to the number of calls so far, or with an error.
 class CountingAnalytics final : public UnusedAnalytics {
  public:
-  void BatchGetReadStats(std::vector<std::string> articles, absl::Time,
+  void BatchGetReadStats(std::vector<std::string> articles, absl::Time, const TraceContext&,
                          Callback<std::vector<analytics_v1::ReadStats>> done) override {
     absl::Status reply;
     int calls;

@@ -12,24 +12,24 @@ namespace newsroom::content {
 
 class UnusedAnalytics : public AnalyticsClient {
  public:
-  void RecordRead(const analytics_v1::RecordReadRequest&, absl::Time,
+  void RecordRead(const analytics_v1::RecordReadRequest&, absl::Time, const TraceContext&,
                   Callback<analytics_v1::ReadStats> done) override {
     std::move(done)(absl::UnimplementedError("not used"));
   }
-  void RecordReads(std::vector<analytics_v1::RecordReadRequest>, absl::Time,
+  void RecordReads(std::vector<analytics_v1::RecordReadRequest>, absl::Time, const TraceContext&,
                    Callback<std::vector<analytics_v1::ReadStats>> done) override {
     std::move(done)(absl::UnimplementedError("not used"));
   }
-  void BatchGetReadStats(std::vector<std::string>, absl::Time,
+  void BatchGetReadStats(std::vector<std::string>, absl::Time, const TraceContext&,
                          Callback<std::vector<analytics_v1::ReadStats>> done) override {
     std::move(done)(absl::UnimplementedError("not used"));
   }
-  void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time,
+  void ListTopArticles(const analytics_v1::ListTopArticlesRequest&, absl::Time, const TraceContext&,
                        Callback<analytics_v1::ListTopArticlesResponse> done) override {
     std::move(done)(absl::UnimplementedError("not used"));
   }
-  absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>&,
-                                absl::Time) override {
+  absl::Status BatchRecordReads(const std::vector<analytics_v1::RecordReadRequest>&, absl::Time,
+                                const TraceContext&) override {
     return absl::UnimplementedError("not used");
   }
 };
