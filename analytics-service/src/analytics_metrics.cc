@@ -52,6 +52,11 @@ void CountingReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
   inner_->Rank(std::move(query), std::move(done));
 }
 
+void CountingReadCounter::ChangedSince(std::optional<int64_t> from,
+                                       Callback<ChangedArticles> done) {
+  inner_->ChangedSince(from, std::move(done));
+}
+
 RedisMetrics AddRedisMetrics(metrics::MetricsRegistry& registry) {
   return RedisMetrics{
       .pipeline_seconds = &registry.AddHistogram(

@@ -154,6 +154,12 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
     return Invalid("watch-interval", absl::StrCat("expected a duration from 10ms to 1h, got \"",
                                                   raw.watch_interval, "\""));
   }
+  if (!absl::ParseDuration(raw.changes_interval, &config.changes_interval) ||
+      config.changes_interval < absl::Milliseconds(10) ||
+      config.changes_interval > absl::Seconds(1)) {
+    return Invalid("changes-interval", absl::StrCat("expected a duration from 10ms to 1s, got \"",
+                                                    raw.changes_interval, "\""));
+  }
   if (!absl::SimpleAtoi(raw.max_watchers, &config.max_watchers) || config.max_watchers < 1 ||
       config.max_watchers > 100000) {
     return Invalid("max-watchers",

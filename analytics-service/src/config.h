@@ -33,6 +33,7 @@ struct RawConfig {
   std::string health_listen;                 // --health-listen, ANALYTICS_HEALTH_LISTEN
   std::string metrics_listen;                // --metrics-listen, ANALYTICS_METRICS_LISTEN
   std::string watch_interval = "1s";         // --watch-interval, ANALYTICS_WATCH_INTERVAL
+  std::string changes_interval = "250ms";    // --changes-interval, ANALYTICS_CHANGES_INTERVAL
   std::string max_watchers = "1000";         // --max-watchers, ANALYTICS_MAX_WATCHERS
   std::string access_log_sample_rate = "0.01";  // --access-log-sample-rate, ANALYTICS_ACCESS_...
 };
@@ -57,7 +58,10 @@ struct Config {
   int max_in_flight_calls = 10000;
   // WatchReadStats: how often the watched articles' stats are read and sent.
   absl::Duration watch_interval = absl::Seconds(1);
-  // WatchReadStats streams open at once; more get RESOURCE_EXHAUSTED.
+  // WatchReadStatsChanges: how often the change log is read and a message sent.
+  absl::Duration changes_interval = absl::Milliseconds(250);
+  // WatchReadStats streams open at once, and WatchReadStatsChanges streams open at once; more
+  // get RESOURCE_EXHAUSTED.
   int max_watchers = 1000;
   // Empty: use (or create) the key kept in Redis.
   std::string reader_hash_key;

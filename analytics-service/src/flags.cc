@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, max_in_flight_calls, "10000",
 ABSL_FLAG(std::string, watch_interval, "1s",
           "how often WatchReadStats streams get updates: the stats of every watched article are "
           "read from Redis once per interval, 10ms to 1h (env ANALYTICS_WATCH_INTERVAL)");
+ABSL_FLAG(std::string, changes_interval, "250ms",
+          "how often WatchReadStatsChanges streams get a message: the change log in Redis is read "
+          "once per interval while a stream is open, 10ms to 1s (env ANALYTICS_CHANGES_INTERVAL)");
 ABSL_FLAG(std::string, max_watchers, "1000",
           "WatchReadStats streams open at once, each watching up to 100 articles; more are refused "
           "with RESOURCE_EXHAUSTED (env ANALYTICS_MAX_WATCHERS)");
@@ -82,6 +85,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"ANALYTICS_MAX_CONNECTION_AGE", "max_connection_age"},
     {"ANALYTICS_MAX_IN_FLIGHT_CALLS", "max_in_flight_calls"},
     {"ANALYTICS_WATCH_INTERVAL", "watch_interval"},
+    {"ANALYTICS_CHANGES_INTERVAL", "changes_interval"},
     {"ANALYTICS_MAX_WATCHERS", "max_watchers"},
     {"READER_HASH_KEY_FILE", "reader_hash_key_file"},
     {"ANALYTICS_TLS_CERT_FILE", "tls_cert_file"},
@@ -127,6 +131,7 @@ RawConfig RawConfigFromFlags() {
       .health_listen = absl::GetFlag(FLAGS_health_listen),
       .metrics_listen = absl::GetFlag(FLAGS_metrics_listen),
       .watch_interval = absl::GetFlag(FLAGS_watch_interval),
+      .changes_interval = absl::GetFlag(FLAGS_changes_interval),
       .max_watchers = absl::GetFlag(FLAGS_max_watchers),
       .access_log_sample_rate = absl::GetFlag(FLAGS_access_log_sample_rate),
   };

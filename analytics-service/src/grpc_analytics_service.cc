@@ -62,4 +62,10 @@ grpc::ServerWriteReactor<v1::WatchReadStatsResponse>* GrpcAnalyticsService::Watc
   return StartWatchReadStats(watch_hub_, *request);
 }
 
+grpc::ServerWriteReactor<v1::WatchReadStatsChangesResponse>*
+GrpcAnalyticsService::WatchReadStatsChanges(grpc::CallbackServerContext* /*context*/,
+                                            const v1::WatchReadStatsChangesRequest* /*request*/) {
+  return StartWatchReadStatsChanges(change_feed_hub_);
+}
+
 }  // namespace newsroom::analytics

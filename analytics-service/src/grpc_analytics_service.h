@@ -1,6 +1,7 @@
 #pragma once
 
 #include "analytics-service/src/analytics_service.h"
+#include "analytics-service/src/change_feed_hub.h"
 #include "analytics-service/src/watch_hub.h"
 #include "common/src/call_limiter.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
@@ -15,8 +16,12 @@ class GrpcAnalyticsService final : public v1::AnalyticsService::CallbackService 
   // server serving it. The limiter bounds the unary calls in flight; more are refused with
   // RESOURCE_EXHAUSTED. WatchReadStats streams are bounded by the hub instead (they are long-lived
   // and must not use up the unary calls' room).
-  GrpcAnalyticsService(AnalyticsService* service, CallLimiter* limiter, WatchHub* watch_hub)
-      : service_(service), limiter_(limiter), watch_hub_(watch_hub) {}
+  GrpcAnalyticsService(AnalyticsService* service, CallLimiter* limiter, WatchHub* watch_hub,
+                       ChangeFeedHub* change_feed_hub)
+      : service_(service),
+        limiter_(limiter),
+        watch_hub_(watch_hub),
+        change_feed_hub_(change_feed_hub) {}
 
   grpc::ServerUnaryReactor* RecordRead(grpc::CallbackServerContext* context,
                                        const v1::RecordReadRequest* request,
@@ -35,11 +40,15 @@ class GrpcAnalyticsService final : public v1::AnalyticsService::CallbackService 
                                             v1::ListTopArticlesResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchReadStatsResponse>* WatchReadStats(
       grpc::CallbackServerContext* context, const v1::WatchReadStatsRequest* request) override;
+  grpc::ServerWriteReactor<v1::WatchReadStatsChangesResponse>* WatchReadStatsChanges(
+      grpc::CallbackServerContext* context,
+      const v1::WatchReadStatsChangesRequest* request) override;
 
  private:
   AnalyticsService* service_;
   CallLimiter* limiter_;
   WatchHub* watch_hub_;
+  ChangeFeedHub* change_feed_hub_;
 };
 
 }  // namespace newsroom::analytics

@@ -13,6 +13,8 @@
 #include "absl/time/time.h"
 #include "analytics-service/src/analytics_metrics.h"
 #include "analytics-service/src/analytics_service.h"
+#include "analytics-service/src/change_feed_hub.h"
+#include "analytics-service/src/change_feed_poller.h"
 #include "analytics-service/src/config.h"
 #include "analytics-service/src/flags.h"
 #include "analytics-service/src/grpc_analytics_service.h"
@@ -149,7 +151,10 @@ int Run(int argc, char** argv) {
   // Declared after `service` and `watch_hub`: destroyed (joined) before them.
   auto poller =
       std::make_unique<ReadStatsPoller>(&watch_hub, shared_counter, config->watch_interval);
-  GrpcAnalyticsService grpc_service(&service, &limiter, &watch_hub);
+  ChangeFeedHub change_feed_hub(config->max_watchers);
+  auto change_feed_poller = std::make_unique<ChangeFeedPoller>(&change_feed_hub, shared_counter,
+                                                               config->changes_interval);
+  GrpcAnalyticsService grpc_service(&service, &limiter, &watch_hub, &change_feed_hub);
 
   absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(GrpcServerOptions{
       .listen_address = config->listen_address,
@@ -207,8 +212,10 @@ int Run(int argc, char** argv) {
   // Watch streams never end by themselves: end them now (UNAVAILABLE, so clients reconnect to
   // another replica) rather than let them hold the drain to its deadline.
   watch_hub.Close(absl::UnavailableError("analytics-service is shutting down; reconnect"));
+  change_feed_hub.Close(absl::UnavailableError("analytics-service is shutting down; reconnect"));
   (*server)->Shutdown(config->shutdown_drain);
   poller.reset();
+  change_feed_poller.reset();
   return 0;  // `service` (and its Redis workers) outlives every call the server finished
 }
 

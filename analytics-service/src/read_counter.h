@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 
@@ -51,6 +52,14 @@ struct RankingPage {
   bool has_more = false;                     // entries exist past offset + limit
 };
 
+// Where the change log stands, and which articles changed since an earlier position.
+struct ChangedArticles {
+  // The log's position now: pass it, plus one, as `after` next time.
+  int64_t head = 0;
+  // Every article whose counts changed after the position asked for (each once), in no order.
+  std::vector<std::string> article_ids;
+};
+
 template <typename T>
 using Callback = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
 
@@ -72,6 +81,15 @@ class ReadCounter {
 
   // Passes one page of the ranking described by `query`.
   virtual void Rank(RankingQuery query, Callback<RankingPage> done) = 0;
+
+  // Every article whose counts changed at or after position `from` of the change log, and the
+  // log's head; with no `from`, the head only. A head below `from - 1` means the log went back
+  // (the store lost data), and changes may have been missed. The default implementation, for test
+  // doubles without a change log, fails with UNIMPLEMENTED.
+  virtual void ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) {
+    (void)from;
+    std::move(done)(absl::UnimplementedError("no change log"));
+  }
 };
 
 }  // namespace newsroom::analytics

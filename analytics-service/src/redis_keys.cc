@@ -26,6 +26,10 @@ std::string RedisKeys::TopDay(absl::CivilDay day) const {
 
 std::string RedisKeys::TopUnionScratch() const { return absl::StrCat(prefix_, "tmp:top-union"); }
 
+std::string RedisKeys::Changes() const { return absl::StrCat(prefix_, "changes"); }
+
+std::string RedisKeys::ChangesHead() const { return absl::StrCat(prefix_, "changes:head"); }
+
 std::string RedisKeys::ReaderHashKey() const { return absl::StrCat(prefix_, "reader-hash-key"); }
 
 }  // namespace newsroom::analytics

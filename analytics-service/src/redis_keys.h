@@ -17,6 +17,9 @@ namespace newsroom::analytics {
 //   {prefix}top:all                           zset    article_id -> all-time reads
 //   {prefix}top:day:{YYYY-MM-DD}              zset    article_id -> reads that UTC day; expires
 //                                                     kRankingDayTtlDays after the day starts
+//   {prefix}changes                           zset    article_id -> change-log position of its
+//                                                     latest change (WatchReadStatsChanges)
+//   {prefix}changes:head                      string  the change log's last position (INCR)
 //   {prefix}tmp:top-union                     zset    scratch key, lives only inside one script
 //   {prefix}reader-hash-key                   string  generated HMAC key (when none configured)
 class RedisKeys final {
@@ -29,6 +32,8 @@ class RedisKeys final {
   [[nodiscard]] std::string TopAllTime() const;
   [[nodiscard]] std::string TopDay(absl::CivilDay day) const;
   [[nodiscard]] std::string TopUnionScratch() const;
+  [[nodiscard]] std::string Changes() const;
+  [[nodiscard]] std::string ChangesHead() const;
   [[nodiscard]] std::string ReaderHashKey() const;
 
   [[nodiscard]] const std::string& prefix() const { return prefix_; }

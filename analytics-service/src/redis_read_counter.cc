@@ -23,12 +23,14 @@ namespace {
 // new when SET NX of its dedup key succeeds: then the article's total is INCRemented and the read
 // is remembered for the article's rankings and readers; otherwise it is a duplicate and changes
 // nothing. Once per article per call, the rankings get the article's new reads in one ZINCRBY each,
-// its readers one PFADD and one PFCOUNT (which recomputes a changed HyperLogLog: the costliest
+// the change log the article at its next position (so that a reader of the log, behind
+// WatchReadStatsChanges, finds it past any position it has read), its readers one PFADD and one
+// PFCOUNT (which recomputes a changed HyperLogLog: the costliest
 // step, so the point of batching). Each article runs under pcall: an error (say, a key of the
 // wrong type) fails that article's reads and no others. Keys all come in KEYS (Redis must see
 // every key a script touches); nothing is built from ARGV.
 //   KEYS: top:all, the D day rankings, each of the A articles' reads and readers, each read's seen
-//         key (the articles' reads in article order).
+//         key (the articles' reads in article order), then the change log's head and the log.
 //   ARGV: dedup seconds, D, A, each day ranking's expiry (unix time), each article's id and
 //         number of reads, each read's day (1..D, 0 for none) and reader hash ("" for none).
 // Returns one entry per read, in order: {reads after it, unique readers after the call's reads of
@@ -36,7 +38,8 @@ namespace {
 constexpr char kRecordScript[] = R"lua(
 local days, articles = tonumber(ARGV[2]), tonumber(ARGV[3])
 local seen, per_read = 1 + days + 2 * articles, 3 + days + 2 * articles
-if #ARGV - per_read ~= 2 * (#KEYS - seen) then
+local head_key, log_key = KEYS[#KEYS - 1], KEYS[#KEYS]
+if #ARGV - per_read ~= 2 * (#KEYS - 2 - seen) then
   return redis.error_reply('ERR record script: KEYS and ARGV do not match')
 end
 local out = {}
@@ -62,6 +65,7 @@ local function record(a, first, n)
   end
   if new > 0 then
     redis.call('ZINCRBY', KEYS[1], new, id)
+    redis.call('ZADD', log_key, redis.call('INCR', head_key), id)
     for d = 1, days do
       local count = day_reads[d]
       -- Only the article's first reads of the day can have created the day's ranking, so only
@@ -89,6 +93,14 @@ end
 return out
 )lua";
 
+// Reads the change log: its head, and with a start position the articles changed at or after it.
+// KEYS: change log, head. ARGV: start position, or '' for the head only.
+constexpr char kChangesScript[] = R"lua(
+local head = tonumber(redis.call('GET', KEYS[2]) or '0')
+if ARGV[1] == '' then return {head, {}} end
+return {head, redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')}
+)lua";
+
 // Returns a page of the sum of several days' rankings, leaving nothing behind.
 // KEYS: scratch, day rankings... ARGV: first rank, last rank (inclusive).
 constexpr char kRankUnionScript[] = R"lua(
@@ -108,6 +120,11 @@ std::string Sha1Hex(absl::string_view text) {
 
 const std::string& RecordSha() {
   static const std::string* const sha = new std::string(Sha1Hex(kRecordScript));
+  return *sha;
+}
+
+const std::string& ChangesSha() {
+  static const std::string* const sha = new std::string(Sha1Hex(kChangesScript));
   return *sha;
 }
 
@@ -134,6 +151,26 @@ absl::StatusOr<RecordOutcome> ParseRecordReply(const redisReply& reply) {
   outcome.counts.unique_readers = *readers;
   outcome.duplicate = *duplicate != 0;
   return outcome;
+}
+
+absl::StatusOr<ChangedArticles> ParseChangesReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
+      reply.element[1]->type != REDIS_REPLY_ARRAY) {
+    return absl::InternalError("unexpected reply from Redis");
+  }
+  absl::StatusOr<int64_t> head = IntegerFromReply(*reply.element[0]);
+  if (!head.ok()) return head.status();
+  ChangedArticles changed{.head = *head};
+  const redisReply& members = *reply.element[1];
+  changed.article_ids.reserve(members.elements);
+  for (std::size_t i = 0; i < members.elements; ++i) {
+    const redisReply& member = *members.element[i];
+    if (member.type != REDIS_REPLY_STRING)
+      return absl::InternalError("unexpected reply from Redis");
+    changed.article_ids.emplace_back(member.str, member.len);
+  }
+  return changed;
 }
 
 absl::StatusOr<RankingPage> ParseRankingReply(const redisReply& reply, int64_t limit) {
@@ -182,7 +219,8 @@ RedisReadCounter::~RedisReadCounter() {
 
 absl::Status RedisReadCounter::LoadScripts(RedisConnection& connection) {
   const RedisCommand commands[] = {{"SCRIPT", "LOAD", kRecordScript},
-                                   {"SCRIPT", "LOAD", kRankUnionScript}};
+                                   {"SCRIPT", "LOAD", kRankUnionScript},
+                                   {"SCRIPT", "LOAD", kChangesScript}};
   absl::StatusOr<std::vector<RedisReply>> replies = connection.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   for (const RedisReply& reply : *replies) {
@@ -239,10 +277,10 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     }
 
     RedisCommand& command = call.command;
-    command.reserve(7 + 2 * days.size() + 4 * articles.size() + 3 * call.reads.size());
+    command.reserve(9 + 2 * days.size() + 4 * articles.size() + 3 * call.reads.size());
     command.push_back("EVALSHA");
     command.push_back(RecordSha());
-    command.push_back(absl::StrCat(1 + days.size() + 2 * articles.size() + call.reads.size()));
+    command.push_back(absl::StrCat(3 + days.size() + 2 * articles.size() + call.reads.size()));
     command.push_back(keys_.TopAllTime());
     for (absl::CivilDay day : days) command.push_back(keys_.TopDay(day));
     for (const auto& [first, n] : articles) {
@@ -253,6 +291,8 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     for (std::size_t i : call.reads) {
       command.push_back(keys_.Seen(reads[i]->article_id, reads[i]->read_id));
     }
+    command.push_back(keys_.ChangesHead());
+    command.push_back(keys_.Changes());
     command.push_back(absl::StrCat(absl::ToInt64Seconds(kDedupWindow)));
     command.push_back(absl::StrCat(days.size()));
     command.push_back(absl::StrCat(articles.size()));
@@ -335,6 +375,17 @@ void RedisReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
               limit = query.limit](absl::StatusOr<Replies> replies) mutable {
     if (!replies.ok()) return std::move(done)(replies.status());
     std::move(done)(ParseRankingReply(*replies->front(), limit));
+  };
+  Enqueue(std::move(job));
+}
+
+void RedisReadCounter::ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) {
+  Job job;
+  job.commands.push_back({"EVALSHA", ChangesSha(), "2", keys_.Changes(), keys_.ChangesHead(),
+                          from.has_value() ? absl::StrCat(*from) : std::string()});
+  job.done = [done = std::move(done)](absl::StatusOr<Replies> replies) mutable {
+    if (!replies.ok()) return std::move(done)(replies.status());
+    std::move(done)(ParseChangesReply(*replies->front()));
   };
   Enqueue(std::move(job));
 }

@@ -77,6 +77,7 @@ class RedisReadCounter final : public ReadCounter {
   void Get(std::vector<std::string> article_ids,
            Callback<std::vector<ArticleCounts>> done) override;
   void Rank(RankingQuery query, Callback<RankingPage> done) override;
+  void ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) override;
 
   // The EVALSHA commands that record `reads` (exposed for tests of the key and argument layout).
   [[nodiscard]] std::vector<RedisCommand> RecordCommands(absl::Span<const Read> reads) const;

@@ -34,6 +34,7 @@ namespace newsroom::analytics {
 class WatchHub final {
  public:
   using WatcherId = std::uint64_t;
+  using Id = WatcherId;
 
   // One article's counts as sent to a watcher.
   struct Update {
@@ -46,6 +47,7 @@ class WatchHub final {
   struct Batch {
     std::vector<Update> updates;
     std::optional<absl::Status> finish;
+    [[nodiscard]] bool has_message() const { return !updates.empty(); }
   };
 
   // `max_watchers` bounds the watchers at once (Add returns RESOURCE_EXHAUSTED past it).

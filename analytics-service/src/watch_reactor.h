@@ -2,6 +2,7 @@
 
 #include <grpcpp/support/server_callback.h>
 
+#include "analytics-service/src/change_feed_hub.h"
 #include "analytics-service/src/watch_hub.h"
 #include "newsroom/analytics/v1/analytics_service.pb.h"
 
@@ -13,5 +14,9 @@ namespace newsroom::analytics {
 // coalesced for it meanwhile.
 grpc::ServerWriteReactor<v1::WatchReadStatsResponse>* StartWatchReadStats(
     WatchHub* hub, const v1::WatchReadStatsRequest& request);
+
+// Starts serving one WatchReadStatsChanges call from `hub`, likewise.
+grpc::ServerWriteReactor<v1::WatchReadStatsChangesResponse>* StartWatchReadStatsChanges(
+    ChangeFeedHub* hub);
 
 }  // namespace newsroom::analytics

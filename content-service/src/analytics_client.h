@@ -77,7 +77,21 @@ class AnalyticsClient {
                                                          WatchCallbacks callbacks) {
     (void)articles;
     (void)trace;
-    std::move(callbacks.on_done)(absl::UnimplementedError("WatchReadStats"));
+    return Unimplemented("WatchReadStats", std::move(callbacks));
+  }
+
+  // Opens a WatchReadStatsChanges stream: the stats of every article whose stats change, a
+  // message per interval. Like WatchReadStats otherwise.
+  virtual std::shared_ptr<ReadStatsWatch> WatchReadStatsChanges(const TraceContext& trace,
+                                                                WatchCallbacks callbacks) {
+    (void)trace;
+    return Unimplemented("WatchReadStatsChanges", std::move(callbacks));
+  }
+
+ private:
+  static std::shared_ptr<ReadStatsWatch> Unimplemented(const char* method,
+                                                       WatchCallbacks callbacks) {
+    std::move(callbacks.on_done)(absl::UnimplementedError(method));
     struct Ended final : ReadStatsWatch {
       void Cancel() override {}
     };

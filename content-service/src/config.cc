@@ -59,6 +59,10 @@ ABSL_FLAG(absl::Duration, analytics_budget, absl::Milliseconds(100),
 ABSL_FLAG(absl::Duration, stats_max_age, absl::Seconds(1),
           "how old the read stats served by GetArticle and ListArticles may be (0: always fresh; "
           "at most 1s) (env CONTENT_STATS_MAX_AGE)");
+ABSL_FLAG(bool, stats_feed, true,
+          "keep cached read stats current from analytics-service's change stream "
+          "(WatchReadStatsChanges), so that they need no refetching as they age; false: refetch "
+          "(env CONTENT_STATS_FEED)");
 ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{16} << 20,
           "serialized size of the articles cached in front of SQLite (0: no cache); memory use "
           "is about twice that. Off with PostgreSQL, whose other writers it would not see (env "
@@ -116,6 +120,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"CONTENT_ANALYTICS_TLS_KEY_FILE", "analytics_tls_key_file"},
     {"CONTENT_ANALYTICS_BUDGET", "analytics_budget"},
     {"CONTENT_STATS_MAX_AGE", "stats_max_age"},
+    {"CONTENT_STATS_FEED", "stats_feed"},
     {"CONTENT_ARTICLE_CACHE_BYTES", "article_cache_bytes"},
     {"CONTENT_MAX_PENDING_READS", "max_pending_reads"},
     {"CONTENT_MAX_PENDING_READ_AGE", "max_pending_read_age"},
@@ -157,6 +162,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
                         .key_file = absl::GetFlag(FLAGS_analytics_tls_key_file)},
       .analytics_budget = absl::GetFlag(FLAGS_analytics_budget),
       .stats_max_age = absl::GetFlag(FLAGS_stats_max_age),
+      .stats_feed = absl::GetFlag(FLAGS_stats_feed),
       .article_cache_bytes = absl::GetFlag(FLAGS_article_cache_bytes),
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
       .max_pending_read_age = absl::GetFlag(FLAGS_max_pending_read_age),

@@ -38,6 +38,8 @@ struct ContentConfig {
   newsroom::ClientTlsOptions analytics_tls;
   absl::Duration analytics_budget;
   absl::Duration stats_max_age;
+  // --stats_feed (CONTENT_STATS_FEED): keep cached stats current from the change stream.
+  bool stats_feed;
   std::size_t article_cache_bytes;
   std::size_t max_pending_reads;
   absl::Duration max_pending_read_age;

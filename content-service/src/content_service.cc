@@ -57,7 +57,11 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
       options_(options),
       stats_cache_(options.stats_max_age, options.stats_cache_entries),
       stats_refresher_(analytics, &stats_cache_, options.stats_max_age / 2),
-      read_coalescer_(analytics, options.read_coalescing) {}
+      read_coalescer_(analytics, options.read_coalescing) {
+  if (options.stats_feed && options.stats_max_age > absl::ZeroDuration()) {
+    stats_feed_ = std::make_unique<StatsFeed>(analytics, &stats_cache_);
+  }
+}
 
 ContentService::~ContentService() {
   if (!WaitForAnalyticsCallbacks(absl::Seconds(30))) {

@@ -13,6 +13,7 @@
 #include "content-service/src/pending_reads.h"
 #include "content-service/src/read_coalescer.h"
 #include "content-service/src/read_stats_cache.h"
+#include "content-service/src/stats_feed.h"
 #include "content-service/src/stats_refresher.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
@@ -29,8 +30,10 @@ struct ContentServiceOptions {
   // How old the stats served by GetArticle and ListArticles may be; zero always asks analytics.
   // Past half of it they are refreshed in the background.
   absl::Duration stats_max_age = absl::Seconds(1);
-  // Articles whose stats are remembered.
-  std::size_t stats_cache_entries = 100000;
+  // Keep the cached stats current from analytics-service's change stream (see StatsFeed).
+  bool stats_feed = false;
+  // Articles whose stats are remembered: room for a large catalogue's, at about 100 bytes each.
+  std::size_t stats_cache_entries = 250000;
   // How page views share calls to analytics-service.
   ReadCoalescerOptions read_coalescing;
 };
@@ -114,6 +117,7 @@ class ContentService final {
   const ContentServiceOptions options_;
   ReadStatsCache stats_cache_;
   StatsRefresher stats_refresher_;
+  std::unique_ptr<StatsFeed> stats_feed_;  // null without options.stats_feed
   ReadCoalescer read_coalescer_;
   // Last, so it is destroyed first: the destructor waits on it before anything a callback uses.
   CallbacksInFlight callbacks_;

@@ -87,25 +87,28 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
   return channel;
 }
 
-// One WatchReadStats stream, on the callback API: reads every message as soon as it arrives and
-// hands it on, so analytics-service never waits on this side (whoever consumes on_update keeps
-// only the latest stats per article, so reading eagerly costs bounded memory). Owned by itself
-// until OnDone, and by whoever holds the handle.
-class WatchCall final : public grpc::ClientReadReactor<analytics_v1::WatchReadStatsResponse>,
+// One server stream of ReadStats (WatchReadStats, WatchReadStatsChanges), on the callback API:
+// reads every message as soon as it arrives and hands it on, so analytics-service never waits on
+// this side (whoever consumes on_update keeps only the latest stats per article, so reading
+// eagerly costs bounded memory). Owned by itself until OnDone, and by whoever holds the handle.
+template <typename Request, typename Response>
+class WatchCall final : public grpc::ClientReadReactor<Response>,
                         public AnalyticsClient::ReadStatsWatch,
-                        public std::enable_shared_from_this<WatchCall> {
+                        public std::enable_shared_from_this<WatchCall<Request, Response>> {
  public:
-  explicit WatchCall(AnalyticsClient::WatchCallbacks callbacks)
-      : callbacks_(std::move(callbacks)) {}
+  using AsyncStart = void (analytics_v1::AnalyticsService::Stub::async_interface::*)(
+      grpc::ClientContext*, const Request*, grpc::ClientReadReactor<Response>*);
 
-  void Start(analytics_v1::AnalyticsService::Stub* stub, std::vector<std::string> articles,
+  WatchCall(Request request, AnalyticsClient::WatchCallbacks callbacks)
+      : callbacks_(std::move(callbacks)), request_(std::move(request)) {}
+
+  void Start(analytics_v1::AnalyticsService::Stub* stub, AsyncStart start,
              const TraceContext& trace) {
-    self_ = shared_from_this();
+    self_ = this->shared_from_this();
     SetTrace(context_, trace);
-    for (auto& article : articles) request_.add_articles(std::move(article));
-    stub->async()->WatchReadStats(&context_, &request_, this);
-    StartRead(&response_);
-    StartCall();
+    (stub->async()->*start)(&context_, &request_, this);
+    this->StartRead(&response_);
+    this->StartCall();
   }
 
   void Cancel() override { context_.TryCancel(); }
@@ -116,7 +119,7 @@ class WatchCall final : public grpc::ClientReadReactor<analytics_v1::WatchReadSt
     callbacks_.on_update(std::vector<analytics_v1::ReadStats>(
         std::make_move_iterator(stats->begin()), std::make_move_iterator(stats->end())));
     response_.Clear();
-    StartRead(&response_);
+    this->StartRead(&response_);
   }
 
   void OnDone(const grpc::Status& status) override {
@@ -128,8 +131,8 @@ class WatchCall final : public grpc::ClientReadReactor<analytics_v1::WatchReadSt
  private:
   AnalyticsClient::WatchCallbacks callbacks_;
   grpc::ClientContext context_;
-  analytics_v1::WatchReadStatsRequest request_;
-  analytics_v1::WatchReadStatsResponse response_;
+  const Request request_;
+  Response response_;
   std::shared_ptr<WatchCall> self_;
 };
 
@@ -197,8 +200,23 @@ void GrpcAnalyticsClient::ListTopArticles(const analytics_v1::ListTopArticlesReq
 
 std::shared_ptr<AnalyticsClient::ReadStatsWatch> GrpcAnalyticsClient::WatchReadStats(
     std::vector<std::string> articles, const TraceContext& trace, WatchCallbacks callbacks) {
-  auto call = std::make_shared<WatchCall>(std::move(callbacks));
-  call->Start(stub_.get(), std::move(articles), trace);
+  analytics_v1::WatchReadStatsRequest request;
+  for (auto& article : articles) request.add_articles(std::move(article));
+  using Call = WatchCall<analytics_v1::WatchReadStatsRequest, analytics_v1::WatchReadStatsResponse>;
+  auto call = std::make_shared<Call>(std::move(request), std::move(callbacks));
+  call->Start(stub_.get(), &analytics_v1::AnalyticsService::Stub::async_interface::WatchReadStats,
+              trace);
+  return call;
+}
+
+std::shared_ptr<AnalyticsClient::ReadStatsWatch> GrpcAnalyticsClient::WatchReadStatsChanges(
+    const TraceContext& trace, WatchCallbacks callbacks) {
+  using Call = WatchCall<analytics_v1::WatchReadStatsChangesRequest,
+                         analytics_v1::WatchReadStatsChangesResponse>;
+  auto call =
+      std::make_shared<Call>(analytics_v1::WatchReadStatsChangesRequest(), std::move(callbacks));
+  call->Start(stub_.get(),
+              &analytics_v1::AnalyticsService::Stub::async_interface::WatchReadStatsChanges, trace);
   return call;
 }
 

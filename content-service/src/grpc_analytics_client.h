@@ -35,6 +35,8 @@ class GrpcAnalyticsClient final : public AnalyticsClient {
   std::shared_ptr<ReadStatsWatch> WatchReadStats(std::vector<std::string> articles,
                                                  const TraceContext& trace,
                                                  WatchCallbacks callbacks) override;
+  std::shared_ptr<ReadStatsWatch> WatchReadStatsChanges(const TraceContext& trace,
+                                                        WatchCallbacks callbacks) override;
 
  private:
   std::unique_ptr<analytics_v1::AnalyticsService::Stub> stub_;

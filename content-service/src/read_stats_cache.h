@@ -1,7 +1,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -18,14 +20,23 @@ namespace newsroom::content {
 // still served but due for a refresh (see StatsRefresher), so that an article read steadily never
 // waits for analytics. ReadArticle always goes to analytics (its count must include the read) and
 // refreshes the entry with what it got back. Sharded so that concurrent calls rarely share a lock.
+//
+// With a live change feed (StatsFeed: analytics-service's WatchReadStatsChanges, which reports
+// every article whose stats change) entries do not age: an entry fetched after the feed went live
+// stays current as long as the feed's messages keep arriving (at least every max_age / 2), since
+// any change to it arrives through the feed. So the cost of a page view does not grow with the
+// catalogue: stats are fetched once per article, not once per article per max_age. When the feed
+// breaks, the entries it covered age from its last message, so the StatsRefresher brings those
+// still read up to date in the background.
 class ReadStatsCache final {
  public:
   // `max_age` zero disables the cache. At most `max_entries` articles are kept.
   ReadStatsCache(absl::Duration max_age, std::size_t max_entries);
 
-  // The stats of `article` if seen no longer than max_age before `now`. Sets `*due_for_refresh`
-  // (when given) if they are older than half of max_age and nobody was told so since the last Put:
-  // each entry is reported due once, so that one refresh is asked for however many calls read it.
+  // The stats of `article` if current (see above) or seen no longer than max_age before `now`.
+  // Sets `*due_for_refresh` (when given) if they are aging and older than half of max_age and
+  // nobody was told so since the last Put: each entry is reported due once, so that one refresh
+  // is asked for however many calls read it.
   [[nodiscard]] std::optional<analytics::v1::ReadStats> Fresh(const std::string& article,
                                                               absl::Time now,
                                                               bool* due_for_refresh = nullptr);
@@ -35,9 +46,16 @@ class ReadStatsCache final {
   // never replaces a larger fresh one.
   void Put(const analytics::v1::ReadStats& stats, absl::Time seen);
 
+  // The change feed delivered a message at `now`; `first` for the first message of a stream,
+  // from which on every change reaches this cache through Put.
+  void FeedMessage(absl::Time now, bool first);
+  // The change feed's stream ended: entries age again.
+  void FeedLost();
+
  private:
   struct Entry {
-    analytics::v1::ReadStats stats;
+    int64_t reads = 0;
+    int64_t unique_readers = 0;
     absl::Time seen;
     bool refresh_requested = false;
   };
@@ -48,10 +66,21 @@ class ReadStatsCache final {
   static constexpr std::size_t kShards = 16;
 
   Shard& ShardOf(const std::string& article);
+  // When an entry fetched at `seen` was last known current, as of `now`: `now` while the live
+  // feed covers it and its messages arrive, its last message's time when they stopped or the
+  // stream ended (for entries that stream covered), `seen` for entries no stream covered.
+  [[nodiscard]] absl::Time CurrentAsOf(absl::Time seen, absl::Time now) const;
 
   const absl::Duration max_age_;
   const std::size_t max_entries_per_shard_;
   std::array<Shard, kShards> shards_;
+  // Unix nanoseconds: since when the live stream has covered every change (INT64_MAX: no live
+  // stream) and when its last message arrived; the same for the stream before it. Atomics: read
+  // on every page view.
+  std::atomic<int64_t> live_since_{INT64_MAX};
+  std::atomic<int64_t> last_message_{0};
+  std::atomic<int64_t> previous_live_since_{INT64_MAX};
+  std::atomic<int64_t> previous_last_message_{0};
 };
 
 }  // namespace newsroom::content

@@ -5,15 +5,21 @@
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -467,6 +473,112 @@ TEST_F(AnalyticsServiceIntegrationTest, StoresNoReaderIdAndOnlyPrefixedKeys) {
             std::vector<std::string>{"string"});  // a HyperLogLog
   EXPECT_EQ(RedisStrings(redis_, {"GET", "newsroom:readers:a"}).at(0).find("alice"),
             std::string::npos);
+}
+
+// One WatchReadStatsChanges stream read on a thread of its own: the latest stats seen per
+// article, the messages received and, once it ended, its status.
+class ChangeStream {
+ public:
+  explicit ChangeStream(v1::AnalyticsService::Stub* stub) {
+    reader_ = stub->WatchReadStatsChanges(&context_, v1::WatchReadStatsChangesRequest());
+    thread_ = std::thread([this] {
+      v1::WatchReadStatsChangesResponse response;
+      while (reader_->Read(&response)) {
+        absl::MutexLock lock(&mu_);
+        ++messages_;
+        for (const v1::ReadStats& stats : response.stats()) {
+          int64_t& reads = reads_[stats.article().substr(9)];
+          EXPECT_GE(stats.reads(), reads) << "counts only grow: " << stats.article();
+          reads = stats.reads();
+        }
+      }
+      const grpc::Status status = reader_->Finish();
+      absl::MutexLock lock(&mu_);
+      end_ = status;
+    });
+  }
+  ~ChangeStream() {
+    context_.TryCancel();
+    thread_.join();
+  }
+
+  int messages() {
+    absl::MutexLock lock(&mu_);
+    return messages_;
+  }
+  // "a=2 b=1", sorted by article.
+  std::string Reads() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> entries;
+    for (const auto& [article, reads] : reads_)
+      entries.push_back(absl::StrCat(article, "=", reads));
+    std::sort(entries.begin(), entries.end());
+    return absl::StrJoin(entries, " ");
+  }
+  std::optional<grpc::Status> end() {
+    absl::MutexLock lock(&mu_);
+    return end_;
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchReadStatsChangesResponse>> reader_;
+  absl::Mutex mu_;
+  int messages_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int64_t> reads_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> end_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+class ChangeFeedTest : public AnalyticsServiceIntegrationTest {
+ protected:
+  void SetUp() override { StartAnalytics({"ANALYTICS_CHANGES_INTERVAL=50ms"}); }
+};
+
+TEST_F(ChangeFeedTest, ReportsEveryChangeFromEveryReplicaAndBeatsWhenQuiet) {
+  ChangeStream stream(stub_.get());
+  ASSERT_TRUE(Eventually([&] { return stream.messages() >= 1; }));
+  // A second replica on the same Redis: its reads reach this replica's stream too.
+  StartedService other =
+      StartService(kBinary, {"--redis=" + redis_.address(), "--shutdown-drain=1s"});
+  auto other_stub = v1::AnalyticsService::NewStub(
+      grpc::CreateChannel(other.address(), grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(Record(Read("a", "1")).ok());
+  ASSERT_TRUE(Record(Read("a", "2")).ok());
+  ASSERT_TRUE(Record(Read("a", "2")).ok());  // a duplicate changes nothing
+  ASSERT_TRUE(Record(Read("b", "1")).ok());
+  v1::ReadStats ignored;
+  ASSERT_TRUE(other_stub->RecordRead(Context().get(), Read("c", "1"), &ignored).ok());
+  EXPECT_TRUE(Eventually([&] { return stream.Reads() == "a=2 b=1 c=1"; })) << stream.Reads();
+
+  // Nothing changes now, yet messages keep coming (a quiet stream is not a broken one).
+  const int before = stream.messages();
+  EXPECT_TRUE(Eventually([&] { return stream.messages() >= before + 5; }));
+  EXPECT_EQ(stream.Reads(), "a=2 b=1 c=1");
+  EXPECT_FALSE(stream.end().has_value());
+}
+
+TEST_F(ChangeFeedTest, EndsUnavailableWhenRedisLosesDataOrGoesAway) {
+  {
+    ChangeStream stream(stub_.get());
+    ASSERT_TRUE(Eventually([&] { return stream.messages() >= 1; }));
+    ASSERT_TRUE(Record(Read("a", "1")).ok());
+    ASSERT_TRUE(Eventually([&] { return stream.Reads() == "a=1"; }));
+    // The log went back: what changed in between cannot be told, so the caller must start over.
+    RedisStrings(redis_, {"FLUSHALL"});
+    ASSERT_TRUE(Eventually([&] { return stream.end().has_value(); }));
+    EXPECT_EQ(stream.end()->error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+  {
+    ChangeStream stream(stub_.get());  // a new stream starts from the log's new head
+    ASSERT_TRUE(Eventually([&] { return stream.messages() >= 1; }));
+    ASSERT_TRUE(Record(Read("b", "1")).ok());
+    ASSERT_TRUE(Eventually([&] { return stream.Reads() == "b=1"; })) << stream.Reads();
+    redis_.Stop();
+    ASSERT_TRUE(Eventually([&] { return stream.end().has_value(); }));
+    EXPECT_EQ(stream.end()->error_code(), grpc::StatusCode::UNAVAILABLE);
+    redis_.Start();
+  }
 }
 
 TEST(AnalyticsServiceStartupTest, UnreachableRedisIsFatal) {

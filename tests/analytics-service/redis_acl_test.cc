@@ -254,6 +254,24 @@ TEST_F(RedisAclTest, EveryRpcAndPeriodWorksAsTheAclUser) {
   ASSERT_FALSE(Admin({"SCRIPT", "FLUSH"}).error);
   ASSERT_TRUE(stub_->ListTopArticles(Context().get(), week, &week_response).ok());
 
+  // The change log is read as the user too: a stream's first poll reads the head, later ones the
+  // changes since.
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = stub_->WatchReadStatsChanges(&context, v1::WatchReadStatsChangesRequest());
+    v1::WatchReadStatsChangesResponse message;
+    ASSERT_TRUE(reader->Read(&message)) << Log();
+    ASSERT_TRUE(Record("a", "r4").ok()) << Log();
+    bool seen = false;
+    while (!seen && reader->Read(&message)) {
+      for (const v1::ReadStats& stats : message.stats()) seen |= stats.article() == "articles/a";
+    }
+    EXPECT_TRUE(seen) << Log();
+    context.TryCancel();
+    reader->Finish();
+  }
+
   // Redis logs every command or key the ACL refused: none may have been.
   const Reply acl_log = Admin({"ACL", "LOG"});
   EXPECT_TRUE(acl_log.elements.empty()) << "Redis refused something; see ACL LOG";
@@ -278,6 +296,8 @@ TEST_F(RedisAclTest, TheAclUserCanDoNothingElse) {
       {"ZREVRANGE", "newsroom:top:all", "0", "1", "WITHSCORES"},
       {"ZUNIONSTORE", "newsroom:tmp:top-union", "1", "newsroom:top:day:2024-01-01"},
       {"DEL", "newsroom:tmp:top-union"},
+      {"ZADD", "newsroom:changes", "1", "a"},
+      {"ZRANGEBYSCORE", "newsroom:changes", "1", "+inf"},
   };
   std::set<std::string> probed;
   for (const std::vector<std::string>& command : allowed) {

@@ -44,14 +44,16 @@ TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticl
   // 2024-01-31 + 32 days = 2024-03-03T00:00:00Z
   const std::string expiry = std::to_string(
       absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(2024, 3, 3), absl::UTCTimeZone())));
-  EXPECT_THAT(std::vector<std::string>(command.begin() + 2, command.end()),
-              ElementsAre(
-                  // KEYS: the rankings, each article's keys, each read's dedup key (a's first).
-                  "9", "p:top:all", "p:top:day:2024-01-31", "p:reads:a", "p:readers:a", "p:reads:b",
-                  "p:readers:b", "p:seen:a:r1", "p:seen:a:r2", "p:seen:b:r1",
-                  // ARGV: dedup seconds, 1 day, 2 articles, the day's expiry, each article and its
-                  // number of reads, each read's day (0: none) and reader hash.
-                  "172800", "1", "2", expiry, "a", "2", "b", "1", "1", "hash", "1", "", "0", ""));
+  EXPECT_THAT(
+      std::vector<std::string>(command.begin() + 2, command.end()),
+      ElementsAre(
+          // KEYS: the rankings, each article's keys, each read's dedup key (a's first),
+          // the change log's head and the log.
+          "11", "p:top:all", "p:top:day:2024-01-31", "p:reads:a", "p:readers:a", "p:reads:b",
+          "p:readers:b", "p:seen:a:r1", "p:seen:a:r2", "p:seen:b:r1", "p:changes:head", "p:changes",
+          // ARGV: dedup seconds, 1 day, 2 articles, the day's expiry, each article and its
+          // number of reads, each read's day (0: none) and reader hash.
+          "172800", "1", "2", expiry, "a", "2", "b", "1", "1", "hash", "1", "", "0", ""));
 }
 
 TEST(RedisReadCounterTest, RecordCommandsCarryAtMostMaxReadsPerScriptEach) {
@@ -63,8 +65,8 @@ TEST(RedisReadCounterTest, RecordCommandsCarryAtMostMaxReadsPerScriptEach) {
   for (int i = 0; i < 5; ++i) reads.push_back(Read{"a", std::to_string(i), "", std::nullopt});
   const std::vector<RedisCommand> commands = counter.RecordCommands(reads);
   ASSERT_EQ(commands.size(), 3u);
-  EXPECT_EQ(commands[0][2], "5");  // top:all, a's two keys, two dedup keys
-  EXPECT_EQ(commands[2][2], "4");
+  EXPECT_EQ(commands[0][2], "7");  // top:all, a's two keys, two dedup keys, the change log's two
+  EXPECT_EQ(commands[2][2], "6");
   // The last call's ARGV ends with its one article ("a", 1 read) and that read (no day, no reader).
   EXPECT_THAT(std::vector<std::string>(commands[2].end() - 4, commands[2].end()),
               ElementsAre("a", "1", "0", ""));

@@ -72,5 +72,64 @@ TEST(ReadStatsCacheTest, StaysWithinItsEntryBound) {
   EXPECT_GT(kept, 0);
 }
 
+absl::Time At(int milliseconds) { return kStart + absl::Milliseconds(milliseconds); }
+
+TEST(ReadStatsCacheTest, WhileTheFeedIsLiveAnEntryFetchedAfterItStartedNeverAges) {
+  ReadStatsCache cache(absl::Seconds(1), 100);
+  cache.Put(Stats("articles/before", 1), At(0));  // fetched before the feed went live
+  cache.FeedMessage(At(10), /*first=*/true);
+  cache.Put(Stats("articles/after", 2), At(20));
+  for (int t = 250; t <= 5000; t += 250) cache.FeedMessage(At(t), /*first=*/false);
+  bool due = false;
+  const auto after = cache.Fresh("articles/after", At(5100), &due);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->reads(), 2);
+  EXPECT_FALSE(due);  // nothing to refresh: the feed brings every change
+  // The feed may have missed changes to an entry fetched before its first message.
+  EXPECT_FALSE(cache.Fresh("articles/before", At(5100)).has_value());
+
+  cache.Put(Stats("articles/after", 3), At(5200));  // a change, through the feed
+  EXPECT_EQ(cache.Fresh("articles/after", At(5300))->reads(), 3);
+}
+
+TEST(ReadStatsCacheTest, WhenFeedMessagesStopEntriesAgeFromTheLastOne) {
+  ReadStatsCache cache(absl::Seconds(1), 100);
+  cache.FeedMessage(At(0), /*first=*/true);
+  cache.Put(Stats("articles/a", 5), At(10));
+  cache.FeedMessage(At(3000), /*first=*/false);  // the last message that arrives
+  bool due = false;
+  ASSERT_TRUE(cache.Fresh("articles/a", At(3400), &due).has_value());
+  EXPECT_FALSE(due);
+  ASSERT_TRUE(cache.Fresh("articles/a", At(3600), &due).has_value());
+  EXPECT_TRUE(due);  // past half the age since the last message: refresh in the background
+  EXPECT_FALSE(cache.Fresh("articles/a", At(4001)).has_value());
+}
+
+TEST(ReadStatsCacheTest, AfterTheStreamEndsItsEntriesAgeFromItsLastMessage) {
+  ReadStatsCache cache(absl::Seconds(1), 100);
+  cache.FeedMessage(At(0), /*first=*/true);
+  cache.Put(Stats("articles/a", 5), At(10));
+  cache.FeedMessage(At(3000), /*first=*/false);
+  cache.FeedLost();
+  cache.FeedMessage(At(3100), /*first=*/true);  // a new stream: it did not see what came between
+  bool due = false;
+  ASSERT_TRUE(cache.Fresh("articles/a", At(3200), &due).has_value());
+  EXPECT_FALSE(due);
+  ASSERT_TRUE(cache.Fresh("articles/a", At(3600), &due).has_value());
+  EXPECT_TRUE(due);
+  cache.Put(Stats("articles/a", 6), At(3600));  // the refresh, sent under the new stream
+  for (int t = 3350; t <= 9000; t += 250) cache.FeedMessage(At(t), /*first=*/false);
+  EXPECT_EQ(cache.Fresh("articles/a", At(9100))->reads(), 6);
+}
+
+TEST(ReadStatsCacheTest, UnderTheFeedASlowerSmallerReplyStillLoses) {
+  ReadStatsCache cache(absl::Seconds(1), 100);
+  cache.FeedMessage(At(0), /*first=*/true);
+  cache.Put(Stats("articles/a", 10), At(100));
+  for (int t = 250; t <= 5000; t += 250) cache.FeedMessage(At(t), /*first=*/false);
+  cache.Put(Stats("articles/a", 9), At(5000));  // a fetch that raced the feed
+  EXPECT_EQ(cache.Fresh("articles/a", At(5001))->reads(), 10);
+}
+
 }  // namespace
 }  // namespace newsroom::content

@@ -9,10 +9,14 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tests/integration/pair_fixture.h"
 
 namespace newsroom::testing {
@@ -77,11 +81,14 @@ content_v1::ReadArticleRequest ReadRequest(const std::string& name, int i) {
 
 class MetricsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { StartPair(); }
+
+  void StartPair(std::vector<std::string> content_args = {}) {
+    pair_.reset();
     // Through the environment, as the Kubernetes manifests set them; inherited by both services.
     setenv("CONTENT_METRICS_LISTEN", "127.0.0.1:0", 1);
     setenv("ANALYTICS_METRICS_LISTEN", "127.0.0.1:0", 1);
-    pair_.emplace();
+    pair_.emplace(std::move(content_args));
     unsetenv("CONTENT_METRICS_LISTEN");
     unsetenv("ANALYTICS_METRICS_LISTEN");
     ASSERT_NE(pair_->content_metrics_port(), 0);
@@ -193,6 +200,78 @@ TEST_F(MetricsTest, ReadsQueuedWhileAnalyticsIsDownAreCountedThenDelivered) {
   EXPECT_EQ(Value(Scrape(pair_->analytics_metrics_port()),
                   "newsroom_analytics_reads_total{result=\"recorded\"}"),
             kReads);
+}
+
+// Calls content-service made to analytics-service for stats (not counting reads), so far.
+double StatsCalls(int analytics_metrics_port) {
+  const std::string scrape = Scrape(analytics_metrics_port);
+  return Value(scrape, Handled(kAnalytics, "BatchGetReadStats", "OK")).value_or(-1) +
+         Value(scrape, Handled(kAnalytics, "GetReadStats", "OK")).value_or(-1);
+}
+
+class StatsFeedTest : public MetricsTest {
+ protected:
+  int64_t ReadsShown(const std::string& name) {
+    content_v1::GetArticleRequest request;
+    request.set_name(name);
+    content_v1::Article article;
+    const grpc::Status status = pair_->content().GetArticle(Context().get(), request, &article);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return article.read_stats().reads();
+  }
+
+  // Records a read straight at analytics-service, as another content-service replica would.
+  void ReadElsewhere(const std::string& name, int i) {
+    analytics_v1::RecordReadRequest request;
+    request.set_article(absl::StrCat("articles/", name.substr(name.rfind('/') + 1)));
+    request.set_read_id(absl::StrCat("elsewhere-", i));
+    analytics_v1::ReadStats stats;
+    ASSERT_TRUE(pair_->analytics().RecordRead(Context().get(), request, &stats).ok());
+  }
+
+  // Shows the article every 50 ms for `duration` while one read lands elsewhere halfway; returns
+  // the stats calls content-service made meanwhile. Every view must show at most 1 s old counts.
+  double CallsWhileShowing(const std::string& name, int64_t reads, absl::Duration duration) {
+    const double before = StatsCalls(pair_->analytics_metrics_port());
+    const absl::Time start = absl::Now();
+    absl::Time read_at = absl::InfiniteFuture();
+    while (absl::Now() - start < duration) {
+      if (read_at == absl::InfiniteFuture() && absl::Now() - start > duration / 2) {
+        ReadElsewhere(name, 100);
+        read_at = absl::Now();
+      }
+      const int64_t shown = ReadsShown(name);
+      // Stats at most 1 s old (the default --stats_max_age), with 500 ms of slack for this
+      // shared machine's scheduling.
+      if (absl::Now() - read_at > absl::Milliseconds(1500)) {
+        EXPECT_EQ(shown, reads + 1);
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_EQ(ReadsShown(name), reads + 1);
+    return StatsCalls(pair_->analytics_metrics_port()) - before;
+  }
+};
+
+TEST_F(StatsFeedTest, CachedStatsStayCurrentThroughTheChangeFeedWithoutStatsCalls) {
+  const std::string name = CreateArticle("feed-a");
+  EXPECT_EQ(ReadsShown(name), 0);  // fetched once, then kept current by the feed
+  for (int i = 0; i < 3; ++i) ReadElsewhere(name, i);
+  EXPECT_TRUE(Eventually([&] { return ReadsShown(name) == 3; }));
+  // A refresh asked for before the feed covered the entry may still be on its way.
+  absl::SleepFor(absl::Seconds(1));
+  // Views of a cached article cost no call to analytics-service however old the entry gets,
+  // and a read recorded elsewhere still shows within a second.
+  EXPECT_EQ(CallsWhileShowing(name, 3, absl::Seconds(3)), 0);
+}
+
+TEST_F(StatsFeedTest, WithoutTheFeedAgingStatsAreRefetched) {
+  // The same views with --stats_feed=false: the entry is refreshed every half second. This is
+  // what the test above proves the feed saves.
+  StartPair({"--stats_feed=false"});
+  const std::string name = CreateArticle("feed-b");
+  EXPECT_EQ(ReadsShown(name), 0);
+  EXPECT_GE(CallsWhileShowing(name, 0, absl::Seconds(3)), 3);
 }
 
 }  // namespace

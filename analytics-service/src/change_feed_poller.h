@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "analytics-service/src/change_feed_hub.h"
+#include "analytics-service/src/read_counter.h"
+
+namespace newsroom::analytics {
+
+// The one reader of the change log in a process, behind WatchReadStatsChanges: while a stream is
+// open, once per `interval` it asks the log which articles changed since its last position,
+// fetches their counts and publishes them to the hub (an empty publish when nothing changed).
+//
+// Every replica's record script appends to the same log in Redis, so the streams of any replica
+// see every read. The position is the log's own counter, not a clock, so clock steps cannot hide a
+// change. When the log cannot be read, or went back (Redis lost data), changes may have been
+// missed: every open stream is ended (UNAVAILABLE, so callers reconnect and fetch again what they
+// hold) and reading starts over from the head. With no stream open nothing is read.
+class ChangeFeedPoller final {
+ public:
+  // Starts the thread. `hub` and `counter` are not owned and must outlive this object.
+  ChangeFeedPoller(ChangeFeedHub* hub, ReadCounter* counter, absl::Duration interval);
+  // Closes the hub (UNAVAILABLE) and joins the thread.
+  ~ChangeFeedPoller();
+  ChangeFeedPoller(const ChangeFeedPoller&) = delete;
+  ChangeFeedPoller& operator=(const ChangeFeedPoller&) = delete;
+
+ private:
+  void Run();
+  // Reads the log once and publishes what changed; returns the error that ended the streams.
+  absl::Status PollOnce();
+
+  ChangeFeedHub* const hub_;
+  ReadCounter* const counter_;
+  const absl::Duration interval_;
+  std::optional<int64_t> next_position_;  // poller thread only; unset: start from the head
+  std::uint64_t failures_ = 0;            // poller thread only
+  std::thread thread_;
+};
+
+}  // namespace newsroom::analytics
