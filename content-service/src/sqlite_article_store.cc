@@ -147,8 +147,46 @@ struct SqliteArticleStore::Statements {
   StatementPtr count;
 };
 
+// One read connection with the statements of the page-view path. Statements are declared after
+// the connection, so they are finalized before it closes.
+struct SqliteArticleStore::Reader {
+  DbPtr db;
+  StatementPtr get;
+  StatementPtr batch_get;
+};
+
+// Holds one idle read connection, waiting for one when all are busy, and gives it back.
+class SqliteArticleStore::ReaderLease {
+ public:
+  explicit ReaderLease(SqliteArticleStore& store) : store_(store) {
+    absl::MutexLock lock(&store_.readers_mu_);
+    store_.readers_mu_.Await(absl::Condition(
+        +[](std::vector<std::unique_ptr<Reader>>* idle) { return !idle->empty(); },
+        &store_.idle_readers_));
+    reader_ = std::move(store_.idle_readers_.back());
+    store_.idle_readers_.pop_back();
+  }
+  ~ReaderLease() {
+    absl::MutexLock lock(&store_.readers_mu_);
+    store_.idle_readers_.push_back(std::move(reader_));
+  }
+  ReaderLease(const ReaderLease&) = delete;
+  ReaderLease& operator=(const ReaderLease&) = delete;
+
+  Reader& operator*() { return *reader_; }
+
+ private:
+  SqliteArticleStore& store_;
+  std::unique_ptr<Reader> reader_;
+};
+
 namespace {
 
+constexpr char kGetSql[] = "SELECT data FROM articles WHERE article_id = ?1";
+// ?1 is a JSON array of ids; json_each yields them in order with their index as `key`.
+constexpr char kBatchGetSql[] =
+    "SELECT a.data FROM json_each(?1) AS j JOIN articles AS a ON a.article_id = j.value "
+    "ORDER BY j.key";
 constexpr char kListColumns[] = "SELECT data FROM articles ";
 constexpr char kListOrder[] =
     " ORDER BY publish_seconds DESC, publish_nanos DESC, article_id DESC LIMIT ?";
@@ -192,11 +230,8 @@ absl::StatusOr<std::unique_ptr<SqliteArticleStore>> SqliteArticleStore::Open(
        "VALUES (?1, ?2, ?3, ?4)",
        &s->insert_tag},
       {"DELETE FROM article_tags WHERE article_id = ?1", &s->delete_tags},
-      {"SELECT data FROM articles WHERE article_id = ?1", &s->get},
-      // ?1 is a JSON array of ids; json_each yields them in order with their index as `key`.
-      {"SELECT a.data FROM json_each(?1) AS j JOIN articles AS a ON a.article_id = j.value "
-       "ORDER BY j.key",
-       &s->batch_get},
+      {kGetSql, &s->get},
+      {kBatchGetSql, &s->batch_get},
       {list.c_str(), &s->list},
       {list_after.c_str(), &s->list_after},
       {list_tag.c_str(), &s->list_tag},
@@ -206,11 +241,30 @@ absl::StatusOr<std::unique_ptr<SqliteArticleStore>> SqliteArticleStore::Open(
   for (const auto& [sql, out] : statements) {
     NEWSROOM_RETURN_IF_ERROR(Prepare(db.get(), sql, *out));
   }
-  return std::unique_ptr<SqliteArticleStore>(new SqliteArticleStore(db.release(), std::move(s)));
+  std::vector<std::unique_ptr<Reader>> readers;
+  if (path != ":memory:") {
+    for (int i = 0; i < kReadConnections; ++i) {
+      auto reader = std::make_unique<Reader>();
+      NEWSROOM_RETURN_IF_ERROR(sqlite::Open(path, reader->db));
+      // A small page cache each: the operating system's cache holds the file for all of them,
+      // outside this process's resident memory.
+      NEWSROOM_RETURN_IF_ERROR(
+          Exec(reader->db.get(), "PRAGMA cache_size = -512", "size the read cache"));
+      NEWSROOM_RETURN_IF_ERROR(Prepare(reader->db.get(), kGetSql, reader->get));
+      NEWSROOM_RETURN_IF_ERROR(Prepare(reader->db.get(), kBatchGetSql, reader->batch_get));
+      readers.push_back(std::move(reader));
+    }
+  }
+  return std::unique_ptr<SqliteArticleStore>(
+      new SqliteArticleStore(db.release(), std::move(s), std::move(readers)));
 }
 
-SqliteArticleStore::SqliteArticleStore(sqlite3* db, std::unique_ptr<Statements> statements)
-    : db_(db), statements_(std::move(statements)) {}
+SqliteArticleStore::SqliteArticleStore(sqlite3* db, std::unique_ptr<Statements> statements,
+                                       std::vector<std::unique_ptr<Reader>> readers)
+    : db_(db),
+      statements_(std::move(statements)),
+      idle_readers_(std::move(readers)),
+      has_readers_(!idle_readers_.empty()) {}
 
 SqliteArticleStore::~SqliteArticleStore() {
   statements_.reset();  // finalized before the connection closes
@@ -286,9 +340,8 @@ absl::Status SqliteArticleStore::Create(const v1::Article& article) {
   });
 }
 
-absl::StatusOr<v1::Article> SqliteArticleStore::Get(absl::string_view article_id) {
-  absl::MutexLock lock(&mu_);
-  sqlite3_stmt* statement = statements_->get.get();
+absl::StatusOr<v1::Article> SqliteArticleStore::GetWith(sqlite3_stmt* statement,
+                                                        absl::string_view article_id) {
   ScopedReset reset(statement);
   NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
   const int rc = sqlite3_step(statement);
@@ -297,6 +350,15 @@ absl::StatusOr<v1::Article> SqliteArticleStore::Get(absl::string_view article_id
   }
   if (rc != SQLITE_ROW) return sqlite::Error(rc, "read article");
   return ParseArticleColumn(statement, 0);
+}
+
+absl::StatusOr<v1::Article> SqliteArticleStore::Get(absl::string_view article_id) {
+  if (has_readers_) {
+    ReaderLease reader(*this);
+    return GetWith((*reader).get.get(), article_id);
+  }
+  absl::MutexLock lock(&mu_);
+  return GetWith(statements_->get.get(), article_id);
 }
 
 absl::StatusOr<std::vector<v1::Article>> SqliteArticleStore::BatchGet(
@@ -313,11 +375,20 @@ absl::StatusOr<std::vector<v1::Article>> SqliteArticleStore::BatchGet(
   std::vector<v1::Article> articles;
   if (!any) return articles;
 
+  if (has_readers_) {
+    ReaderLease reader(*this);
+    return BatchGetWith((*reader).batch_get.get(), ids_json, article_ids.size());
+  }
   absl::MutexLock lock(&mu_);
-  sqlite3_stmt* statement = statements_->batch_get.get();
+  return BatchGetWith(statements_->batch_get.get(), ids_json, article_ids.size());
+}
+
+absl::StatusOr<std::vector<v1::Article>> SqliteArticleStore::BatchGetWith(
+    sqlite3_stmt* statement, const std::string& ids_json, std::size_t expected) {
   ScopedReset reset(statement);
   NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, ids_json));
-  articles.reserve(article_ids.size());
+  std::vector<v1::Article> articles;
+  articles.reserve(expected);
   int rc;
   while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
     NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, ParseArticleColumn(statement, 0));

@@ -18,11 +18,17 @@ struct sqlite3_stmt;
 
 namespace newsroom::content {
 
-// An ArticleStore in one SQLite database, through one connection guarded by a mutex.
+// An ArticleStore in one SQLite database. Writes, listings and counts go through one connection
+// guarded by a mutex; Get and BatchGet, the page-view path when an article is not cached, through
+// a small pool of read connections of their own, so that they neither queue behind each other nor
+// behind writes (WAL lets readers run beside the writer, each seeing the last commit).
 class SqliteArticleStore final : public ArticleStore {
  public:
   // The schema version this binary writes (`PRAGMA user_version`).
   static constexpr int kSchemaVersion = 1;
+  // Read connections of a file database (a ":memory:" one has none: another connection would
+  // open another database, so its reads share the write connection).
+  static constexpr int kReadConnections = 4;
 
   // Opens (creating if needed) the database at `path`, a file or ":memory:", and creates or
   // migrates its schema. File databases use WAL and wait up to 5 s for locks held by other
@@ -47,8 +53,17 @@ class SqliteArticleStore final : public ArticleStore {
 
  private:
   struct Statements;
+  struct Reader;
+  class ReaderLease;
 
-  SqliteArticleStore(sqlite3* db, std::unique_ptr<Statements> statements);
+  SqliteArticleStore(sqlite3* db, std::unique_ptr<Statements> statements,
+                     std::vector<std::unique_ptr<Reader>> readers);
+
+  // Get/BatchGet on `get` or `batch_get` of whichever connection the caller holds.
+  static absl::StatusOr<v1::Article> GetWith(sqlite3_stmt* get, absl::string_view article_id);
+  static absl::StatusOr<std::vector<v1::Article>> BatchGetWith(sqlite3_stmt* batch_get,
+                                                               const std::string& ids_json,
+                                                               std::size_t expected);
 
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it or the commit fails.
   absl::Status InTransactionLocked(const std::function<absl::Status()>& body)
@@ -65,6 +80,10 @@ class SqliteArticleStore final : public ArticleStore {
   absl::Mutex mu_;
   sqlite3* const db_;
   std::unique_ptr<Statements> statements_ ABSL_PT_GUARDED_BY(mu_);
+
+  absl::Mutex readers_mu_;
+  std::vector<std::unique_ptr<Reader>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
+  const bool has_readers_;
 };
 
 }  // namespace newsroom::content

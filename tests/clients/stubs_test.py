@@ -33,7 +33,7 @@ import sys
 CONTENT_RPCS = {"GetArticle", "ReadArticle", "ListArticles", "CreateArticle", "UpdateArticle",
                 "DeleteArticle", "ListMostReadArticles", "WatchArticleReadStats"}
 ANALYTICS_RPCS = {"RecordRead", "BatchRecordReads", "GetReadStats", "BatchGetReadStats",
-                  "ListTopArticles", "WatchReadStats"}
+                  "ListTopArticles", "WatchReadStats", "WatchReadStatsChanges"}
 
 
 def fail(message):

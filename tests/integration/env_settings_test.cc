@@ -65,7 +65,7 @@ TEST(EnvSettingsTest, AnUnknownVariableWithTheServicesPrefixStopsTheStart) {
   EXPECT_NE(content.exit_code, 0);
   EXPECT_THAT(content.stderr_text,
               AllOf(HasSubstr("unknown environment variable CONTENT_SHUTDOWN_DRAN (a typo?)"),
-                    HasSubstr("CONTENT_SHUTDOWN_DRAIN, CONTENT_STATS_MAX_AGE")));
+                    HasSubstr("CONTENT_SHUTDOWN_DRAIN, CONTENT_STATS_FEED, CONTENT_STATS_MAX_AGE")));
 
   const Outcome analytics = RunToExit({ANALYTICS_SERVICE_BIN, "--redis=127.0.0.1:1"},
                                       With(kServiceLinks, {"ANALYTICS_REDIS_POOL_SZE=2"}));

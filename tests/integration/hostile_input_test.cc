@@ -438,8 +438,12 @@ TEST(HostileInputTest, EveryHostileRequestIsRefusedAndRedisKeysStayWellFormed) {
   // Redis holds exactly the keys the accepted reads make, nothing with a stray byte.
   Redis redis(pair.redis().port());
   const std::vector<std::string> keys = redis.Strings({"KEYS", "*"});
-  std::set<std::string> expected = {"test:reads:hostile-target", "test:readers:hostile-target",
-                                    "test:top:all", "test:seen:hostile-target:ok-unknown"};
+  std::set<std::string> expected = {"test:reads:hostile-target",
+                                    "test:readers:hostile-target",
+                                    "test:top:all",
+                                    "test:seen:hostile-target:ok-unknown",
+                                    "test:changes",
+                                    "test:changes:head"};
   for (const AcceptedRead& read : accepted) {
     expected.insert("test:seen:hostile-target:" + read.read_id);
   }
@@ -457,6 +461,8 @@ TEST(HostileInputTest, EveryHostileRequestIsRefusedAndRedisKeysStayWellFormed) {
   EXPECT_EQ(actual, expected);
   EXPECT_EQ(day_keys, 1);
   EXPECT_EQ(redis.Strings({"ZRANGE", "test:top:all", "0", "-1"}),
+            std::vector<std::string>{kArticleId});
+  EXPECT_EQ(redis.Strings({"ZRANGE", "test:changes", "0", "-1"}),
             std::vector<std::string>{kArticleId});
 
   int other = static_cast<int>(cases.size()) - refused;

@@ -40,7 +40,8 @@ public final class StubsCheck {
         "ContentService methods");
     check(methods(AnalyticsServiceGrpc.getServiceDescriptor()).equals(new TreeSet<>(Set.of(
         "RecordRead", "BatchRecordReads", "GetReadStats", "BatchGetReadStats",
-        "ListTopArticles", "WatchReadStats"))), "AnalyticsService methods");
+        "ListTopArticles", "WatchReadStats", "WatchReadStatsChanges"))),
+        "AnalyticsService methods");
     check(ContentServiceGrpc.getReadArticleMethod().getFullMethodName()
         .equals("newsroom.content.v1.ContentService/ReadArticle"), "full method name");
     check(ContentServiceGrpc.getWatchArticleReadStatsMethod().getType()
