@@ -62,11 +62,13 @@ absl::Status ChangeFeedPoller::PollOnce() {
   absl::StatusOr<ChangedArticles> changed = Wait<ChangedArticles>(
       [&](auto done) { counter_->ChangedSince(next_position_, std::move(done)); });
   if (!changed.ok()) return changed.status();
-  if (next_position_.has_value() && changed->head < *next_position_ - 1) {
-    return absl::DataLossError("the change log went back; Redis lost data");
+  if (next_position_.has_value() &&
+      (changed->log_id != log_id_ || changed->head < *next_position_ - 1)) {
+    return absl::DataLossError("the change log was lost; Redis lost data");
   }
   const bool first = !next_position_.has_value();
   next_position_ = changed->head + 1;
+  log_id_ = changed->log_id;
   if (first) {
     // Only the head was read: streams are current from here on, with nothing to report yet.
     hub_->Publish({}, {});

@@ -19,9 +19,9 @@ namespace newsroom::analytics {
 //
 // Every replica's record script appends to the same log in Redis, so the streams of any replica
 // see every read. The position is the log's own counter, not a clock, so clock steps cannot hide a
-// change. When the log cannot be read, or went back (Redis lost data), changes may have been
-// missed: every open stream is ended (UNAVAILABLE, so callers reconnect and fetch again what they
-// hold) and reading starts over from the head. With no stream open nothing is read.
+// change. When the log cannot be read, or was lost (its id changed: Redis lost data), changes may
+// have been missed: every open stream is ended (UNAVAILABLE, so callers reconnect and fetch again
+// what they hold) and reading starts over from the head. With no stream open nothing is read.
 class ChangeFeedPoller final {
  public:
   // Starts the thread. `hub` and `counter` are not owned and must outlive this object.
@@ -40,6 +40,7 @@ class ChangeFeedPoller final {
   ReadCounter* const counter_;
   const absl::Duration interval_;
   std::optional<int64_t> next_position_;  // poller thread only; unset: start from the head
+  std::string log_id_;                    // poller thread only: the log next_position_ is in
   std::uint64_t failures_ = 0;            // poller thread only
   std::thread thread_;
 };

@@ -54,7 +54,9 @@ struct RankingPage {
 
 // Where the change log stands, and which articles changed since an earlier position.
 struct ChangedArticles {
-  // The log's position now: pass it, plus one, as `after` next time.
+  // Which log: a new id means the store lost the log (and its positions) and started another.
+  std::string log_id;
+  // The log's position now: pass it, plus one, as `from` next time.
   int64_t head = 0;
   // Every article whose counts changed after the position asked for (each once), in no order.
   std::vector<std::string> article_ids;
@@ -82,9 +84,9 @@ class ReadCounter {
   // Passes one page of the ranking described by `query`.
   virtual void Rank(RankingQuery query, Callback<RankingPage> done) = 0;
 
-  // Every article whose counts changed at or after position `from` of the change log, and the
-  // log's head; with no `from`, the head only. A head below `from - 1` means the log went back
-  // (the store lost data), and changes may have been missed. The default implementation, for test
+  // Every article whose counts changed at or after position `from` of the change log, the log's
+  // head and its id; with no `from`, the head and id only. A different id than before means the
+  // store lost the log, and changes may have been missed. The default implementation, for test
   // doubles without a change log, fails with UNIMPLEMENTED.
   virtual void ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) {
     (void)from;

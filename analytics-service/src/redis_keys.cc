@@ -30,6 +30,8 @@ std::string RedisKeys::Changes() const { return absl::StrCat(prefix_, "changes")
 
 std::string RedisKeys::ChangesHead() const { return absl::StrCat(prefix_, "changes:head"); }
 
+std::string RedisKeys::ChangesId() const { return absl::StrCat(prefix_, "changes:id"); }
+
 std::string RedisKeys::ReaderHashKey() const { return absl::StrCat(prefix_, "reader-hash-key"); }
 
 }  // namespace newsroom::analytics

@@ -20,6 +20,7 @@ namespace newsroom::analytics {
 //   {prefix}changes                           zset    article_id -> change-log position of its
 //                                                     latest change (WatchReadStatsChanges)
 //   {prefix}changes:head                      string  the change log's last position (INCR)
+//   {prefix}changes:id                        string  random id of the change log (SET NX)
 //   {prefix}tmp:top-union                     zset    scratch key, lives only inside one script
 //   {prefix}reader-hash-key                   string  generated HMAC key (when none configured)
 class RedisKeys final {
@@ -34,6 +35,7 @@ class RedisKeys final {
   [[nodiscard]] std::string TopUnionScratch() const;
   [[nodiscard]] std::string Changes() const;
   [[nodiscard]] std::string ChangesHead() const;
+  [[nodiscard]] std::string ChangesId() const;
   [[nodiscard]] std::string ReaderHashKey() const;
 
   [[nodiscard]] const std::string& prefix() const { return prefix_; }

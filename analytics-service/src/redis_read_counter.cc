@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -93,12 +94,16 @@ end
 return out
 )lua";
 
-// Reads the change log: its head, and with a start position the articles changed at or after it.
-// KEYS: change log, head. ARGV: start position, or '' for the head only.
+// Reads the change log: its id, its head, and with a start position the articles changed at or
+// after it. The id is set (to ARGV[2]) when missing, so a log that Redis lost, by a FLUSHALL or a
+// restart without persistence, gets a new one: positions of the old log mean nothing in it.
+// KEYS: change log, head, id. ARGV: start position or '' for none, id for a new log.
 constexpr char kChangesScript[] = R"lua(
+redis.call('SET', KEYS[3], ARGV[2], 'NX')
+local id = redis.call('GET', KEYS[3])
 local head = tonumber(redis.call('GET', KEYS[2]) or '0')
-if ARGV[1] == '' then return {head, {}} end
-return {head, redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')}
+if ARGV[1] == '' then return {id, head, {}} end
+return {id, head, redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')}
 )lua";
 
 // Returns a page of the sum of several days' rankings, leaving nothing behind.
@@ -133,6 +138,12 @@ const std::string& RankUnionSha() {
   return *sha;
 }
 
+std::string RandomHexId() {
+  absl::BitGen random;
+  return absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(random), absl::kZeroPad16),
+                      absl::Hex(absl::Uniform<uint64_t>(random), absl::kZeroPad16));
+}
+
 absl::Status Unavailable() { return absl::UnavailableError("Redis is unavailable"); }
 
 absl::StatusOr<RecordOutcome> ParseRecordReply(const redisReply& reply) {
@@ -155,14 +166,15 @@ absl::StatusOr<RecordOutcome> ParseRecordReply(const redisReply& reply) {
 
 absl::StatusOr<ChangedArticles> ParseChangesReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
-  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
-      reply.element[1]->type != REDIS_REPLY_ARRAY) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3 ||
+      reply.element[0]->type != REDIS_REPLY_STRING || reply.element[2]->type != REDIS_REPLY_ARRAY) {
     return absl::InternalError("unexpected reply from Redis");
   }
-  absl::StatusOr<int64_t> head = IntegerFromReply(*reply.element[0]);
+  absl::StatusOr<int64_t> head = IntegerFromReply(*reply.element[1]);
   if (!head.ok()) return head.status();
-  ChangedArticles changed{.head = *head};
-  const redisReply& members = *reply.element[1];
+  ChangedArticles changed{.log_id = std::string(reply.element[0]->str, reply.element[0]->len),
+                          .head = *head};
+  const redisReply& members = *reply.element[2];
   changed.article_ids.reserve(members.elements);
   for (std::size_t i = 0; i < members.elements; ++i) {
     const redisReply& member = *members.element[i];
@@ -200,7 +212,7 @@ absl::StatusOr<RankingPage> ParseRankingReply(const redisReply& reply, int64_t l
 }  // namespace
 
 RedisReadCounter::RedisReadCounter(RedisReadCounterOptions options)
-    : options_(std::move(options)), keys_(options_.key_prefix) {
+    : options_(std::move(options)), keys_(options_.key_prefix), change_log_id_(RandomHexId()) {
   const int pool_size = options_.pool_size < 1 ? 1 : options_.pool_size;
   for (int i = 0; i < pool_size; ++i) {
     slots_.push_back(std::make_unique<Slot>(options_.connection));
@@ -381,8 +393,9 @@ void RedisReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
 
 void RedisReadCounter::ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) {
   Job job;
-  job.commands.push_back({"EVALSHA", ChangesSha(), "2", keys_.Changes(), keys_.ChangesHead(),
-                          from.has_value() ? absl::StrCat(*from) : std::string()});
+  job.commands.push_back({"EVALSHA", ChangesSha(), "3", keys_.Changes(), keys_.ChangesHead(),
+                          keys_.ChangesId(), from.has_value() ? absl::StrCat(*from) : std::string(),
+                          change_log_id_});
   job.done = [done = std::move(done)](absl::StatusOr<Replies> replies) mutable {
     if (!replies.ok()) return std::move(done)(replies.status());
     std::move(done)(ParseChangesReply(*replies->front()));

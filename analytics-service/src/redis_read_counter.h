@@ -125,6 +125,9 @@ class RedisReadCounter final : public ReadCounter {
 
   const RedisReadCounterOptions options_;
   const RedisKeys keys_;
+  // The id this process gives the change log when it finds none (random, so that a lost log is
+  // never mistaken for the one it replaces).
+  const std::string change_log_id_;
 
   absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);

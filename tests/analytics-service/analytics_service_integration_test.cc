@@ -570,6 +570,15 @@ TEST_F(ChangeFeedTest, EndsUnavailableWhenRedisLosesDataOrGoesAway) {
     EXPECT_EQ(stream.end()->error_code(), grpc::StatusCode::UNAVAILABLE);
   }
   {
+    // A log replaced behind the reader's back (a restart without persistence followed by as many
+    // reads as before) is told apart by its id even though its head did not go back.
+    ChangeStream stream(stub_.get());
+    ASSERT_TRUE(Eventually([&] { return stream.messages() >= 1; }));
+    RedisStrings(redis_, {"SET", "newsroom:changes:id", "another-log"});
+    ASSERT_TRUE(Eventually([&] { return stream.end().has_value(); }));
+    EXPECT_EQ(stream.end()->error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+  {
     ChangeStream stream(stub_.get());  // a new stream starts from the log's new head
     ASSERT_TRUE(Eventually([&] { return stream.messages() >= 1; }));
     ASSERT_TRUE(Record(Read("b", "1")).ok());

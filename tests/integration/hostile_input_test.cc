@@ -458,6 +458,8 @@ TEST(HostileInputTest, EveryHostileRequestIsRefusedAndRedisKeysStayWellFormed) {
       actual.insert(key);
     }
   }
+  // The change log's id exists once content-service's change stream has been polled: timing.
+  actual.erase("test:changes:id");
   EXPECT_EQ(actual, expected);
   EXPECT_EQ(day_keys, 1);
   EXPECT_EQ(redis.Strings({"ZRANGE", "test:top:all", "0", "-1"}),
