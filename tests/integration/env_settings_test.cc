@@ -63,9 +63,10 @@ TEST(EnvSettingsTest, AnUnknownVariableWithTheServicesPrefixStopsTheStart) {
   const Outcome content = RunToExit({CONTENT_SERVICE_BIN, "--db=:memory:"},
                                     With(kServiceLinks, {"CONTENT_SHUTDOWN_DRAN=3s"}));
   EXPECT_NE(content.exit_code, 0);
-  EXPECT_THAT(content.stderr_text,
-              AllOf(HasSubstr("unknown environment variable CONTENT_SHUTDOWN_DRAN (a typo?)"),
-                    HasSubstr("CONTENT_SHUTDOWN_DRAIN, CONTENT_STATS_FEED, CONTENT_STATS_MAX_AGE")));
+  EXPECT_THAT(
+      content.stderr_text,
+      AllOf(HasSubstr("unknown environment variable CONTENT_SHUTDOWN_DRAN (a typo?)"),
+            HasSubstr("CONTENT_SHUTDOWN_DRAIN, CONTENT_STATS_FEED, CONTENT_STATS_MAX_AGE")));
 
   const Outcome analytics = RunToExit({ANALYTICS_SERVICE_BIN, "--redis=127.0.0.1:1"},
                                       With(kServiceLinks, {"ANALYTICS_REDIS_POOL_SZE=2"}));
