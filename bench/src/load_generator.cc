@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "bench/src/catalogue.h"
 #include "bench/src/histogram.h"
+#include "common/src/grpc_status.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 #include "newsroom/bench/v1/bench_results.pb.h"
 #include "newsroom/bench/v1/bench_service.grpc.pb.h"
@@ -317,24 +318,7 @@ bool OutcomeUnknown(grpc::StatusCode code) {
 }
 
 std::string CodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  return code >= 0 && code < 17 ? kNames[code] : absl::StrCat("CODE_", code);
+  return std::string(newsroom::StatusCodeName(static_cast<grpc::StatusCode>(code)));
 }
 
 // Everything measured in one run; completions from any gRPC thread add to it.

@@ -29,9 +29,6 @@ namespace newsroom {
 // sampled (level info). nullopt: no line.
 [[nodiscard]] std::optional<log::Level> AccessLogLevel(grpc::StatusCode code, bool sampled);
 
-// The canonical name of `code`: "OK", "NOT_FOUND", ... ("UNKNOWN" when out of range).
-[[nodiscard]] absl::string_view StatusCodeName(grpc::StatusCode code);
-
 // Creates the interceptor of every call but grpc.health.v1's (probes would only be noise):
 // - reads the caller's traceparent or starts a trace sampled at `access_log_sample_rate`, and
 //   gives the call a span of its own (see CurrentCallTrace);

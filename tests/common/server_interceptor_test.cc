@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/src/grpc_status.h"
+
 namespace newsroom {
 namespace {
 
