@@ -1,6 +1,5 @@
 #include "analytics-service/src/change_feed_poller.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/synchronization/notification.h"
@@ -74,21 +73,9 @@ absl::Status ChangeFeedPoller::PollOnce() {
     hub_->Publish({}, {});
     return absl::OkStatus();
   }
-  std::vector<ArticleCounts> counts(changed->article_ids.size());
-  for (std::size_t begin = 0; begin < changed->article_ids.size();
-       begin += ReadStatsPoller::kArticlesPerFetch) {
-    const std::size_t end =
-        std::min(begin + ReadStatsPoller::kArticlesPerFetch, changed->article_ids.size());
-    absl::StatusOr<std::vector<ArticleCounts>> chunk =
-        Wait<std::vector<ArticleCounts>>([&](auto done) {
-          counter_->Get(std::vector<std::string>(changed->article_ids.begin() + begin,
-                                                 changed->article_ids.begin() + end),
-                        std::move(done));
-        });
-    if (!chunk.ok()) return chunk.status();
-    std::copy(chunk->begin(), chunk->end(), counts.begin() + begin);
-  }
-  hub_->Publish(changed->article_ids, counts);
+  absl::StatusOr<std::vector<ArticleCounts>> counts = FetchCounts(*counter_, changed->article_ids);
+  if (!counts.ok()) return counts.status();
+  hub_->Publish(changed->article_ids, *counts);
   return absl::OkStatus();
 }
 

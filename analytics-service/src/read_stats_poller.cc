@@ -7,6 +7,34 @@
 
 namespace newsroom::analytics {
 
+absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(
+    ReadCounter& counter, const std::vector<std::string>& article_ids) {
+  const std::size_t chunks = (article_ids.size() + kArticlesPerFetch - 1) / kArticlesPerFetch;
+  std::vector<ArticleCounts> counts(article_ids.size());
+  absl::Mutex mu;
+  std::size_t outstanding = chunks;
+  absl::Status status;
+  for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+    const std::size_t begin = chunk * kArticlesPerFetch;
+    const std::size_t end = std::min(begin + kArticlesPerFetch, article_ids.size());
+    counter.Get(std::vector<std::string>(article_ids.begin() + begin, article_ids.begin() + end),
+                [&, begin](absl::StatusOr<std::vector<ArticleCounts>> result) {
+                  absl::MutexLock lock(&mu);
+                  if (result.ok()) {
+                    std::copy(result->begin(), result->end(), counts.begin() + begin);
+                  } else if (status.ok()) {
+                    status = result.status();
+                  }
+                  --outstanding;
+                });
+  }
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](std::size_t* left) { return *left == 0; }, &outstanding));
+  if (!status.ok()) return status;
+  return counts;
+}
+
 ReadStatsPoller::ReadStatsPoller(WatchHub* hub, ReadCounter* counter, absl::Duration interval)
     : hub_(hub), counter_(counter), interval_(interval), thread_([this] { Run(); }) {}
 
@@ -30,7 +58,7 @@ void ReadStatsPoller::Run() {
       article_ids = hub_->UnknownArticles();
     }
     if (article_ids.empty()) continue;
-    absl::StatusOr<std::vector<ArticleCounts>> counts = Fetch(article_ids);
+    absl::StatusOr<std::vector<ArticleCounts>> counts = FetchCounts(*counter_, article_ids);
     if (counts.ok()) {
       hub_->Publish(article_ids, *counts);
       continue;
@@ -45,34 +73,6 @@ void ReadStatsPoller::Run() {
     // New watchers of the same articles would otherwise retry at once, in a loop.
     absl::SleepFor(std::min(interval_, absl::Milliseconds(100)));
   }
-}
-
-absl::StatusOr<std::vector<ArticleCounts>> ReadStatsPoller::Fetch(
-    const std::vector<std::string>& article_ids) {
-  const std::size_t chunks = (article_ids.size() + kArticlesPerFetch - 1) / kArticlesPerFetch;
-  std::vector<ArticleCounts> counts(article_ids.size());
-  absl::Mutex mu;
-  std::size_t outstanding = chunks;
-  absl::Status status;
-  for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
-    const std::size_t begin = chunk * kArticlesPerFetch;
-    const std::size_t end = std::min(begin + kArticlesPerFetch, article_ids.size());
-    counter_->Get(std::vector<std::string>(article_ids.begin() + begin, article_ids.begin() + end),
-                  [&, begin](absl::StatusOr<std::vector<ArticleCounts>> result) {
-                    absl::MutexLock lock(&mu);
-                    if (result.ok()) {
-                      std::copy(result->begin(), result->end(), counts.begin() + begin);
-                    } else if (status.ok()) {
-                      status = result.status();
-                    }
-                    --outstanding;
-                  });
-  }
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(
-      +[](std::size_t* left) { return *left == 0; }, &outstanding));
-  if (!status.ok()) return status;
-  return counts;
 }
 
 }  // namespace newsroom::analytics

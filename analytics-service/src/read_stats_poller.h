@@ -20,11 +20,16 @@ namespace newsroom::analytics {
 // changed. Articles of a new watcher that no one watched before are fetched at once, so its
 // snapshot does not wait for the interval. Fetches run one at a time on the poller's thread, so
 // each publishes counts at least as new as the one before.
+// Articles per ReadCounter::Get call (two commands each) when fetching many.
+inline constexpr std::size_t kArticlesPerFetch = 500;
+
+// The counts of `article_ids`, in order, or the first error: kArticlesPerFetch articles per
+// ReadCounter::Get call, all sent at once, waiting for every reply. For the pollers' threads.
+[[nodiscard]] absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(
+    ReadCounter& counter, const std::vector<std::string>& article_ids);
+
 class ReadStatsPoller final {
  public:
-  // Articles per ReadCounter::Get call (two commands each).
-  static constexpr std::size_t kArticlesPerFetch = 500;
-
   // Starts the thread. `hub` and `counter` are not owned and must outlive this object.
   ReadStatsPoller(WatchHub* hub, ReadCounter* counter, absl::Duration interval);
   // Closes the hub (UNAVAILABLE) and joins the thread.
@@ -34,8 +39,6 @@ class ReadStatsPoller final {
 
  private:
   void Run();
-  // The counts of `article_ids`, in order, or the first error.
-  absl::StatusOr<std::vector<ArticleCounts>> Fetch(const std::vector<std::string>& article_ids);
 
   WatchHub* const hub_;
   ReadCounter* const counter_;
