@@ -66,6 +66,53 @@ void AddTarget(v1::BenchReport& report, const std::string& path, const std::stri
   check->set_met(met);
 }
 
+// CPU time a run spent per call across every process it watched (client and servers).
+double TotalCpuUs(const v1::RunResult& run) {
+  double total = 0;
+  for (const auto& [process, us] : run.cpu_us_per_call()) total += us;
+  return total;
+}
+
+// Where each loaded path's cost is: CPU microseconds per call by process. With the client and
+// the servers on the same cores, calls/s can be at most cores / total, so the total's ratio to the
+// empty RPC's is the throughput ratio the path's CPU cost allows; a measured ratio well under it
+// means waiting (a lock, a round trip) rather than work.
+void PrintCpuPerCall(const v1::BenchReport& report, const std::string& loaded,
+                     const char* const* scenarios, std::size_t count) {
+  static constexpr std::pair<const char*, const char*> kColumns[] = {
+      {"load_generator", "client"},       {"content-service", "content"},
+      {"analytics-service", "analytics"}, {"redis-server", "redis"},
+      {"empty_server", "empty"},          {"go-echo", "go echo"}};
+  const v1::RunResult* empty = Find(report, loaded, "empty");
+  const double empty_total = empty != nullptr ? TotalCpuUs(*empty) : 0;
+  if (empty_total <= 0) return;  // runs from a load generator without --cpu_of
+  std::printf("\nCPU per call under load, microseconds (measured window, every process watched)\n");
+  std::printf("%-20s", "scenario");
+  for (const auto& [process, column] : kColumns) std::printf(" %9s", column);
+  std::printf(" %9s %8s %9s\n", "total", "x empty", "allows");
+  auto row = [&](const char* name, const v1::RunResult& run) {
+    std::printf("%-20s", name);
+    for (const auto& [process, column] : kColumns) {
+      const auto found = run.cpu_us_per_call().find(process);
+      std::printf(" %9s",
+                  Cell(found != run.cpu_us_per_call().end() ? found->second : 0, "%.1f").c_str());
+    }
+    const double total = TotalCpuUs(run);
+    std::printf(" %9s %8s %9s\n", Cell(total, "%.1f").c_str(),
+                Cell(Ratio(total, empty_total), "%.2fx").c_str(),
+                Cell(Ratio(empty_total, total), "%.2fx").c_str());
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    if (const v1::RunResult* run = Find(report, loaded, scenarios[i]); run != nullptr) {
+      row(scenarios[i], *run);
+    }
+  }
+  if (const v1::RunResult* go = Find(report, "go-" + loaded, "empty"); go != nullptr) {
+    row("go empty", *go);
+  }
+  std::printf("(allows: the calls/s ratio to our empty RPC that the CPU per call permits)\n");
+}
+
 int Run() {
   v1::BenchReport report;
   report.set_started_at(absl::GetFlag(FLAGS_started_at));
@@ -161,6 +208,8 @@ int Run() {
     std::printf("%-20s %10.0f %7s %10.0f   (Redis time per call, 100 reads of 100 articles)\n",
                 "redis 100-read step", batch_rps / 100, "", batch_rps);
   }
+
+  PrintCpuPerCall(report, loaded, kScenarios, std::size(kScenarios));
 
   // The targets, each a ratio to the empty RPC in this same run.
   auto qps_ratio = [&](const char* scenario) {

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -34,6 +35,7 @@
 #include "absl/time/time.h"
 #include "bench/src/catalogue.h"
 #include "bench/src/histogram.h"
+#include "bench/src/process_cpu.h"
 #include "common/src/grpc_status.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 #include "newsroom/bench/v1/bench_results.pb.h"
@@ -58,6 +60,9 @@ ABSL_FLAG(int, page_size, 20, "list_articles: page size");
 ABSL_FLAG(std::string, label, "", "free-form label copied into the JSON (e.g. throughput)");
 ABSL_FLAG(std::string, json_out, "", "write the result as JSON to this file");
 ABSL_FLAG(bool, header, true, "print the table header before the result row");
+ABSL_FLAG(std::string, cpu_of, "",
+          "NAME=PID,...: also report the CPU time these local processes spend per call in the "
+          "measured window (this load generator's own is always reported)");
 
 namespace newsroom::bench {
 namespace {
@@ -390,6 +395,60 @@ class Recorder final {
   std::atomic<bool> first_error_logged_{false};
 };
 
+// The CPU time this process and the watched ones spend in the measured window: a thread of its own
+// samples them when the window opens and when it closes, whichever loop drives the calls.
+class CpuWindow final {
+ public:
+  explicit CpuWindow(std::vector<WatchedProcess> watched) : watched_(std::move(watched)) {}
+  CpuWindow(const CpuWindow&) = delete;
+  CpuWindow& operator=(const CpuWindow&) = delete;
+  ~CpuWindow() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Starts sampling at `window_start` and `window_end` (steady clock, ns).
+  void Start(int64_t window_start, int64_t window_end) {
+    thread_ = std::thread([this, window_start, window_end] {
+      SleepUntil(window_start);
+      const Sample start = Take();
+      SleepUntil(window_end);
+      const Sample end = Take();
+      for (const auto& [name, nanos] : end) {
+        auto before = start.find(name);
+        if (before != start.end()) used_[name] = nanos - before->second;
+      }
+    });
+  }
+
+  // The CPU time each process used in the window, in ns, once the window has closed; a process
+  // that could not be read at both ends (it exited, say) is left out.
+  const std::map<std::string, int64_t>& Used() {
+    if (thread_.joinable()) thread_.join();
+    return used_;
+  }
+
+ private:
+  using Sample = std::map<std::string, int64_t>;
+
+  static void SleepUntil(int64_t when) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(std::max<int64_t>(0, when - NowNanos())));
+  }
+
+  Sample Take() const {
+    Sample sample{{"load_generator", OwnCpuNanos()}};
+    for (const WatchedProcess& process : watched_) {
+      if (absl::StatusOr<int64_t> nanos = ProcessCpuNanos(process.pid); nanos.ok()) {
+        sample[process.name] = *nanos;
+      }
+    }
+    return sample;
+  }
+
+  const std::vector<WatchedProcess> watched_;
+  std::thread thread_;
+  std::map<std::string, int64_t> used_;
+};
+
 struct RunOptions {
   int channels;
   int inflight;
@@ -423,11 +482,13 @@ class Driver final {
     return result;
   }
 
-  void Run() {
+  // Runs the load; `cpu` starts sampling when the measured window is known.
+  void Run(CpuWindow& cpu) {
     const int64_t start = NowNanos();
     const int64_t window_start = start + absl::ToInt64Nanoseconds(options_.warmup);
     const int64_t window_end = window_start + absl::ToInt64Nanoseconds(options_.duration);
     recorder_->SetWindow(window_start, window_end);
+    cpu.Start(window_start, window_end);
     if (options_.rate > 0) {
       RunOpenLoop(start, window_end);
     } else {
@@ -550,6 +611,9 @@ int Run() {
   if (absl::GetFlag(FLAGS_articles) < 1) return Fail("--articles: must be at least 1");
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
   if (batch_size < 1 || batch_size > 1000) return Fail("--batch_size: must be 1 to 1000");
+  absl::StatusOr<std::vector<WatchedProcess>> watched =
+      ParseWatchedProcesses(absl::GetFlag(FLAGS_cpu_of));
+  if (!watched.ok()) return Fail(std::string(watched.status().message()));
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < options.channels; ++i) {
@@ -576,9 +640,16 @@ int Run() {
                              CodeName(probe.error_code()), ": ", probe.error_message(),
                              " (is the catalogue seeded with --articles articles?)"));
   }
-  driver.Run();
+  CpuWindow cpu(*std::move(watched));
+  driver.Run(cpu);
 
   v1::RunResult result = recorder.Result((*scenario)->items_per_call());
+  if (result.ok_calls() > 0) {
+    for (const auto& [name, nanos] : cpu.Used()) {
+      (*result.mutable_cpu_us_per_call())[name] =
+          static_cast<double>(nanos) / 1e3 / static_cast<double>(result.ok_calls());
+    }
+  }
   result.set_label(absl::GetFlag(FLAGS_label));
   result.set_scenario(scenario_name);
   result.set_target(target);
