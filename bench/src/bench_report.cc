@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -42,15 +44,15 @@ ABSL_FLAG(std::string, latency_label, "latency", "label of the 1-in-flight runs"
 namespace newsroom::bench {
 namespace {
 
-const v1::RunResult* Find(const v1::BenchReport& report, const std::string& label,
-                          const std::string& scenario) {
-  for (const v1::RunResult& run : report.runs()) {
-    if (run.label() == label && run.scenario() == scenario) return &run;
-  }
-  return nullptr;
-}
-
 double Ratio(double value, double base) { return base > 0 ? value / base : 0; }
+
+// The median of `values`; 0 when there are none.
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t middle = values.size() / 2;
+  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+}
 
 std::string Cell(double value, const char* format) {
   return value > 0 ? absl::StrFormat(format, value) : std::string("-");
@@ -73,43 +75,154 @@ double TotalCpuUs(const v1::RunResult& run) {
   return total;
 }
 
+double CpuUs(const v1::RunResult& run, const std::string& process) {
+  const auto found = run.cpu_us_per_call().find(process);
+  return found != run.cpu_us_per_call().end() ? found->second : 0;
+}
+
+// What every ratio of one round is taken against: the empty RPC of that round, the faster of our
+// empty server and Go's.
+struct Baseline {
+  double qps = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  double cpu_us = 0;  // our empty server's run, client included
+};
+
+// A report's runs by round (scripts/bench --repeat), and each figure across rounds as the median
+// of its per-round values. A ratio is taken within its round first and the median of those ratios
+// reported: the machine's speed drifts between rounds more than between one round's runs.
+class Rounds {
+ public:
+  using Getter = double (*)(const v1::RunResult&);
+
+  Rounds(const v1::BenchReport& report, std::string loaded, std::string single)
+      : report_(report), loaded_(std::move(loaded)), single_(std::move(single)) {
+    for (const v1::RunResult& run : report.runs()) {
+      if (run.scenario() != "empty") continue;
+      Baseline& base = baselines_[run.round()];
+      const bool go = run.label() == "go-" + loaded_ || run.label() == "go-" + single_;
+      if (run.label() == loaded_ || run.label() == "go-" + loaded_) {
+        base.qps = std::max(base.qps, run.qps());
+        if (!go) base.cpu_us = TotalCpuUs(run);
+      } else if (run.label() == single_ || run.label() == "go-" + single_) {
+        if (run.latency().p50_us() <= 0) continue;
+        if (base.p50_us <= 0 || run.latency().p50_us() < base.p50_us) {
+          base.p50_us = run.latency().p50_us();
+          base.p99_us = run.latency().p99_us();
+        }
+      }
+    }
+  }
+
+  [[nodiscard]] std::size_t count() const { return baselines_.size(); }
+  [[nodiscard]] const std::string& loaded() const { return loaded_; }
+  [[nodiscard]] const std::string& single() const { return single_; }
+
+  [[nodiscard]] bool Has(const std::string& label, const std::string& scenario) const {
+    return !Runs(label, scenario).empty();
+  }
+
+  // The median over rounds of `get` on the runs of `label` and `scenario`.
+  [[nodiscard]] double Median(const std::string& label, const std::string& scenario,
+                              const std::function<double(const v1::RunResult&)>& get) const {
+    std::vector<double> values;
+    for (const v1::RunResult* run : Runs(label, scenario)) values.push_back(get(*run));
+    return bench::Median(std::move(values));
+  }
+
+  // The median over rounds of `get` on the runs of `label` and `scenario`, each divided by its
+  // round's baseline `base` (rounds without one are left out).
+  [[nodiscard]] double MedianRatio(const std::string& label, const std::string& scenario,
+                                   const std::function<double(const v1::RunResult&)>& get,
+                                   double Baseline::*base) const {
+    std::vector<double> ratios;
+    for (const v1::RunResult* run : Runs(label, scenario)) {
+      const auto found = baselines_.find(run->round());
+      if (found == baselines_.end() || found->second.*base <= 0) continue;
+      ratios.push_back(get(*run) / (found->second.*base));
+    }
+    return bench::Median(std::move(ratios));
+  }
+
+  // The median over rounds of run(label_a) / run(label_b), both of `scenario`, in one round.
+  [[nodiscard]] double MedianPairRatio(
+      const std::string& label_a, const std::string& label_b, const std::string& scenario,
+      const std::function<double(const v1::RunResult&)>& get) const {
+    std::vector<double> ratios;
+    for (const v1::RunResult* a : Runs(label_a, scenario)) {
+      for (const v1::RunResult* b : Runs(label_b, scenario)) {
+        if (a->round() == b->round() && get(*b) > 0) ratios.push_back(get(*a) / get(*b));
+      }
+    }
+    return bench::Median(std::move(ratios));
+  }
+
+ private:
+  std::vector<const v1::RunResult*> Runs(const std::string& label,
+                                         const std::string& scenario) const {
+    std::vector<const v1::RunResult*> runs;
+    for (const v1::RunResult& run : report_.runs()) {
+      if (run.label() == label && run.scenario() == scenario) runs.push_back(&run);
+    }
+    return runs;
+  }
+
+  const v1::BenchReport& report_;
+  const std::string loaded_;
+  const std::string single_;
+  std::map<int, Baseline> baselines_;
+};
+
+double Qps(const v1::RunResult& run) { return run.qps(); }
+double ItemsPerSecond(const v1::RunResult& run) { return run.items_per_second(); }
+double P50(const v1::RunResult& run) { return run.latency().p50_us(); }
+double P99(const v1::RunResult& run) { return run.latency().p99_us(); }
+// Failed calls of `scenario` in every round of the runs labelled `labels`: any is worth seeing.
+double ErrorsOf(const v1::BenchReport& report, const std::vector<std::string>& labels,
+                const std::string& scenario) {
+  double errors = 0;
+  for (const v1::RunResult& run : report.runs()) {
+    if (run.scenario() != scenario ||
+        std::find(labels.begin(), labels.end(), run.label()) == labels.end()) {
+      continue;
+    }
+    for (const auto& [code, count] : run.errors()) errors += static_cast<double>(count);
+  }
+  return errors;
+}
+
 // Where each loaded path's cost is: CPU microseconds per call by process. With the client and
 // the servers on the same cores, calls/s can be at most cores / total, so the total's ratio to the
 // empty RPC's is the throughput ratio the path's CPU cost allows; a measured ratio well under it
 // means waiting (a lock, a round trip) rather than work.
-void PrintCpuPerCall(const v1::BenchReport& report, const std::string& loaded,
-                     const char* const* scenarios, std::size_t count) {
+void PrintCpuPerCall(const Rounds& rounds, const char* const* scenarios, std::size_t count) {
   static constexpr std::pair<const char*, const char*> kColumns[] = {
       {"load_generator", "client"},       {"content-service", "content"},
       {"analytics-service", "analytics"}, {"redis-server", "redis"},
       {"empty_server", "empty"},          {"go-echo", "go echo"}};
-  const v1::RunResult* empty = Find(report, loaded, "empty");
-  const double empty_total = empty != nullptr ? TotalCpuUs(*empty) : 0;
-  if (empty_total <= 0) return;  // runs from a load generator without --cpu_of
+  if (rounds.Median(rounds.loaded(), "empty", TotalCpuUs) <= 0) return;  // no --cpu_of
   std::printf("\nCPU per call under load, microseconds (measured window, every process watched)\n");
   std::printf("%-20s", "scenario");
   for (const auto& [process, column] : kColumns) std::printf(" %9s", column);
   std::printf(" %9s %8s %9s\n", "total", "x empty", "allows");
-  auto row = [&](const char* name, const v1::RunResult& run) {
+  auto row = [&](const char* name, const std::string& label, const std::string& scenario) {
     std::printf("%-20s", name);
     for (const auto& [process, column] : kColumns) {
-      const auto found = run.cpu_us_per_call().find(process);
-      std::printf(" %9s",
-                  Cell(found != run.cpu_us_per_call().end() ? found->second : 0, "%.1f").c_str());
+      const std::string key = process;
+      const double us =
+          rounds.Median(label, scenario, [&](const v1::RunResult& run) { return CpuUs(run, key); });
+      std::printf(" %9s", Cell(us, "%.1f").c_str());
     }
-    const double total = TotalCpuUs(run);
-    std::printf(" %9s %8s %9s\n", Cell(total, "%.1f").c_str(),
-                Cell(Ratio(total, empty_total), "%.2fx").c_str(),
-                Cell(Ratio(empty_total, total), "%.2fx").c_str());
+    const double cost = rounds.MedianRatio(label, scenario, TotalCpuUs, &Baseline::cpu_us);
+    std::printf(" %9s %8s %9s\n", Cell(rounds.Median(label, scenario, TotalCpuUs), "%.1f").c_str(),
+                Cell(cost, "%.2fx").c_str(), Cell(Ratio(1, cost), "%.2fx").c_str());
   };
   for (std::size_t i = 0; i < count; ++i) {
-    if (const v1::RunResult* run = Find(report, loaded, scenarios[i]); run != nullptr) {
-      row(scenarios[i], *run);
-    }
+    if (rounds.Has(rounds.loaded(), scenarios[i])) row(scenarios[i], rounds.loaded(), scenarios[i]);
   }
-  if (const v1::RunResult* go = Find(report, "go-" + loaded, "empty"); go != nullptr) {
-    row("go empty", *go);
-  }
+  if (rounds.Has("go-" + rounds.loaded(), "empty"))
+    row("go empty", "go-" + rounds.loaded(), "empty");
   std::printf("(allows: the calls/s ratio to our empty RPC that the CPU per call permits)\n");
 }
 
@@ -139,63 +252,49 @@ int Run() {
     }
   }
 
-  const std::string loaded = absl::GetFlag(FLAGS_throughput_label);
-  const std::string single = absl::GetFlag(FLAGS_latency_label);
-  const v1::RunResult* empty_loaded = Find(report, loaded, "empty");
-  const v1::RunResult* empty_single = Find(report, single, "empty");
-  // Go's grpc serving the same empty RPC, when scripts/bench could build it. The framework limit
-  // every ratio is quoted against is the better of the two servers.
-  const v1::RunResult* go_loaded = Find(report, "go-" + loaded, "empty");
-  const v1::RunResult* go_single = Find(report, "go-" + single, "empty");
-  double base_qps = empty_loaded ? empty_loaded->qps() : 0;
-  double base_p50 = empty_single ? empty_single->latency().p50_us() : 0;
-  double base_p99 = empty_single ? empty_single->latency().p99_us() : 0;
-  if (go_loaded != nullptr) base_qps = std::max(base_qps, go_loaded->qps());
-  if (go_single != nullptr && go_single->latency().p50_us() > 0 && base_p50 > 0) {
-    base_p50 = std::min(base_p50, go_single->latency().p50_us());
-    base_p99 = std::min(base_p99, go_single->latency().p99_us());
-  }
+  const Rounds rounds(report, absl::GetFlag(FLAGS_throughput_label),
+                      absl::GetFlag(FLAGS_latency_label));
+  const std::string& loaded = rounds.loaded();
+  const std::string& single = rounds.single();
+  const std::string go_loaded = "go-" + loaded;
+  const std::string go_single = "go-" + single;
 
   std::printf(
       "\nFigures as ratios to the empty RPC (the faster of our empty server and Go's, same load "
-      "generator, same run)\n");
-  std::printf("%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %s\n", "scenario", "calls/s",
+      "generator, same round)");
+  if (rounds.count() > 1) {
+    std::printf(": medians of %zu rounds, each ratio taken within its round", rounds.count());
+  }
+  std::printf("\n%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %s\n", "scenario", "calls/s",
               "x empty", "items/s", "p50 1x1", "x empty", "p99 1x1", "x empty", "p50 load",
               "p99 load", "errors");
   const char* const kScenarios[] = {"empty",         "get_article", "read_article",
                                     "list_articles", "record_read", "batch_record_reads"};
   for (const char* scenario : kScenarios) {
-    const v1::RunResult* run = Find(report, loaded, scenario);
-    const v1::RunResult* one = Find(report, single, scenario);
-    if (run == nullptr && one == nullptr) continue;
-    int64_t errors = 0;
-    for (const v1::RunResult* r : {run, one}) {
-      if (r == nullptr) continue;
-      for (const auto& [code, count] : r->errors()) errors += count;
-    }
-    std::printf("%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %lld\n", scenario,
-                Cell(run ? run->qps() : 0, "%.0f").c_str(),
-                Cell(run ? Ratio(run->qps(), base_qps) : 0, "%.2fx").c_str(),
-                Cell(run ? run->items_per_second() : 0, "%.0f").c_str(),
-                Cell(one ? one->latency().p50_us() : 0, "%.0fus").c_str(),
-                Cell(one ? Ratio(one->latency().p50_us(), base_p50) : 0, "%.2fx").c_str(),
-                Cell(one ? one->latency().p99_us() : 0, "%.0fus").c_str(),
-                Cell(one ? Ratio(one->latency().p99_us(), base_p99) : 0, "%.2fx").c_str(),
-                Cell(run ? run->latency().p50_us() : 0, "%.0fus").c_str(),
-                Cell(run ? run->latency().p99_us() : 0, "%.0fus").c_str(),
-                static_cast<long long>(errors));
+    if (!rounds.Has(loaded, scenario) && !rounds.Has(single, scenario)) continue;
+    std::printf("%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %.0f\n", scenario,
+                Cell(rounds.Median(loaded, scenario, Qps), "%.0f").c_str(),
+                Cell(rounds.MedianRatio(loaded, scenario, Qps, &Baseline::qps), "%.2fx").c_str(),
+                Cell(rounds.Median(loaded, scenario, ItemsPerSecond), "%.0f").c_str(),
+                Cell(rounds.Median(single, scenario, P50), "%.0fus").c_str(),
+                Cell(rounds.MedianRatio(single, scenario, P50, &Baseline::p50_us), "%.2fx").c_str(),
+                Cell(rounds.Median(single, scenario, P99), "%.0fus").c_str(),
+                Cell(rounds.MedianRatio(single, scenario, P99, &Baseline::p99_us), "%.2fx").c_str(),
+                Cell(rounds.Median(loaded, scenario, P50), "%.0fus").c_str(),
+                Cell(rounds.Median(loaded, scenario, P99), "%.0fus").c_str(),
+                ErrorsOf(report, {loaded, single}, scenario));
   }
-  if (go_loaded != nullptr || go_single != nullptr) {
+  if (rounds.Has(go_loaded, "empty") || rounds.Has(go_single, "empty")) {
     std::printf(
         "%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s   (Go grpc, same empty RPC)\n", "go empty",
-        Cell(go_loaded ? go_loaded->qps() : 0, "%.0f").c_str(),
-        Cell(go_loaded ? Ratio(go_loaded->qps(), base_qps) : 0, "%.2fx").c_str(), "",
-        Cell(go_single ? go_single->latency().p50_us() : 0, "%.0fus").c_str(),
-        Cell(go_single ? Ratio(go_single->latency().p50_us(), base_p50) : 0, "%.2fx").c_str(),
-        Cell(go_single ? go_single->latency().p99_us() : 0, "%.0fus").c_str(),
-        Cell(go_single ? Ratio(go_single->latency().p99_us(), base_p99) : 0, "%.2fx").c_str(),
-        Cell(go_loaded ? go_loaded->latency().p50_us() : 0, "%.0fus").c_str(),
-        Cell(go_loaded ? go_loaded->latency().p99_us() : 0, "%.0fus").c_str());
+        Cell(rounds.Median(go_loaded, "empty", Qps), "%.0f").c_str(),
+        Cell(rounds.MedianRatio(go_loaded, "empty", Qps, &Baseline::qps), "%.2fx").c_str(), "",
+        Cell(rounds.Median(go_single, "empty", P50), "%.0fus").c_str(),
+        Cell(rounds.MedianRatio(go_single, "empty", P50, &Baseline::p50_us), "%.2fx").c_str(),
+        Cell(rounds.Median(go_single, "empty", P99), "%.0fus").c_str(),
+        Cell(rounds.MedianRatio(go_single, "empty", P99, &Baseline::p99_us), "%.2fx").c_str(),
+        Cell(rounds.Median(go_loaded, "empty", P50), "%.0fus").c_str(),
+        Cell(rounds.Median(go_loaded, "empty", P99), "%.0fus").c_str());
   } else {
     std::printf("%-20s (not measured: bench/go could not be built)\n", "go empty");
   }
@@ -209,23 +308,20 @@ int Run() {
                 "redis 100-read step", batch_rps / 100, "", batch_rps);
   }
 
-  PrintCpuPerCall(report, loaded, kScenarios, std::size(kScenarios));
+  PrintCpuPerCall(rounds, kScenarios, std::size(kScenarios));
 
-  // The targets, each a ratio to the empty RPC in this same run.
+  // The targets, each a ratio to the empty RPC of the same round.
   auto qps_ratio = [&](const char* scenario) {
-    const v1::RunResult* run = Find(report, loaded, scenario);
-    return run ? Ratio(run->qps(), base_qps) : 0.0;
+    return rounds.MedianRatio(loaded, scenario, Qps, &Baseline::qps);
   };
   auto p50_ratio = [&](const char* scenario) {
-    const v1::RunResult* run = Find(report, single, scenario);
-    return run ? Ratio(run->latency().p50_us(), base_p50) : 0.0;
+    return rounds.MedianRatio(single, scenario, P50, &Baseline::p50_us);
   };
   auto p99_ratio = [&](const char* scenario) {
-    const v1::RunResult* run = Find(report, single, scenario);
-    return run ? Ratio(run->latency().p99_us(), base_p99) : 0.0;
+    return rounds.MedianRatio(single, scenario, P99, &Baseline::p99_us);
   };
-  if (go_loaded != nullptr && empty_loaded != nullptr) {
-    const double ratio = Ratio(empty_loaded->qps(), go_loaded->qps());
+  if (rounds.Has(go_loaded, "empty") && rounds.Has(loaded, "empty")) {
+    const double ratio = rounds.MedianPairRatio(loaded, go_loaded, "empty", Qps);
     AddTarget(report, "empty RPC", "C++ calls/s / Go calls/s", ">= 1.0x", ratio, ratio >= 1.0);
   }
   AddTarget(report, "RecordRead", "throughput / empty", ">= 0.9x", qps_ratio("record_read"),
@@ -242,9 +338,8 @@ int Run() {
             p50_ratio("read_article") > 0 && p50_ratio("read_article") <= 3);
   AddTarget(report, "ReadArticle", "p99 at 1 in flight / empty", "<= 4x", p99_ratio("read_article"),
             p99_ratio("read_article") > 0 && p99_ratio("read_article") <= 4);
-  if (const v1::RunResult* batch = Find(report, loaded, "batch_record_reads");
-      batch != nullptr && redis_rps > 0) {
-    const double ratio = batch->items_per_second() / redis_rps;
+  if (rounds.Has(loaded, "batch_record_reads") && redis_rps > 0) {
+    const double ratio = rounds.Median(loaded, "batch_record_reads", ItemsPerSecond) / redis_rps;
     AddTarget(report, "BatchRecordReads", "reads/s / redis-benchmark per-read step", ">= 0.5x",
               ratio, ratio >= 0.5);
   }

@@ -7,8 +7,12 @@
 // stalled server shows as latency instead of silently lowering the offered load (no coordinated
 // omission). No thread is parked per call: completions run on gRPC's own threads.
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -58,8 +63,14 @@ ABSL_FLAG(int, readers, 10000, "distinct reader ids to draw from (0: no reader i
 ABSL_FLAG(int, batch_size, 100, "batch_record_reads: reads per call");
 ABSL_FLAG(int, page_size, 20, "list_articles: page size");
 ABSL_FLAG(std::string, label, "", "free-form label copied into the JSON (e.g. throughput)");
+ABSL_FLAG(int, round, 1, "round of a repeated benchmark, copied into the JSON");
 ABSL_FLAG(std::string, json_out, "", "write the result as JSON to this file");
 ABSL_FLAG(bool, header, true, "print the table header before the result row");
+ABSL_FLAG(bool, decode, false,
+          "decode every article-carrying response (get_article, read_article, list_articles) into "
+          "its message, as an application would; by default only the status is checked (and, for "
+          "read_article, whether read_stats is there), as h2load does, so that the client's "
+          "parsing does not take the shared cores from the server under test");
 ABSL_FLAG(std::string, cpu_of, "",
           "NAME=PID,...: also report the CPU time these local processes spend per call in the "
           "measured window (this load generator's own is always reported)");
@@ -136,6 +147,48 @@ class Call {
   [[nodiscard]] virtual bool queued() const { return false; }
 };
 
+// A call whose response stays as the bytes gRPC received, undecoded (see --decode), sent through
+// the generic stub under the method's full name.
+class UndecodedUnary {
+ public:
+  UndecodedUnary(grpc::GenericStub* stub, std::string method)
+      : stub_(stub), method_(std::move(method)) {}
+
+  void Start(const google::protobuf::MessageLite& request, grpc::ClientContext* context,
+             std::function<void(grpc::Status)> done) {
+    request_.Clear();
+    response_.Clear();
+    bool own_buffer = false;
+    grpc::SerializationTraits<google::protobuf::MessageLite>::Serialize(request, &request_,
+                                                                        &own_buffer);
+    stub_->UnaryCall(context, method_, grpc::StubOptions(), &request_, &response_, std::move(done));
+  }
+
+  // Whether the response holds field `field_number` at its top level; every other field is
+  // skipped over undecoded.
+  [[nodiscard]] bool ResponseHasField(int field_number) {
+    using google::protobuf::internal::WireFormatLite;
+    grpc::ProtoBufferReader reader(&response_);
+    google::protobuf::io::CodedInputStream input(&reader);
+    while (const uint32_t tag = input.ReadTag()) {
+      if (WireFormatLite::GetTagFieldNumber(tag) == field_number) return true;
+      if (!WireFormatLite::SkipField(&input, tag)) return false;
+    }
+    return false;
+  }
+
+ private:
+  grpc::GenericStub* stub_;
+  const std::string method_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+};
+
+// The full name gRPC sends for `method` of content-service.
+std::string ContentMethod(const char* method) {
+  return absl::StrCat("/", content_v1::ContentService::service_full_name(), "/", method);
+}
+
 class EmptyCall final : public Call {
  public:
   explicit EmptyCall(v1::BenchService::Stub* stub) : stub_(stub) {}
@@ -151,10 +204,15 @@ class EmptyCall final : public Call {
 
 class GetArticleCall final : public Call {
  public:
-  GetArticleCall(content_v1::ContentService::Stub* stub, const Workload* workload, uint64_t seed)
-      : stub_(stub), workload_(workload), rng_(seed) {}
+  // `undecoded` is null with --decode.
+  GetArticleCall(content_v1::ContentService::Stub* stub, grpc::GenericStub* undecoded,
+                 const Workload* workload, uint64_t seed)
+      : stub_(stub), workload_(workload), rng_(seed) {
+    if (undecoded != nullptr) undecoded_.emplace(undecoded, ContentMethod("GetArticle"));
+  }
   void Start(grpc::ClientContext* context, std::function<void(grpc::Status)> done) override {
     request_.set_name(workload_->RandomArticle(rng_));
+    if (undecoded_) return undecoded_->Start(request_, context, std::move(done));
     response_.Clear();
     stub_->async()->GetArticle(context, &request_, &response_, std::move(done));
   }
@@ -165,21 +223,31 @@ class GetArticleCall final : public Call {
   Rng rng_;
   content_v1::GetArticleRequest request_;
   content_v1::Article response_;
+  std::optional<UndecodedUnary> undecoded_;
 };
 
 class ReadArticleCall final : public Call {
  public:
-  ReadArticleCall(content_v1::ContentService::Stub* stub, Workload* workload, uint64_t seed)
-      : stub_(stub), workload_(workload), rng_(seed) {}
+  // `undecoded` is null with --decode.
+  ReadArticleCall(content_v1::ContentService::Stub* stub, grpc::GenericStub* undecoded,
+                  Workload* workload, uint64_t seed)
+      : stub_(stub), workload_(workload), rng_(seed) {
+    if (undecoded != nullptr) undecoded_.emplace(undecoded, ContentMethod("ReadArticle"));
+  }
   void Start(grpc::ClientContext* context, std::function<void(grpc::Status)> done) override {
     request_.set_name(workload_->RandomArticle(rng_));
     workload_->SetRandomReader(rng_, request_.mutable_reader_id());
     workload_->SetNextReadId(request_.mutable_read_id());
+    if (undecoded_) return undecoded_->Start(request_, context, std::move(done));
     response_.Clear();
     stub_->async()->ReadArticle(context, &request_, &response_, std::move(done));
   }
   int64_t reads() const override { return 1; }
-  bool queued() const override { return !response_.has_read_stats(); }
+  bool queued() const override {
+    if (undecoded_)
+      return !undecoded_->ResponseHasField(content_v1::Article::kReadStatsFieldNumber);
+    return !response_.has_read_stats();
+  }
 
  private:
   content_v1::ContentService::Stub* stub_;
@@ -187,14 +255,21 @@ class ReadArticleCall final : public Call {
   Rng rng_;
   content_v1::ReadArticleRequest request_;
   content_v1::Article response_;
+  // mutable: queued() reads the undecoded response, which needs a reader over its bytes.
+  mutable std::optional<UndecodedUnary> undecoded_;
 };
 
 class ListArticlesCall final : public Call {
  public:
-  ListArticlesCall(content_v1::ContentService::Stub* stub, int page_size) : stub_(stub) {
+  // `undecoded` is null with --decode.
+  ListArticlesCall(content_v1::ContentService::Stub* stub, grpc::GenericStub* undecoded,
+                   int page_size)
+      : stub_(stub) {
     request_.set_page_size(page_size);
+    if (undecoded != nullptr) undecoded_.emplace(undecoded, ContentMethod("ListArticles"));
   }
   void Start(grpc::ClientContext* context, std::function<void(grpc::Status)> done) override {
+    if (undecoded_) return undecoded_->Start(request_, context, std::move(done));
     response_.Clear();
     stub_->async()->ListArticles(context, &request_, &response_, std::move(done));
   }
@@ -203,6 +278,7 @@ class ListArticlesCall final : public Call {
   content_v1::ContentService::Stub* stub_;
   content_v1::ListArticlesRequest request_;
   content_v1::ListArticlesResponse response_;
+  std::optional<UndecodedUnary> undecoded_;
 };
 
 class RecordReadCall final : public Call {
@@ -256,7 +332,7 @@ class Scenario final {
  public:
   static absl::StatusOr<std::unique_ptr<Scenario>> Create(
       const std::string& name, const std::vector<std::shared_ptr<grpc::Channel>>& channels,
-      Workload* workload, int batch_size, int page_size) {
+      Workload* workload, int batch_size, int page_size, bool decode) {
     static const char* const kNames[] = {"empty",         "get_article", "read_article",
                                          "list_articles", "record_read", "batch_record_reads"};
     if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
@@ -268,6 +344,7 @@ class Scenario final {
       scenario->bench_stubs_.push_back(v1::BenchService::NewStub(channel));
       scenario->content_stubs_.push_back(content_v1::ContentService::NewStub(channel));
       scenario->analytics_stubs_.push_back(analytics_v1::AnalyticsService::NewStub(channel));
+      if (!decode) scenario->generic_stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
     }
     return scenario;
   }
@@ -275,14 +352,18 @@ class Scenario final {
   std::unique_ptr<Call> NewCall(int channel) {
     const uint64_t seed = next_seed_.fetch_add(1, std::memory_order_relaxed) * 0x2545f4914f6cdd1d;
     if (name_ == "empty") return std::make_unique<EmptyCall>(bench_stubs_[channel].get());
+    grpc::GenericStub* undecoded = generic_stubs_.empty() ? nullptr : generic_stubs_[channel].get();
     if (name_ == "get_article") {
-      return std::make_unique<GetArticleCall>(content_stubs_[channel].get(), workload_, seed);
+      return std::make_unique<GetArticleCall>(content_stubs_[channel].get(), undecoded, workload_,
+                                              seed);
     }
     if (name_ == "read_article") {
-      return std::make_unique<ReadArticleCall>(content_stubs_[channel].get(), workload_, seed);
+      return std::make_unique<ReadArticleCall>(content_stubs_[channel].get(), undecoded, workload_,
+                                               seed);
     }
     if (name_ == "list_articles") {
-      return std::make_unique<ListArticlesCall>(content_stubs_[channel].get(), page_size_);
+      return std::make_unique<ListArticlesCall>(content_stubs_[channel].get(), undecoded,
+                                                page_size_);
     }
     if (name_ == "record_read") {
       return std::make_unique<RecordReadCall>(analytics_stubs_[channel].get(), workload_, seed);
@@ -313,6 +394,8 @@ class Scenario final {
   std::vector<std::unique_ptr<v1::BenchService::Stub>> bench_stubs_;
   std::vector<std::unique_ptr<content_v1::ContentService::Stub>> content_stubs_;
   std::vector<std::unique_ptr<analytics_v1::AnalyticsService::Stub>> analytics_stubs_;
+  // One per channel, unless --decode.
+  std::vector<std::unique_ptr<grpc::GenericStub>> generic_stubs_;
 };
 
 // Failures after which a read may or may not have been counted.
@@ -629,8 +712,9 @@ int Run() {
   }
 
   Workload workload(absl::GetFlag(FLAGS_articles), absl::GetFlag(FLAGS_readers));
-  absl::StatusOr<std::unique_ptr<Scenario>> scenario = Scenario::Create(
-      scenario_name, channels, &workload, batch_size, absl::GetFlag(FLAGS_page_size));
+  absl::StatusOr<std::unique_ptr<Scenario>> scenario =
+      Scenario::Create(scenario_name, channels, &workload, batch_size,
+                       absl::GetFlag(FLAGS_page_size), absl::GetFlag(FLAGS_decode));
   if (!scenario.ok()) return Fail(std::string(scenario.status().message()));
 
   Recorder recorder;
@@ -651,6 +735,8 @@ int Run() {
     }
   }
   result.set_label(absl::GetFlag(FLAGS_label));
+  result.set_round(absl::GetFlag(FLAGS_round));
+  result.set_responses_decoded(absl::GetFlag(FLAGS_decode));
   result.set_scenario(scenario_name);
   result.set_target(target);
   result.set_mode(options.rate > 0 ? "open" : "closed");
