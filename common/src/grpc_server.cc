@@ -6,12 +6,14 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/support/server_interceptor.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -205,6 +207,8 @@ void PrepareServerProcess() {
   google::protobuf::SetLogHandler(&LogProtobufMessage);
   gpr_set_log_function(&LogGrpcMessage);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // An operator's MALLOC_ARENA_MAX (which glibc has read by now) is left to stand.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, kServerMallocArenas);
 }
 
 int WaitForShutdownSignal() {
