@@ -60,12 +60,7 @@ class ServerCallInterceptor final : public grpc::experimental::Interceptor {
       unparsable_ = true;
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      if (unparsable_) {
-        methods->ModifySendStatus(
-            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                         "request is not a valid message: malformed protobuf, or a string field "
-                         "that is not UTF-8"));
-      }
+      if (unparsable_) methods->ModifySendStatus(UnparsableRequestStatus());
       Finished(methods->GetSendStatus());
     }
     if (first_batch) {
@@ -161,6 +156,12 @@ class ServerCallInterceptorFactory final
 };
 
 }  // namespace
+
+grpc::Status UnparsableRequestStatus() {
+  return grpc::Status(
+      grpc::StatusCode::INVALID_ARGUMENT,
+      "request is not a valid message: malformed protobuf, or a string field that is not UTF-8");
+}
 
 TraceContext CurrentCallTrace() {
   if (current_call_trace != nullptr) return *current_call_trace;

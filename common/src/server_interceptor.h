@@ -29,6 +29,11 @@ namespace newsroom {
 // sampled (level info). nullopt: no line.
 [[nodiscard]] std::optional<log::Level> AccessLogLevel(grpc::StatusCode code, bool sampled);
 
+// The status of a call whose request is not a valid message (malformed protobuf, or a proto3 string
+// field holding invalid UTF-8): INVALID_ARGUMENT saying so. Raw methods, which parse their own
+// requests (see ParseRawRequest), answer it themselves.
+[[nodiscard]] grpc::Status UnparsableRequestStatus();
+
 // Creates the interceptor of every call but grpc.health.v1's (probes would only be noise):
 // - reads the caller's traceparent or starts a trace sampled at `access_log_sample_rate`, and
 //   gives the call a span of its own (see CurrentCallTrace);

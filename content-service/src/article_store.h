@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "content-service/src/stored_article.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
 namespace newsroom::content {
@@ -57,6 +58,10 @@ class ArticleStore {
 
   // Returns the article with id `article_id`, or NOT_FOUND.
   [[nodiscard]] virtual absl::StatusOr<v1::Article> Get(absl::string_view article_id) = 0;
+
+  // Get without the parse: the article's bytes as stored, or NOT_FOUND. For the page views, which
+  // send them on as they are.
+  [[nodiscard]] virtual absl::StatusOr<StoredArticle> GetStored(absl::string_view article_id) = 0;
 
   // Returns those of `article_ids` that exist, in request order: missing ids are skipped and
   // duplicated ids give duplicated articles. Reads all of them in one query (one snapshot).

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/src/status_macros.h"
 #include "common/src/validation.h"
 
 namespace newsroom::content {
@@ -16,46 +17,51 @@ absl::string_view IdOf(const v1::Article& article) {
 CachedArticleStore::CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes)
     : backend_(std::move(backend)), max_bytes_(max_bytes) {}
 
-std::shared_ptr<const v1::Article> CachedArticleStore::Lookup(absl::string_view article_id) {
+std::optional<StoredArticle> CachedArticleStore::Lookup(absl::string_view article_id) {
   absl::MutexLock lock(&mutex_);
   const auto it = entries_.find(article_id);
   if (it == entries_.end()) {
     ++misses_;
-    return nullptr;
+    return std::nullopt;
   }
   ++hits_;
-  return it->second.article;
+  return it->second;
 }
 
-void CachedArticleStore::InsertLocked(std::string article_id, const v1::Article& article) {
+std::uint64_t CachedArticleStore::Generation() {
+  absl::MutexLock lock(&mutex_);
+  return generation_;
+}
+
+void CachedArticleStore::InsertLocked(std::string article_id, const StoredArticle& article) {
   EraseLocked(article_id);
-  const std::size_t bytes = article.ByteSizeLong();
+  const std::size_t bytes = article.bytes().size();
   if (bytes > max_bytes_) return;
   // Evicts arbitrary entries: the cache is sized to hold the working set, so which ones go when it
   // overflows matters less than keeping eviction O(1).
   while (bytes_ + bytes > max_bytes_ && !entries_.empty()) {
-    bytes_ -= entries_.begin()->second.bytes;
+    bytes_ -= entries_.begin()->second.bytes().size();
     entries_.erase(entries_.begin());
   }
   bytes_ += bytes;
-  entries_.emplace(std::move(article_id),
-                   Entry{std::make_shared<const v1::Article>(article), bytes});
+  entries_.emplace(std::move(article_id), article);
 }
 
 void CachedArticleStore::EraseLocked(absl::string_view article_id) {
   const auto it = entries_.find(article_id);
   if (it == entries_.end()) return;
-  bytes_ -= it->second.bytes;
+  bytes_ -= it->second.bytes().size();
   entries_.erase(it);
 }
 
-void CachedArticleStore::FillAfterMiss(const v1::Article& article, std::uint64_t generation) {
+void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const StoredArticle& article,
+                                       std::uint64_t generation) {
   absl::MutexLock lock(&mutex_);
   if (generation_ != generation) return;
-  InsertLocked(std::string(IdOf(article)), article);
+  InsertLocked(std::string(article_id), article);
 }
 
-void CachedArticleStore::AfterWrite(absl::string_view article_id, const v1::Article* article) {
+void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredArticle* article) {
   absl::MutexLock lock(&mutex_);
   ++generation_;
   if (article != nullptr) {
@@ -66,25 +72,24 @@ void CachedArticleStore::AfterWrite(absl::string_view article_id, const v1::Arti
 }
 
 absl::Status CachedArticleStore::Create(const v1::Article& article) {
+  // The stored form leaves read_stats out, as the store does.
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle stored, StoredArticle::FromArticle(article));
   absl::MutexLock write_lock(&write_mutex_);
   absl::Status status = backend_->Create(article);
-  if (status.ok()) {
-    v1::Article stored = article;
-    stored.clear_read_stats();  // the store never keeps stats; neither does its cache
-    AfterWrite(IdOf(article), &stored);
-  }
+  if (status.ok()) AfterWrite(IdOf(article), &stored);
   return status;
 }
 
 absl::StatusOr<v1::Article> CachedArticleStore::Get(absl::string_view article_id) {
-  if (auto cached = Lookup(article_id); cached != nullptr) return *cached;
-  std::uint64_t generation;
-  {
-    absl::MutexLock lock(&mutex_);
-    generation = generation_;
-  }
-  absl::StatusOr<v1::Article> article = backend_->Get(article_id);
-  if (article.ok()) FillAfterMiss(*article, generation);
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle stored, GetStored(article_id));
+  return stored.Parse();
+}
+
+absl::StatusOr<StoredArticle> CachedArticleStore::GetStored(absl::string_view article_id) {
+  if (auto cached = Lookup(article_id)) return *std::move(cached);
+  const std::uint64_t generation = Generation();
+  absl::StatusOr<StoredArticle> article = backend_->GetStored(article_id);
+  if (article.ok()) FillAfterMiss(article_id, *article, generation);
   return article;
 }
 
@@ -94,31 +99,31 @@ absl::StatusOr<std::vector<v1::Article>> CachedArticleStore::BatchGet(
   articles.reserve(article_ids.size());
   for (const std::string& id : article_ids) {
     auto cached = Lookup(id);
-    if (cached == nullptr) {
+    if (!cached) {
       // One miss: let the backend answer the whole batch in its single query.
-      std::uint64_t generation;
-      {
-        absl::MutexLock lock(&mutex_);
-        generation = generation_;
-      }
+      const std::uint64_t generation = Generation();
       auto fetched = backend_->BatchGet(article_ids);
       if (fetched.ok()) {
-        for (const auto& article : *fetched) FillAfterMiss(article, generation);
+        for (const auto& article : *fetched) {
+          if (auto stored = StoredArticle::FromArticle(article); stored.ok()) {
+            FillAfterMiss(IdOf(article), *stored, generation);
+          }
+        }
       }
       return fetched;
     }
-    articles.push_back(*cached);
+    NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, cached->Parse());
+    articles.push_back(std::move(article));
   }
   return articles;
 }
 
 absl::Status CachedArticleStore::Replace(const v1::Article& article,
                                          absl::string_view expected_etag) {
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle stored, StoredArticle::FromArticle(article));
   absl::MutexLock write_lock(&write_mutex_);
   absl::Status status = backend_->Replace(article, expected_etag);
   if (status.ok()) {
-    v1::Article stored = article;
-    stored.clear_read_stats();
     AfterWrite(IdOf(article), &stored);
   } else if (status.code() == absl::StatusCode::kNotFound) {
     AfterWrite(IdOf(article), nullptr);

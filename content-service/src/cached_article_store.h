@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -16,13 +17,16 @@ namespace newsroom::content {
 // path does not touch the database. Exact while this process is the only writer: every write goes
 // through here and updates or drops the cached copy before it returns. (Several replicas writing to
 // one shared database would each need to learn of the others' writes: not the case with SQLite.)
+// Articles are kept in their stored form: GetStored, the page-view path, shares them without a
+// copy; Get and BatchGet parse them.
 class CachedArticleStore final : public ArticleStore {
  public:
-  // `max_bytes` bounds the serialized size of the cached articles; `backend` is owned.
+  // `max_bytes` bounds the stored size of the cached articles; `backend` is owned.
   CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes);
 
   absl::Status Create(const v1::Article& article) override;
   absl::StatusOr<v1::Article> Get(absl::string_view article_id) override;
+  absl::StatusOr<StoredArticle> GetStored(absl::string_view article_id) override;
   absl::StatusOr<std::vector<v1::Article>> BatchGet(
       const std::vector<std::string>& article_ids) override;
   absl::Status Replace(const v1::Article& article, absl::string_view expected_etag) override;
@@ -39,19 +43,17 @@ class CachedArticleStore final : public ArticleStore {
   [[nodiscard]] Counters counters() const;
 
  private:
-  struct Entry {
-    std::shared_ptr<const v1::Article> article;
-    std::size_t bytes = 0;
-  };
-
-  // Looks `article_id` up; counts a hit or a miss. Returns null on a miss.
-  std::shared_ptr<const v1::Article> Lookup(absl::string_view article_id);
+  // Looks `article_id` up; counts a hit or a miss. Returns nullopt on a miss.
+  std::optional<StoredArticle> Lookup(absl::string_view article_id);
+  // The generation to pass to FillAfterMiss for a backend read starting now.
+  std::uint64_t Generation();
   // Caches what the backend returned for a miss, unless a write happened since `generation`
   // (that read may predate the write, and must not overwrite what the write left behind).
-  void FillAfterMiss(const v1::Article& article, std::uint64_t generation);
+  void FillAfterMiss(absl::string_view article_id, const StoredArticle& article,
+                     std::uint64_t generation);
   // After a successful write: replaces or drops the cached copy.
-  void AfterWrite(absl::string_view article_id, const v1::Article* article);
-  void InsertLocked(std::string article_id, const v1::Article& article)
+  void AfterWrite(absl::string_view article_id, const StoredArticle* article);
+  void InsertLocked(std::string article_id, const StoredArticle& article)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EraseLocked(absl::string_view article_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
@@ -61,7 +63,7 @@ class CachedArticleStore final : public ArticleStore {
   // Serialises writes, so the backend and the cache change in the same order.
   absl::Mutex write_mutex_;
   mutable absl::Mutex mutex_;
-  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, StoredArticle> entries_ ABSL_GUARDED_BY(mutex_);
   std::size_t bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   std::uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;
   std::uint64_t hits_ ABSL_GUARDED_BY(mutex_) = 0;

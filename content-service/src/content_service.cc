@@ -81,41 +81,56 @@ absl::Time ContentService::AnalyticsDeadline(absl::Time caller_deadline) const {
   return std::min(now + options_.analytics_budget, caller_deadline - margin);
 }
 
-void ContentService::AttachStats(
-    std::vector<content_v1::Article> articles, absl::Time deadline, const TraceContext& trace,
-    absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then) {
+void ContentService::FetchStats(std::vector<std::string> names, absl::Time deadline,
+                                const TraceContext& trace,
+                                absl::AnyInvocable<void(StatsList) &&> then) {
   const absl::Time now = absl::Now();
+  StatsList stats(names.size());
   std::vector<std::size_t> missing;  // indexes of articles without fresh cached stats
-  for (std::size_t i = 0; i < articles.size(); ++i) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
     bool due_for_refresh = false;
-    if (auto cached = stats_cache_.Fresh(articles[i].name(), now, &due_for_refresh)) {
-      if (due_for_refresh) stats_refresher_.Request(articles[i].name());
-      *articles[i].mutable_read_stats() = *std::move(cached);
-    } else {
+    stats[i] = stats_cache_.Fresh(names[i], now, &due_for_refresh);
+    if (!stats[i]) {
       missing.push_back(i);
+    } else if (due_for_refresh) {
+      stats_refresher_.Request(names[i]);
     }
   }
   if (missing.empty()) {
-    std::move(then)(std::move(articles));
+    std::move(then)(std::move(stats));
     return;
   }
-  std::vector<std::string> names;
-  names.reserve(missing.size());
-  for (std::size_t i : missing) names.push_back(articles[i].name());
-  // The articles travel inside the callback rather than by reference, since it may run later.
-  auto shared = std::make_shared<std::vector<content_v1::Article>>(std::move(articles));
+  std::vector<std::string> missing_names;
+  missing_names.reserve(missing.size());
+  for (std::size_t i : missing) missing_names.push_back(std::move(names[i]));
   analytics_->BatchGetReadStats(
-      std::move(names), AnalyticsDeadline(deadline), trace,
-      [this, hold = callbacks_.Acquire(), shared, missing = std::move(missing), sent = now,
-       then = std::move(then)](absl::StatusOr<std::vector<analytics_v1::ReadStats>> stats) mutable {
-        if (stats.ok()) {
+      std::move(missing_names), AnalyticsDeadline(deadline), trace,
+      [this, hold = callbacks_.Acquire(), stats = std::move(stats), missing = std::move(missing),
+       sent = now, then = std::move(then)](
+          absl::StatusOr<std::vector<analytics_v1::ReadStats>> fetched) mutable {
+        if (fetched.ok()) {
           for (std::size_t j = 0; j < missing.size(); ++j) {
-            stats_cache_.Put((*stats)[j], sent);
-            *(*shared)[missing[j]].mutable_read_stats() = std::move((*stats)[j]);
+            stats_cache_.Put((*fetched)[j], sent);
+            stats[missing[j]] = std::move((*fetched)[j]);
           }
         }
-        std::move(then)(std::move(*shared));
+        std::move(then)(std::move(stats));
       });
+}
+
+void ContentService::AttachStats(
+    std::vector<content_v1::Article> articles, absl::Time deadline, const TraceContext& trace,
+    absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then) {
+  std::vector<std::string> names;
+  names.reserve(articles.size());
+  for (const auto& article : articles) names.push_back(article.name());
+  FetchStats(std::move(names), deadline, trace,
+             [articles = std::move(articles), then = std::move(then)](StatsList stats) mutable {
+               for (std::size_t i = 0; i < articles.size(); ++i) {
+                 if (stats[i]) *articles[i].mutable_read_stats() = *std::move(stats[i]);
+               }
+               std::move(then)(std::move(articles));
+             });
 }
 
 absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
@@ -132,7 +147,7 @@ absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
     NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view id,
                               ParseArticleName(request.names(i), field));
     if (!seen.insert(request.names(i)).second) continue;
-    absl::StatusOr<content_v1::Article> article = store_->Get(id);
+    absl::StatusOr<StoredArticle> article = store_->GetStored(id);
     if (article.status().code() == absl::StatusCode::kNotFound) {
       return absl::NotFoundError(absl::StrCat(field, ": no article ", request.names(i)));
     }
@@ -143,21 +158,19 @@ absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
 }
 
 void ContentService::GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
-                                const TraceContext& trace, Done<content_v1::Article> done) {
+                                const TraceContext& trace, Done<ArticleWithStats> done) {
   const auto id = ParseArticleName(request.name(), "name");
   if (!id.ok()) return std::move(done)(id.status());
-  auto article = store_->Get(*id);
+  auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
-  std::vector<content_v1::Article> one;
-  one.push_back(*std::move(article));
-  AttachStats(std::move(one), deadline, trace,
-              [done = std::move(done)](std::vector<content_v1::Article> articles) mutable {
-                std::move(done)(std::move(articles.front()));
-              });
+  FetchStats({request.name()}, deadline, trace,
+             [article = *std::move(article), done = std::move(done)](StatsList stats) mutable {
+               std::move(done)(ArticleWithStats{std::move(article), std::move(stats.front())});
+             });
 }
 
 void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, absl::Time deadline,
-                                 const TraceContext& trace, Done<content_v1::Article> done) {
+                                 const TraceContext& trace, Done<ArticleWithStats> done) {
   const auto id = ParseArticleName(request.name(), "name");
   if (!id.ok()) return std::move(done)(id.status());
   if (auto status = ValidateReaderId(request.reader_id(), "reader_id"); !status.ok()) {
@@ -168,7 +181,7 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
       return std::move(done)(status);
     }
   }
-  auto article = store_->Get(*id);
+  auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
 
   analytics_v1::RecordReadRequest read;
@@ -180,23 +193,24 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   *read.mutable_read_time() = ToProto(sent);
 
   analytics_v1::RecordReadRequest kept = read;  // to queue it if analytics does not answer
-  read_coalescer_.Record(std::move(read), AnalyticsDeadline(deadline), trace,
-                         [this, hold = callbacks_.Acquire(), read = std::move(kept), sent, trace,
-                          article = *std::move(article), done = std::move(done)](
-                             absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
-                           AfterRecordRead(std::move(read), sent, trace, std::move(stats), article);
-                           std::move(done)(std::move(article));
-                         });
+  read_coalescer_.Record(
+      std::move(read), AnalyticsDeadline(deadline), trace,
+      [this, hold = callbacks_.Acquire(), read = std::move(kept), sent, trace,
+       article = *std::move(article),
+       done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
+        auto attached = AfterRecordRead(std::move(read), sent, trace, std::move(stats));
+        std::move(done)(ArticleWithStats{std::move(article), std::move(attached)});
+      });
 }
 
-void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,
-                                     const TraceContext& trace,
-                                     absl::StatusOr<analytics_v1::ReadStats> stats,
-                                     content_v1::Article& article) {
+std::optional<analytics_v1::ReadStats> ContentService::AfterRecordRead(
+    analytics_v1::RecordReadRequest read, absl::Time sent, const TraceContext& trace,
+    absl::StatusOr<analytics_v1::ReadStats> stats) {
   if (stats.ok()) {
     stats_cache_.Put(*stats, sent);
-    *article.mutable_read_stats() = *std::move(stats);
-  } else if (stats.status().code() == absl::StatusCode::kInvalidArgument) {
+    return *std::move(stats);
+  }
+  if (stats.status().code() == absl::StatusCode::kInvalidArgument) {
     // Analytics refused this read itself (say, clocks too far apart): sending it again cannot
     // succeed, and queueing it would hold good reads back.
     log::Warning("analytics refused a read", {{"article", read.article()},
@@ -207,6 +221,7 @@ void ContentService::AfterRecordRead(analytics_v1::RecordReadRequest read, absl:
     // Whether or not analytics recorded it, delivering it again is safe: same read_id.
     pending_reads_->Enqueue(std::move(read));
   }
+  return std::nullopt;
 }
 
 void ContentService::ListArticles(const content_v1::ListArticlesRequest& request,

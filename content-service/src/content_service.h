@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "content-service/src/read_stats_cache.h"
 #include "content-service/src/stats_feed.h"
 #include "content-service/src/stats_refresher.h"
+#include "content-service/src/stored_article.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
 namespace newsroom::content {
@@ -61,14 +63,15 @@ class ContentService final {
   // the outbox before it stops.
   bool WaitForAnalyticsCallbacks(absl::Duration timeout);
 
-  // The article with its current read stats (unset when analytics does not answer in time).
+  // The article as stored, with its current read stats (none when analytics does not answer in
+  // time).
   void GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
-                  const TraceContext& trace, Done<content_v1::Article> done);
+                  const TraceContext& trace, Done<ArticleWithStats> done);
 
-  // The article, after recording one read; stats include the read, or are unset when analytics
-  // did not answer in time, in which case the read is queued for later delivery.
+  // The article as stored, after recording one read; stats include the read, or are none when
+  // analytics did not answer in time, in which case the read is queued for later delivery.
   void ReadArticle(const content_v1::ReadArticleRequest& request, absl::Time deadline,
-                   const TraceContext& trace, Done<content_v1::Article> done);
+                   const TraceContext& trace, Done<ArticleWithStats> done);
 
   // A page of articles, newest first, with the page's stats from one batched call.
   void ListArticles(const content_v1::ListArticlesRequest& request, absl::Time deadline,
@@ -99,14 +102,19 @@ class ContentService final {
   // When to give up on analytics for a request whose own deadline is `caller_deadline`.
   absl::Time AnalyticsDeadline(absl::Time caller_deadline) const;
 
-  // Completes a read once analytics answered: caches and attaches the stats, or queues the read.
-  void AfterRecordRead(analytics_v1::RecordReadRequest read, absl::Time sent,
-                       const TraceContext& trace, absl::StatusOr<analytics_v1::ReadStats> stats,
-                       content_v1::Article& article);
+  // Completes a read once analytics answered: caches and returns the stats, or queues the read.
+  std::optional<analytics_v1::ReadStats> AfterRecordRead(
+      analytics_v1::RecordReadRequest read, absl::Time sent, const TraceContext& trace,
+      absl::StatusOr<analytics_v1::ReadStats> stats);
 
-  // Fills in `read_stats` of every article in `articles`, from the cache when fresh and otherwise
-  // with one batched call, then passes them on; those analytics could not answer for pass on
-  // without stats.
+  using StatsList = std::vector<std::optional<analytics_v1::ReadStats>>;
+
+  // The read stats of the articles named `names`, in that order: from the cache when fresh,
+  // otherwise from one batched call; nullopt for those analytics could not answer for.
+  void FetchStats(std::vector<std::string> names, absl::Time deadline, const TraceContext& trace,
+                  absl::AnyInvocable<void(StatsList) &&> then);
+
+  // Fills in `read_stats` of every article in `articles` (see FetchStats), then passes them on.
   void AttachStats(std::vector<content_v1::Article> articles, absl::Time deadline,
                    const TraceContext& trace,
                    absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then);

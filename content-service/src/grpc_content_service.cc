@@ -1,8 +1,14 @@
 #include "content-service/src/grpc_content_service.h"
 
+#include <grpc/slice.h>
+
 #include <chrono>
+#include <cstring>
+#include <string>
+#include <utility>
 
 #include "common/src/grpc_status.h"
+#include "common/src/raw_request.h"
 #include "common/src/server_interceptor.h"
 #include "common/src/unary_reactor.h"
 
@@ -24,6 +30,37 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, absl::
   return reactor;
 }
 
+// The Article that `served` stands for, in one slice: the stored bytes, then the read_stats field.
+grpc::ByteBuffer ToByteBuffer(const ArticleWithStats& served) {
+  const absl::string_view article = served.article.bytes();
+  const std::string stats = served.read_stats ? ReadStatsField(*served.read_stats) : std::string();
+  grpc_slice slice = grpc_slice_malloc(article.size() + stats.size());
+  std::memcpy(GRPC_SLICE_START_PTR(slice), article.data(), article.size());
+  std::memcpy(GRPC_SLICE_START_PTR(slice) + article.size(), stats.data(), stats.size());
+  grpc::Slice owned(slice, grpc::Slice::STEAL_REF);
+  return grpc::ByteBuffer(&owned, 1);
+}
+
+grpc::ServerUnaryReactor* FinishUnparsable(grpc::CallbackServerContext* context) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(UnparsableRequestStatus());
+  return reactor;
+}
+
+// FinishInto for the raw article methods: the permit is released once the call is finished.
+auto FinishArticleInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response,
+                       CallLimiter::Permit permit) {
+  return [reactor, response,
+          permit = std::move(permit)](absl::StatusOr<ArticleWithStats> result) mutable {
+    if (result.ok()) {
+      grpc::ByteBuffer bytes = ToByteBuffer(*result);
+      response->Swap(&bytes);
+    }
+    reactor->Finish(ToGrpcStatus(result.status()));
+    permit.Release();
+  };
+}
+
 }  // namespace
 
 absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerContext* context) const {
@@ -38,25 +75,29 @@ absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerConte
   return editor_auth_->Authorize(header);
 }
 
-grpc::ServerUnaryReactor* GrpcContentService::GetArticle(
-    grpc::CallbackServerContext* context, const content_v1::GetArticleRequest* request,
-    content_v1::Article* response) {
+grpc::ServerUnaryReactor* GrpcContentService::GetArticle(grpc::CallbackServerContext* context,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  content_v1::GetArticleRequest parsed;
+  if (!ParseRawRequest(*request, &parsed)) return FinishUnparsable(context);
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->GetArticle(*request, Deadline(context), CurrentCallTrace(),
-                       FinishInto(reactor, response, *std::move(permit)));
+  service_->GetArticle(parsed, Deadline(context), CurrentCallTrace(),
+                       FinishArticleInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 
-grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(
-    grpc::CallbackServerContext* context, const content_v1::ReadArticleRequest* request,
-    content_v1::Article* response) {
+grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* request,
+                                                          grpc::ByteBuffer* response) {
+  content_v1::ReadArticleRequest parsed;
+  if (!ParseRawRequest(*request, &parsed)) return FinishUnparsable(context);
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ReadArticle(*request, Deadline(context), CurrentCallTrace(),
-                        FinishInto(reactor, response, *std::move(permit)));
+  service_->ReadArticle(parsed, Deadline(context), CurrentCallTrace(),
+                        FinishArticleInto(reactor, response, *std::move(permit)));
   return reactor;
 }
 

@@ -8,11 +8,18 @@
 
 namespace newsroom::content {
 
+// The callback service with GetArticle and ReadArticle as raw methods: they answer with the stored
+// article's bytes and its read_stats field after them (see StoredArticle), so that gRPC neither
+// copies nor serializes the article on every page view.
+using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod_GetArticle<
+    content_v1::ContentService::WithRawCallbackMethod_ReadArticle<
+        content_v1::ContentService::CallbackService>>;
+
 // The gRPC edge of ContentService, on the callback API: each handler converts the call's deadline,
 // hands the request to the logic and finishes the reactor when the logic answers. No per-call
 // threads; no logic here. The write RPCs first pass the call's `authorization` header to
 // EditorAuth.
-class GrpcContentService final : public content_v1::ContentService::CallbackService {
+class GrpcContentService final : public ContentCallbackService {
  public:
   // `service`, `editor_auth`, `limiter` and `watches` are not owned and must outlive this object.
   // The limiter bounds the calls that wait on analytics-service (the reads); writes run inline;
@@ -21,12 +28,14 @@ class GrpcContentService final : public content_v1::ContentService::CallbackServ
                      WatchRelays* watches)
       : service_(service), editor_auth_(editor_auth), limiter_(limiter), watches_(watches) {}
 
+  // Raw: the request is a GetArticleRequest, the response an Article.
   grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* context,
-                                       const content_v1::GetArticleRequest* request,
-                                       content_v1::Article* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  // Raw: the request is a ReadArticleRequest, the response an Article.
   grpc::ServerUnaryReactor* ReadArticle(grpc::CallbackServerContext* context,
-                                        const content_v1::ReadArticleRequest* request,
-                                        content_v1::Article* response) override;
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListArticles(grpc::CallbackServerContext* context,
                                          const content_v1::ListArticlesRequest* request,
                                          content_v1::ListArticlesResponse* response) override;

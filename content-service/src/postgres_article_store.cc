@@ -62,29 +62,21 @@ constexpr char kListTagOrder[] =
 PgParam Text(absl::string_view value) { return {std::string(value), false}; }
 PgParam Int(int64_t value) { return {std::to_string(value), false}; }
 
-absl::StatusOr<v1::Article> ParseArticle(PGresult* result, int row) {
-  v1::Article article;
-  if (!article.ParseFromArray(PQgetvalue(result, row, 0), PQgetlength(result, row, 0))) {
-    return absl::InternalError("article store: a stored article is corrupt");
-  }
-  return article;
+absl::string_view DataColumn(PGresult* result, int row) {
+  return absl::string_view(PQgetvalue(result, row, 0),
+                           static_cast<std::size_t>(PQgetlength(result, row, 0)));
 }
 
-// The bytes stored for `article`: everything but read_stats, which lives in analytics-service.
-absl::StatusOr<std::string> SerializeForStorage(const v1::Article& article) {
-  v1::Article copy = article;
-  copy.clear_read_stats();
-  std::string data;
-  if (!copy.SerializeToString(&data)) return absl::InvalidArgumentError("article: too large");
-  return data;
+absl::StatusOr<v1::Article> ParseArticle(PGresult* result, int row) {
+  return ParseStoredArticle(DataColumn(result, row));
 }
 
 // Parameters 1 to 5 of an insert or update: id, publish seconds and nanos, etag, data.
 std::vector<PgParam> ArticleRow(absl::string_view article_id, const v1::Article& article,
-                                std::string data) {
+                                const StoredArticle& data) {
   return {Text(article_id), Int(article.publish_time().seconds()),
           Int(article.publish_time().nanos()), Text(article.etag()),
-          PgParam{std::move(data), true}};
+          PgParam{std::string(data.bytes()), true}};
 }
 
 absl::Status InsertTags(PostgresSession& session, absl::string_view article_id,
@@ -166,7 +158,7 @@ absl::StatusOr<std::unique_ptr<PostgresArticleStore>> PostgresArticleStore::Open
 absl::Status PostgresArticleStore::Create(const v1::Article& article) {
   NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view article_id,
                             ParseArticleName(article.name(), "article.name"));
-  NEWSROOM_ASSIGN_OR_RETURN(std::string data, SerializeForStorage(article));
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle data, StoredArticle::FromArticle(article));
   return pool_->Run(Kind::kWrite, [&](PostgresSession& session) {
     return session.InTransaction([&]() -> absl::Status {
       NEWSROOM_ASSIGN_OR_RETURN(
@@ -183,7 +175,12 @@ absl::Status PostgresArticleStore::Create(const v1::Article& article) {
 }
 
 absl::StatusOr<v1::Article> PostgresArticleStore::Get(absl::string_view article_id) {
-  absl::StatusOr<v1::Article> article;
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle stored, GetStored(article_id));
+  return stored.Parse();
+}
+
+absl::StatusOr<StoredArticle> PostgresArticleStore::GetStored(absl::string_view article_id) {
+  absl::StatusOr<StoredArticle> article;
   NEWSROOM_RETURN_IF_ERROR(pool_->Run(Kind::kRead, [&](PostgresSession& session) -> absl::Status {
     NEWSROOM_ASSIGN_OR_RETURN(
         PgResultPtr rows, session.Exec("SELECT data FROM articles WHERE article_id = $1",
@@ -192,7 +189,7 @@ absl::StatusOr<v1::Article> PostgresArticleStore::Get(absl::string_view article_
       article =
           absl::NotFoundError(absl::StrCat("article not found: ", kArticleNamePrefix, article_id));
     } else {
-      article = ParseArticle(rows.get(), 0);
+      article = StoredArticle(std::string(DataColumn(rows.get(), 0)));
     }
     return absl::OkStatus();
   }));
@@ -233,7 +230,7 @@ absl::Status PostgresArticleStore::Replace(const v1::Article& article,
                                            absl::string_view expected_etag) {
   NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view article_id,
                             ParseArticleName(article.name(), "article.name"));
-  NEWSROOM_ASSIGN_OR_RETURN(std::string data, SerializeForStorage(article));
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle data, StoredArticle::FromArticle(article));
   return pool_->Run(Kind::kWrite, [&](PostgresSession& session) {
     return session.InTransaction([&]() -> absl::Status {
       std::vector<PgParam> params = ArticleRow(article_id, article, data);

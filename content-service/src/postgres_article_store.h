@@ -30,6 +30,7 @@ class PostgresArticleStore final : public ArticleStore {
 
   absl::Status Create(const v1::Article& article) override;
   absl::StatusOr<v1::Article> Get(absl::string_view article_id) override;
+  absl::StatusOr<StoredArticle> GetStored(absl::string_view article_id) override;
   absl::StatusOr<std::vector<v1::Article>> BatchGet(
       const std::vector<std::string>& article_ids) override;
   absl::Status Replace(const v1::Article& article, absl::string_view expected_etag) override;

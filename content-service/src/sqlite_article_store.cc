@@ -33,7 +33,7 @@ using sqlite::StepDone;
 
 // Each entry migrates the schema from version i to version i + 1.
 constexpr const char* kMigrations[] = {
-    // Version 1. `data` is the serialized Article (without read_stats); the other columns are
+    // Version 1. `data` is the serialized Article (StoredArticle's bytes); the other columns are
     // copies of its fields that queries need. article_tags repeats the publish time so that a
     // tag-filtered page is one range scan of its primary key, already in listing order.
     R"sql(
@@ -58,29 +58,14 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == SqliteArticleStore::kSchemaVersion);
 
-absl::StatusOr<v1::Article> ParseArticleColumn(sqlite3_stmt* statement, int column) {
-  const void* data = sqlite3_column_blob(statement, column);
-  const int size = sqlite3_column_bytes(statement, column);
-  v1::Article article;
-  if (!article.ParseFromArray(data, size)) {
-    return absl::InternalError("article store: a stored article is corrupt");
-  }
-  return article;
+absl::string_view BlobColumn(sqlite3_stmt* statement, int column) {
+  // sqlite3_column_blob before sqlite3_column_bytes: the documented order for a blob.
+  const char* data = static_cast<const char*>(sqlite3_column_blob(statement, column));
+  return absl::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
 }
 
-// The bytes stored for `article`: everything but read_stats, which lives in analytics-service.
-absl::StatusOr<std::string> SerializeForStorage(const v1::Article& article) {
-  std::string data;
-  bool ok;
-  if (article.has_read_stats()) {
-    v1::Article copy = article;
-    copy.clear_read_stats();
-    ok = copy.SerializeToString(&data);
-  } else {
-    ok = article.SerializeToString(&data);
-  }
-  if (!ok) return absl::InvalidArgumentError("article: too large to store");
-  return data;
+absl::StatusOr<v1::Article> ParseArticleColumn(sqlite3_stmt* statement, int column) {
+  return ParseStoredArticle(BlobColumn(statement, column));
 }
 
 absl::StatusOr<int> ReadUserVersion(sqlite3* db) {
@@ -312,12 +297,12 @@ namespace {
 
 // Binds parameters 1 to 5 of an insert or update: id, publish seconds and nanos, etag, data.
 absl::Status BindArticleRow(sqlite3_stmt* statement, absl::string_view article_id,
-                            const v1::Article& article, const std::string& data) {
+                            const v1::Article& article, const StoredArticle& data) {
   NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
   NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 2, article.publish_time().seconds()));
   NEWSROOM_RETURN_IF_ERROR(BindInt(statement, 3, article.publish_time().nanos()));
   NEWSROOM_RETURN_IF_ERROR(BindText(statement, 4, article.etag()));
-  return BindBlob(statement, 5, data);
+  return BindBlob(statement, 5, data.bytes());
 }
 
 }  // namespace
@@ -325,7 +310,7 @@ absl::Status BindArticleRow(sqlite3_stmt* statement, absl::string_view article_i
 absl::Status SqliteArticleStore::Create(const v1::Article& article) {
   NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view article_id,
                             ParseArticleName(article.name(), "article.name"));
-  NEWSROOM_ASSIGN_OR_RETURN(const std::string data, SerializeForStorage(article));
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle data, StoredArticle::FromArticle(article));
   absl::MutexLock lock(&mu_);
   return InTransactionLocked([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     sqlite3_stmt* statement = statements_->insert_article.get();
@@ -340,8 +325,8 @@ absl::Status SqliteArticleStore::Create(const v1::Article& article) {
   });
 }
 
-absl::StatusOr<v1::Article> SqliteArticleStore::GetWith(sqlite3_stmt* statement,
-                                                        absl::string_view article_id) {
+absl::StatusOr<StoredArticle> SqliteArticleStore::GetWith(sqlite3_stmt* statement,
+                                                          absl::string_view article_id) {
   ScopedReset reset(statement);
   NEWSROOM_RETURN_IF_ERROR(BindText(statement, 1, article_id));
   const int rc = sqlite3_step(statement);
@@ -349,10 +334,15 @@ absl::StatusOr<v1::Article> SqliteArticleStore::GetWith(sqlite3_stmt* statement,
     return absl::NotFoundError(absl::StrCat("article not found: ", kArticleNamePrefix, article_id));
   }
   if (rc != SQLITE_ROW) return sqlite::Error(rc, "read article");
-  return ParseArticleColumn(statement, 0);
+  return StoredArticle(std::string(BlobColumn(statement, 0)));
 }
 
 absl::StatusOr<v1::Article> SqliteArticleStore::Get(absl::string_view article_id) {
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle stored, GetStored(article_id));
+  return stored.Parse();
+}
+
+absl::StatusOr<StoredArticle> SqliteArticleStore::GetStored(absl::string_view article_id) {
   if (has_readers_) {
     ReaderLease reader(*this);
     return GetWith((*reader).get.get(), article_id);
@@ -402,7 +392,7 @@ absl::Status SqliteArticleStore::Replace(const v1::Article& article,
                                          absl::string_view expected_etag) {
   NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view article_id,
                             ParseArticleName(article.name(), "article.name"));
-  NEWSROOM_ASSIGN_OR_RETURN(const std::string data, SerializeForStorage(article));
+  NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle data, StoredArticle::FromArticle(article));
   absl::MutexLock lock(&mu_);
   return InTransactionLocked([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     {

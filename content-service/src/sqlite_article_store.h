@@ -19,9 +19,10 @@ struct sqlite3_stmt;
 namespace newsroom::content {
 
 // An ArticleStore in one SQLite database. Writes, listings and counts go through one connection
-// guarded by a mutex; Get and BatchGet, the page-view path when an article is not cached, through
-// a small pool of read connections of their own, so that they neither queue behind each other nor
-// behind writes (WAL lets readers run beside the writer, each seeing the last commit).
+// guarded by a mutex; Get, GetStored and BatchGet, the page-view path when an article is not
+// cached, through a small pool of read connections of their own, so that they neither queue behind
+// each other nor behind writes (WAL lets readers run beside the writer, each seeing the last
+// commit).
 class SqliteArticleStore final : public ArticleStore {
  public:
   // The schema version this binary writes (`PRAGMA user_version`).
@@ -44,6 +45,7 @@ class SqliteArticleStore final : public ArticleStore {
 
   absl::Status Create(const v1::Article& article) override;
   absl::StatusOr<v1::Article> Get(absl::string_view article_id) override;
+  absl::StatusOr<StoredArticle> GetStored(absl::string_view article_id) override;
   absl::StatusOr<std::vector<v1::Article>> BatchGet(
       const std::vector<std::string>& article_ids) override;
   absl::Status Replace(const v1::Article& article, absl::string_view expected_etag) override;
@@ -59,8 +61,8 @@ class SqliteArticleStore final : public ArticleStore {
   SqliteArticleStore(sqlite3* db, std::unique_ptr<Statements> statements,
                      std::vector<std::unique_ptr<Reader>> readers);
 
-  // Get/BatchGet on `get` or `batch_get` of whichever connection the caller holds.
-  static absl::StatusOr<v1::Article> GetWith(sqlite3_stmt* get, absl::string_view article_id);
+  // GetStored/BatchGet on `get` or `batch_get` of whichever connection the caller holds.
+  static absl::StatusOr<StoredArticle> GetWith(sqlite3_stmt* get, absl::string_view article_id);
   static absl::StatusOr<std::vector<v1::Article>> BatchGetWith(sqlite3_stmt* batch_get,
                                                                const std::string& ids_json,
                                                                std::size_t expected);

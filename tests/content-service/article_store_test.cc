@@ -230,6 +230,18 @@ TEST_P(ArticleStoreTest, ReadStatsAreNeverStored) {
   EXPECT_EQ(got->SerializeAsString(), article.SerializeAsString());
 }
 
+TEST_P(ArticleStoreTest, GetStoredReturnsTheBytesWithoutReadStats) {
+  v1::Article article = MakeArticle("as-stored", 1'795'000'000, 123, {"rail"});
+  article.mutable_read_stats()->set_reads(491);
+  ASSERT_TRUE(store_->Create(article).ok());
+
+  absl::StatusOr<StoredArticle> got = store_->GetStored("as-stored");
+  ASSERT_TRUE(got.ok()) << got.status();
+  article.clear_read_stats();
+  EXPECT_EQ(got->bytes(), article.SerializeAsString());
+  EXPECT_EQ(store_->GetStored("missing").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_P(ArticleStoreTest, CreatingATakenNameIsAlreadyExists) {
   ASSERT_TRUE(store_->Create(MakeArticle("taken", 1, 0, {"a"})).ok());
   v1::Article again = MakeArticle("taken", 2, 0, {"b"});

@@ -18,16 +18,17 @@ v1::Article MakeArticle(const std::string& id, const std::string& title, const s
   return article;
 }
 
-// Runs `hook` in the middle of every backend Get: between the database read and the cache fill,
-// which is where a concurrent write can slip in.
+// Runs `hook` in the middle of every backend GetStored (the cache's read): between the database
+// read and the cache fill, which is where a concurrent write can slip in.
 class HookedStore final : public ArticleStore {
  public:
   explicit HookedStore(std::unique_ptr<ArticleStore> inner) : inner_(std::move(inner)) {}
   std::function<void()> hook;
 
   absl::Status Create(const v1::Article& a) override { return inner_->Create(a); }
-  absl::StatusOr<v1::Article> Get(absl::string_view id) override {
-    auto article = inner_->Get(id);
+  absl::StatusOr<v1::Article> Get(absl::string_view id) override { return inner_->Get(id); }
+  absl::StatusOr<StoredArticle> GetStored(absl::string_view id) override {
+    auto article = inner_->GetStored(id);
     if (hook) std::exchange(hook, nullptr)();
     return article;
   }
@@ -70,6 +71,34 @@ TEST_F(CachedArticleStoreTest, ServesRepeatedReadsFromMemory) {
   EXPECT_EQ(cache_->counters().misses, 0u);
 }
 
+TEST_F(CachedArticleStoreTest, SharesTheStoredBytesOfACachedArticle) {
+  v1::Article article = MakeArticle("a", "Title", "e1");
+  article.mutable_read_stats()->set_reads(7);  // never stored, so never cached either
+  ASSERT_TRUE(cache_->Create(article).ok());
+  auto first = cache_->GetStored("a");
+  auto second = cache_->GetStored("a");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->bytes().data(), second->bytes().data());  // no copy per read
+  auto parsed = first->Parse();
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->title(), "Title");
+  EXPECT_FALSE(parsed->has_read_stats());
+  EXPECT_EQ(cache_->counters().hits, 2u);
+}
+
+TEST_F(CachedArticleStoreTest, CachesWhatAMissReadStored) {
+  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Title", "e1")).ok());  // stored, not yet cached
+  auto missed = cache_->GetStored("a");
+  ASSERT_TRUE(missed.ok());
+  EXPECT_EQ(cache_->counters().misses, 1u);
+  auto hit = cache_->GetStored("a");
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ(cache_->counters().hits, 1u);
+  EXPECT_EQ(hit->bytes(), missed->bytes());
+  EXPECT_EQ(cache_->counters().bytes, hit->bytes().size());
+  EXPECT_EQ(cache_->GetStored("b").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(CachedArticleStoreTest, UpdatesAndDeletesAreVisibleAtOnce) {
   ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
   ASSERT_TRUE(cache_->Get("a").ok());
@@ -83,6 +112,7 @@ TEST_F(CachedArticleStoreTest, UpdatesAndDeletesAreVisibleAtOnce) {
 
   ASSERT_TRUE(cache_->Delete("a").ok());
   EXPECT_EQ(cache_->Get("a").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(cache_->GetStored("a").status().code(), absl::StatusCode::kNotFound);
   auto batch = cache_->BatchGet({"a"});
   ASSERT_TRUE(batch.ok());
   EXPECT_TRUE(batch->empty());

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "newsroom/analytics/v1/analytics_service.pb.h"
+#include "newsroom/content/v1/content_service.pb.h"
+
+namespace newsroom::content {
+
+// An article in the form the stores keep it: the wire-format bytes of an Article without
+// read_stats (which lives in analytics-service). The page-view path sends these bytes on as they
+// are, so that a view costs neither a parse nor a serialization nor a copy of every field.
+// Immutable; copies share the bytes.
+class StoredArticle final {
+ public:
+  // The stored form of `article`, leaving out its read_stats. INVALID_ARGUMENT when it is too large
+  // to serialize.
+  [[nodiscard]] static absl::StatusOr<StoredArticle> FromArticle(const v1::Article& article);
+
+  // Takes bytes that a store read back: what FromArticle made when the article was written.
+  explicit StoredArticle(std::string bytes);
+
+  [[nodiscard]] absl::string_view bytes() const { return *bytes_; }
+
+  // The article these bytes encode; INTERNAL when they do not parse (a corrupt store).
+  [[nodiscard]] absl::StatusOr<v1::Article> Parse() const;
+
+ private:
+  std::shared_ptr<const std::string> bytes_;  // never null
+};
+
+// Parses the stored bytes of an article; INTERNAL when they do not parse (a corrupt store).
+[[nodiscard]] absl::StatusOr<v1::Article> ParseStoredArticle(absl::string_view bytes);
+
+// An article as GetArticle and ReadArticle answer it: as stored, and its read stats when analytics
+// answered in time.
+struct ArticleWithStats {
+  StoredArticle article;
+  std::optional<analytics::v1::ReadStats> read_stats;
+};
+
+// The wire-format bytes of Article's read_stats field holding `stats`. Appended to the bytes of an
+// Article without read_stats they make the bytes of that article with these stats: a parser takes
+// a field wherever it comes, and read_stats, Article's highest field number, is also the one a
+// serializer writes last.
+[[nodiscard]] std::string ReadStatsField(analytics::v1::ReadStats stats);
+
+}  // namespace newsroom::content
