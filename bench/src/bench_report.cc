@@ -16,6 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "newsroom/bench/v1/bench_results.pb.h"
@@ -30,6 +31,8 @@ ABSL_FLAG(double, redis_benchmark_batch_rps, 0,
 ABSL_FLAG(std::string, redis_benchmark_batch_command, "",
           "the redis-benchmark command line of the 100-read calls");
 ABSL_FLAG(int64_t, redis_total_reads, -1, "reads counted in Redis at the end (-1: not checked)");
+ABSL_FLAG(int64_t, go_redis_total_reads, -1,
+          "reads counted in the Go pair's Redis at the end (-1: no Go pair)");
 ABSL_FLAG(int64_t, content_rss_kib, 0, "content-service peak RSS (VmHWM), KiB");
 ABSL_FLAG(int64_t, analytics_rss_kib, 0, "analytics-service peak RSS (VmHWM), KiB");
 ABSL_FLAG(int, articles, 0, "catalogue size");
@@ -192,26 +195,39 @@ double ErrorsOf(const v1::BenchReport& report, const std::vector<std::string>& l
   return errors;
 }
 
+// The scenarios the Go pair (bench/go-pair) serves, run with the labels "go-" + ours.
+constexpr const char* kGoPairScenarios[] = {"get_article", "read_article"};
+
 // Where each loaded path's cost is: CPU microseconds per call by process. With the client and
 // the servers on the same cores, calls/s can be at most cores / total, so the total's ratio to the
 // empty RPC's is the throughput ratio the path's CPU cost allows; a measured ratio well under it
 // means waiting (a lock, a round trip) rather than work.
 void PrintCpuPerCall(const Rounds& rounds, const char* const* scenarios, std::size_t count) {
-  static constexpr std::pair<const char*, const char*> kColumns[] = {
-      {"load_generator", "client"},       {"content-service", "content"},
-      {"analytics-service", "analytics"}, {"redis-server", "redis"},
-      {"empty_server", "empty"},          {"go-echo", "go echo"}};
+  // A column is the sum of its processes: the Go pair's three share one.
+  struct Column {
+    std::vector<std::string> processes;
+    const char* name;
+  };
+  static const Column kColumns[] = {{{"load_generator"}, "client"},
+                                    {{"content-service"}, "content"},
+                                    {{"analytics-service"}, "analytics"},
+                                    {{"redis-server"}, "redis"},
+                                    {{"empty_server"}, "empty"},
+                                    {{"go-echo"}, "go echo"},
+                                    {{"go-content", "go-analytics", "go-redis"}, "go pair"}};
   if (rounds.Median(rounds.loaded(), "empty", TotalCpuUs) <= 0) return;  // no --cpu_of
   std::printf("\nCPU per call under load, microseconds (measured window, every process watched)\n");
   std::printf("%-20s", "scenario");
-  for (const auto& [process, column] : kColumns) std::printf(" %9s", column);
+  for (const Column& column : kColumns) std::printf(" %9s", column.name);
   std::printf(" %9s %8s %9s\n", "total", "x empty", "allows");
   auto row = [&](const char* name, const std::string& label, const std::string& scenario) {
     std::printf("%-20s", name);
-    for (const auto& [process, column] : kColumns) {
-      const std::string key = process;
-      const double us =
-          rounds.Median(label, scenario, [&](const v1::RunResult& run) { return CpuUs(run, key); });
+    for (const Column& column : kColumns) {
+      const double us = rounds.Median(label, scenario, [&](const v1::RunResult& run) {
+        double sum = 0;
+        for (const std::string& process : column.processes) sum += CpuUs(run, process);
+        return sum;
+      });
       std::printf(" %9s", Cell(us, "%.1f").c_str());
     }
     const double cost = rounds.MedianRatio(label, scenario, TotalCpuUs, &Baseline::cpu_us);
@@ -223,6 +239,11 @@ void PrintCpuPerCall(const Rounds& rounds, const char* const* scenarios, std::si
   }
   if (rounds.Has("go-" + rounds.loaded(), "empty"))
     row("go empty", "go-" + rounds.loaded(), "empty");
+  for (const char* scenario : kGoPairScenarios) {
+    if (rounds.Has("go-" + rounds.loaded(), scenario)) {
+      row(("go " + std::string(scenario)).c_str(), "go-" + rounds.loaded(), scenario);
+    }
+  }
   std::printf("(allows: the calls/s ratio to our empty RPC that the CPU per call permits)\n");
 }
 
@@ -298,6 +319,27 @@ int Run() {
   } else {
     std::printf("%-20s (not measured: bench/go could not be built)\n", "go empty");
   }
+  bool go_pair_measured = false;
+  for (const char* scenario : kGoPairScenarios) {
+    if (!rounds.Has(go_loaded, scenario) && !rounds.Has(go_single, scenario)) continue;
+    go_pair_measured = true;
+    std::printf(
+        "%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %.0f (Go pair)\n",
+        ("go " + std::string(scenario)).c_str(),
+        Cell(rounds.Median(go_loaded, scenario, Qps), "%.0f").c_str(),
+        Cell(rounds.MedianRatio(go_loaded, scenario, Qps, &Baseline::qps), "%.2fx").c_str(), "",
+        Cell(rounds.Median(go_single, scenario, P50), "%.0fus").c_str(),
+        Cell(rounds.MedianRatio(go_single, scenario, P50, &Baseline::p50_us), "%.2fx").c_str(),
+        Cell(rounds.Median(go_single, scenario, P99), "%.0fus").c_str(),
+        Cell(rounds.MedianRatio(go_single, scenario, P99, &Baseline::p99_us), "%.2fx").c_str(),
+        Cell(rounds.Median(go_loaded, scenario, P50), "%.0fus").c_str(),
+        Cell(rounds.Median(go_loaded, scenario, P99), "%.0fus").c_str(),
+        ErrorsOf(report, {go_loaded, go_single}, scenario));
+  }
+  if (!go_pair_measured) {
+    std::printf("%-20s (not measured: no seed file, or bench/go-pair could not be built)\n",
+                "go pair");
+  }
   const double redis_rps = report.redis_benchmark_calls_per_second();
   if (redis_rps > 0) {
     std::printf("%-20s %10.0f %7s %10.0f   (redis-benchmark, per-read Lua script, -P 16)\n",
@@ -334,6 +376,14 @@ int Run() {
             p50_ratio("get_article") > 0 && p50_ratio("get_article") <= 2);
   AddTarget(report, "ReadArticle", "throughput / empty", ">= 0.5x", qps_ratio("read_article"),
             qps_ratio("read_article") >= 0.5);
+  // "Ahead of the Go pair": our calls/s over the Go pair's, in the same round.
+  for (const auto& [path, scenario] :
+       {std::pair<const char*, const char*>{"GetArticle", "get_article"},
+        {"ReadArticle", "read_article"}}) {
+    if (!rounds.Has(go_loaded, scenario) || !rounds.Has(loaded, scenario)) continue;
+    const double ratio = rounds.MedianPairRatio(loaded, go_loaded, scenario, Qps);
+    AddTarget(report, path, "throughput / Go pair's", "> 1.0x", ratio, ratio > 1.0);
+  }
   AddTarget(report, "ReadArticle", "p50 at 1 in flight / empty", "<= 3x", p50_ratio("read_article"),
             p50_ratio("read_article") > 0 && p50_ratio("read_article") <= 3);
   AddTarget(report, "ReadArticle", "p99 at 1 in flight / empty", "<= 4x", p99_ratio("read_article"),
@@ -363,9 +413,12 @@ int Run() {
   // are the only slack allowed.
   int64_t acknowledged = 0;
   int64_t unknown = 0;
+  int64_t go_acknowledged = 0;
+  int64_t go_unknown = 0;
   for (const v1::RunResult& run : report.runs()) {
-    acknowledged += run.acknowledged_reads();
-    unknown += run.reads_with_unknown_outcome();
+    const bool go_pair = absl::StartsWith(run.label(), "go-");
+    (go_pair ? go_acknowledged : acknowledged) += run.acknowledged_reads();
+    (go_pair ? go_unknown : unknown) += run.reads_with_unknown_outcome();
   }
   report.set_acknowledged_reads(acknowledged);
   report.set_reads_with_unknown_outcome(unknown);
@@ -384,6 +437,16 @@ int Run() {
         : within ? "within the calls that failed ambiguously"
                  : "MISMATCH");
     if (!exact && within) exact = true;  // not a counting bug: the failures are reported above
+  }
+  if (const int64_t go_in_redis = absl::GetFlag(FLAGS_go_redis_total_reads); go_in_redis >= 0) {
+    report.set_go_pair_redis_total_reads(go_in_redis);
+    report.set_go_pair_acknowledged_reads(go_acknowledged);
+    // Reported, not enforced: the Go pair is the baseline, not the code under test.
+    std::printf(
+        "Go pair's counting: %lld reads acknowledged, %lld in its Redis, %lld with unknown "
+        "outcome: %s\n",
+        static_cast<long long>(go_acknowledged), static_cast<long long>(go_in_redis),
+        static_cast<long long>(go_unknown), go_in_redis == go_acknowledged ? "EXACT" : "NOT EXACT");
   }
 
   if (const std::string path = absl::GetFlag(FLAGS_out); !path.empty()) {
