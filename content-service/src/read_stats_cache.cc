@@ -38,7 +38,8 @@ std::optional<analytics::v1::ReadStats> ReadStatsCache::Fresh(const std::string&
     absl::MutexLock lock(&shard.mutex);
     const auto it = shard.entries.find(article);
     if (it == shard.entries.end()) return std::nullopt;
-    const absl::Duration age = now - CurrentAsOf(it->second.seen, now);
+    const absl::Duration age =
+        now - CurrentAsOf(absl::FromUnixNanos(it->second.seen_unix_nanos), now);
     if (age > max_age_) return std::nullopt;
     if (due_for_refresh != nullptr && age > max_age_ / 2 && !it->second.refresh_requested) {
       it->second.refresh_requested = true;
@@ -55,7 +56,9 @@ std::optional<analytics::v1::ReadStats> ReadStatsCache::Fresh(const std::string&
 
 void ReadStatsCache::Put(const analytics::v1::ReadStats& stats, absl::Time seen) {
   if (max_age_ <= absl::ZeroDuration()) return;
-  const Entry fresh{.reads = stats.reads(), .unique_readers = stats.unique_readers(), .seen = seen};
+  const Entry fresh{.reads = stats.reads(),
+                    .unique_readers = stats.unique_readers(),
+                    .seen_unix_nanos = absl::ToUnixNanos(seen)};
   Shard& shard = ShardOf(stats.article());
   absl::MutexLock lock(&shard.mutex);
   auto it = shard.entries.find(stats.article());
@@ -63,7 +66,8 @@ void ReadStatsCache::Put(const analytics::v1::ReadStats& stats, absl::Time seen)
     it->second.refresh_requested = false;
     // A smaller count than a current entry's is a slower reply to an earlier call; after the
     // entry is stale any count wins (Redis may have been restored from an older snapshot).
-    const bool current = seen - CurrentAsOf(it->second.seen, seen) <= max_age_;
+    const bool current =
+        seen - CurrentAsOf(absl::FromUnixNanos(it->second.seen_unix_nanos), seen) <= max_age_;
     if (current && it->second.reads > stats.reads()) return;
     it->second = fresh;
     return;

@@ -53,12 +53,15 @@ class ReadStatsCache final {
   void FeedLost();
 
  private:
+  // 32 bytes: with its key, one slot of the map is 64 bytes, which at a catalogue of 100 000
+  // articles is about 8 MB of content-service's 64 MB (absl::Time would make it 72).
   struct Entry {
     int64_t reads = 0;
     int64_t unique_readers = 0;
-    absl::Time seen;
+    int64_t seen_unix_nanos = 0;
     bool refresh_requested = false;
   };
+  static_assert(sizeof(Entry) == 32);
   struct Shard {
     absl::Mutex mutex;
     absl::flat_hash_map<std::string, Entry> entries ABSL_GUARDED_BY(mutex);
