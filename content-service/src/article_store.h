@@ -34,9 +34,17 @@ struct ListQuery {
   std::optional<ListCursor> after;
 };
 
+// An article as List returns it: its bytes as stored (ListArticles sends them on without a parse),
+// and its position in the listing order, read from the columns the query sorts by.
+struct ListedArticle {
+  ListCursor position;
+  StoredArticle article;
+};
+
 struct ArticlePage {
-  // In listing order: newest publish_time first, ties by article_id descending.
-  std::vector<newsroom::content::v1::Article> articles;
+  // In listing order: newest publish_time first, ties by article_id descending. The last one's
+  // position is the cursor of the next page.
+  std::vector<ListedArticle> articles;
   // True when at least one more article follows the last one returned.
   bool has_more = false;
 };

@@ -226,7 +226,7 @@ std::optional<analytics_v1::ReadStats> ContentService::AfterRecordRead(
 
 void ContentService::ListArticles(const content_v1::ListArticlesRequest& request,
                                   absl::Time deadline, const TraceContext& trace,
-                                  Done<content_v1::ListArticlesResponse> done) {
+                                  Done<ArticlePageWithStats> done) {
   const auto page_size = PageSize(request.page_size(), kDefaultListPageSize, kMaxListPageSize);
   if (!page_size.ok()) return std::move(done)(page_size.status());
   if (!request.tag().empty() && !IsValidTag(request.tag())) {
@@ -243,22 +243,24 @@ void ContentService::ListArticles(const content_v1::ListArticlesRequest& request
   auto page = store_->List(query);
   if (!page.ok()) return std::move(done)(page.status());
 
-  std::string next_page_token;
+  ArticlePageWithStats answer;
   if (page->has_more && !page->articles.empty()) {
-    const content_v1::Article& last = page->articles.back();
-    next_page_token = EncodePageToken(
-        ListCursor{last.publish_time(), std::string(last.name().substr(kArticleNamePrefix.size()))},
-        request.tag());
+    answer.next_page_token = EncodePageToken(page->articles.back().position, request.tag());
   }
-  AttachStats(std::move(page->articles), deadline, trace,
-              [done = std::move(done), next_page_token = std::move(next_page_token)](
-                  std::vector<content_v1::Article> articles) mutable {
-                content_v1::ListArticlesResponse response;
-                response.mutable_articles()->Reserve(static_cast<int>(articles.size()));
-                for (auto& article : articles) *response.add_articles() = std::move(article);
-                response.set_next_page_token(std::move(next_page_token));
-                std::move(done)(std::move(response));
-              });
+  std::vector<std::string> names;
+  names.reserve(page->articles.size());
+  answer.articles.reserve(page->articles.size());
+  for (ListedArticle& listed : page->articles) {
+    names.push_back(absl::StrCat(kArticleNamePrefix, listed.position.article_id));
+    answer.articles.push_back(ArticleWithStats{std::move(listed.article), std::nullopt});
+  }
+  FetchStats(std::move(names), deadline, trace,
+             [answer = std::move(answer), done = std::move(done)](StatsList stats) mutable {
+               for (std::size_t i = 0; i < stats.size(); ++i) {
+                 answer.articles[i].read_stats = std::move(stats[i]);
+               }
+               std::move(done)(std::move(answer));
+             });
 }
 
 namespace {

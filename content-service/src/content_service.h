@@ -73,9 +73,10 @@ class ContentService final {
   void ReadArticle(const content_v1::ReadArticleRequest& request, absl::Time deadline,
                    const TraceContext& trace, Done<ArticleWithStats> done);
 
-  // A page of articles, newest first, with the page's stats from one batched call.
+  // A page of articles as stored, newest first, with the page's stats from one batched call (none
+  // for those analytics did not answer for in time), and the next page's token.
   void ListArticles(const content_v1::ListArticlesRequest& request, absl::Time deadline,
-                    const TraceContext& trace, Done<content_v1::ListArticlesResponse> done);
+                    const TraceContext& trace, Done<ArticlePageWithStats> done);
 
   // The most read live articles of a period.
   void ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
@@ -114,7 +115,8 @@ class ContentService final {
   void FetchStats(std::vector<std::string> names, absl::Time deadline, const TraceContext& trace,
                   absl::AnyInvocable<void(StatsList) &&> then);
 
-  // Fills in `read_stats` of every article in `articles` (see FetchStats), then passes them on.
+  // Fills in `read_stats` of every article in `articles` (see FetchStats), then passes them on. For
+  // ListMostReadArticles, whose articles are parsed.
   void AttachStats(std::vector<content_v1::Article> articles, absl::Time deadline,
                    const TraceContext& trace,
                    absl::AnyInvocable<void(std::vector<content_v1::Article>) &&> then);

@@ -3,9 +3,12 @@
 #include <grpc/slice.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/src/grpc_status.h"
 #include "common/src/raw_request.h"
@@ -41,19 +44,52 @@ grpc::ByteBuffer ToByteBuffer(const ArticleWithStats& served) {
   return grpc::ByteBuffer(&owned, 1);
 }
 
+// Below this, copying an article's bytes costs less than the two allocations of a slice that
+// refers to them.
+constexpr std::size_t kReferAtLeast = 1024;
+
+void AppendVarint(std::uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+// The key and length of a length-delimited field (wire type 2) of `length` bytes.
+void AppendFieldHeader(int field_number, std::size_t length, std::string* out) {
+  AppendVarint(static_cast<std::uint64_t>(field_number) << 3 | 2, out);
+  AppendVarint(length, out);
+}
+
+// A slice of `article`'s bytes, not a copy: it holds a reference to them until gRPC drops it.
+grpc::Slice ReferringSlice(StoredArticle article) {
+  auto* held = new StoredArticle(std::move(article));
+  const absl::string_view bytes = held->bytes();
+  // The bytes are immutable; gRPC only reads what it sends.
+  return grpc::Slice(
+      const_cast<char*>(bytes.data()), bytes.size(),
+      [](void* p) { delete static_cast<StoredArticle*>(p); }, held);
+}
+
 grpc::ServerUnaryReactor* FinishUnparsable(grpc::CallbackServerContext* context) {
   auto* reactor = context->DefaultReactor();
   reactor->Finish(UnparsableRequestStatus());
   return reactor;
 }
 
-// FinishInto for the raw article methods: the permit is released once the call is finished.
-auto FinishArticleInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response,
-                       CallLimiter::Permit permit) {
-  return [reactor, response,
-          permit = std::move(permit)](absl::StatusOr<ArticleWithStats> result) mutable {
+grpc::ByteBuffer ToByteBuffer(ArticlePageWithStats page) {
+  return ListArticlesResponseBytes(std::move(page));
+}
+
+// FinishInto for the raw methods: the answer becomes its response message's bytes (ToByteBuffer),
+// and the permit is released once the call is finished.
+template <typename T>
+auto FinishRawInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response,
+                   CallLimiter::Permit permit) {
+  return [reactor, response, permit = std::move(permit)](absl::StatusOr<T> result) mutable {
     if (result.ok()) {
-      grpc::ByteBuffer bytes = ToByteBuffer(*result);
+      grpc::ByteBuffer bytes = ToByteBuffer(*std::move(result));
       response->Swap(&bytes);
     }
     reactor->Finish(ToGrpcStatus(result.status()));
@@ -62,6 +98,40 @@ auto FinishArticleInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* resp
 }
 
 }  // namespace
+
+grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page) {
+  std::vector<grpc::Slice> slices;
+  slices.reserve(2 * page.articles.size() + 1);
+  std::string copied;  // bytes for the next copied slice
+  const auto flush = [&] {
+    if (copied.empty()) return;
+    slices.emplace_back(copied);
+    copied.clear();
+  };
+  for (ArticleWithStats& served : page.articles) {
+    const absl::string_view article = served.article.bytes();
+    const std::string stats =
+        served.read_stats ? ReadStatsField(*std::move(served.read_stats)) : std::string();
+    AppendFieldHeader(v1::ListArticlesResponse::kArticlesFieldNumber, article.size() + stats.size(),
+                      &copied);
+    if (article.size() >= kReferAtLeast) {
+      flush();
+      slices.push_back(ReferringSlice(std::move(served.article)));
+    } else {
+      copied.append(article.data(), article.size());
+    }
+    copied += stats;
+  }
+  if (!page.next_page_token.empty()) {
+    AppendFieldHeader(v1::ListArticlesResponse::kNextPageTokenFieldNumber,
+                      page.next_page_token.size(), &copied);
+    copied += page.next_page_token;
+  }
+  flush();
+  page = ArticlePageWithStats();  // what the slices do not hold is needed no more
+  // An empty page is an empty buffer, which is still a message (of no bytes) to send.
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
 
 absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerContext* context) const {
   // Header keys arrive lower-cased. More than one authorization header is ambiguous, so it is
@@ -84,7 +154,7 @@ grpc::ServerUnaryReactor* GrpcContentService::GetArticle(grpc::CallbackServerCon
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
   service_->GetArticle(parsed, Deadline(context), CurrentCallTrace(),
-                       FinishArticleInto(reactor, response, *std::move(permit)));
+                       FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit)));
   return reactor;
 }
 
@@ -97,18 +167,21 @@ grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(grpc::CallbackServerCo
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
   service_->ReadArticle(parsed, Deadline(context), CurrentCallTrace(),
-                        FinishArticleInto(reactor, response, *std::move(permit)));
+                        FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit)));
   return reactor;
 }
 
-grpc::ServerUnaryReactor* GrpcContentService::ListArticles(
-    grpc::CallbackServerContext* context, const content_v1::ListArticlesRequest* request,
-    content_v1::ListArticlesResponse* response) {
+grpc::ServerUnaryReactor* GrpcContentService::ListArticles(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request,
+                                                           grpc::ByteBuffer* response) {
+  content_v1::ListArticlesRequest parsed;
+  if (!ParseRawRequest(*request, &parsed)) return FinishUnparsable(context);
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishOverloaded(context, *limiter_);
   auto* reactor = context->DefaultReactor();
-  service_->ListArticles(*request, Deadline(context), CurrentCallTrace(),
-                         FinishInto(reactor, response, *std::move(permit)));
+  service_->ListArticles(
+      parsed, Deadline(context), CurrentCallTrace(),
+      FinishRawInto<ArticlePageWithStats>(reactor, response, *std::move(permit)));
   return reactor;
 }
 

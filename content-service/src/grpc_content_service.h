@@ -1,5 +1,7 @@
 #pragma once
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include "common/src/call_limiter.h"
 #include "content-service/src/content_service.h"
 #include "content-service/src/editor_auth.h"
@@ -8,12 +10,21 @@
 
 namespace newsroom::content {
 
-// The callback service with GetArticle and ReadArticle as raw methods: they answer with the stored
-// article's bytes and its read_stats field after them (see StoredArticle), so that gRPC neither
-// copies nor serializes the article on every page view.
+// The callback service with GetArticle, ReadArticle and ListArticles as raw methods: they answer
+// with the stored articles' bytes, each with its read_stats field after it (see StoredArticle), so
+// that gRPC neither copies nor serializes the articles on every page view or listing.
 using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod_GetArticle<
     content_v1::ContentService::WithRawCallbackMethod_ReadArticle<
-        content_v1::ContentService::CallbackService>>;
+        content_v1::ContentService::WithRawCallbackMethod_ListArticles<
+            content_v1::ContentService::CallbackService>>>;
+
+// The wire-format bytes of the ListArticlesResponse that `page` stands for, exactly what
+// serializing that message gives: each article as field 1 (its stored bytes, then its read_stats
+// field when it has stats; see ReadStatsField), then next_page_token as field 2 when not empty.
+// The stored bytes of an article of 1 KiB or more are not copied: their slice holds a reference to
+// them, dropped when gRPC is done with the slice. The rest (field headers, stats, token) is copied.
+// `page` is consumed, so nothing of it outlives this call but what the slices hold.
+[[nodiscard]] grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page);
 
 // The gRPC edge of ContentService, on the callback API: each handler converts the call's deadline,
 // hands the request to the logic and finishes the reactor when the logic answers. No per-call
@@ -36,9 +47,10 @@ class GrpcContentService final : public ContentCallbackService {
   grpc::ServerUnaryReactor* ReadArticle(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,
                                         grpc::ByteBuffer* response) override;
+  // Raw: the request is a ListArticlesRequest, the response a ListArticlesResponse.
   grpc::ServerUnaryReactor* ListArticles(grpc::CallbackServerContext* context,
-                                         const content_v1::ListArticlesRequest* request,
-                                         content_v1::ListArticlesResponse* response) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* CreateArticle(grpc::CallbackServerContext* context,
                                           const content_v1::CreateArticleRequest* request,
                                           content_v1::Article* response) override;

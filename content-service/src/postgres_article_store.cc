@@ -51,11 +51,13 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == PostgresArticleStore::kSchemaVersion);
 
-constexpr char kListColumns[] = "SELECT data FROM articles ";
+// A listing selects the article's bytes and its position (see ListedRow).
+constexpr char kListColumns[] =
+    "SELECT data, publish_seconds, publish_nanos, article_id FROM articles ";
 constexpr char kListOrder[] = " ORDER BY publish_seconds DESC, publish_nanos DESC, article_id DESC";
 constexpr char kListTagColumns[] =
-    "SELECT a.data FROM article_tags AS t JOIN articles AS a ON a.article_id = t.article_id "
-    "WHERE t.tag = $1 ";
+    "SELECT a.data, t.publish_seconds, t.publish_nanos, t.article_id "
+    "FROM article_tags AS t JOIN articles AS a ON a.article_id = t.article_id WHERE t.tag = $1 ";
 constexpr char kListTagOrder[] =
     " ORDER BY t.publish_seconds DESC, t.publish_nanos DESC, t.article_id DESC";
 
@@ -69,6 +71,31 @@ absl::string_view DataColumn(PGresult* result, int row) {
 
 absl::StatusOr<v1::Article> ParseArticle(PGresult* result, int row) {
   return ParseStoredArticle(DataColumn(result, row));
+}
+
+// An integer column of a binary result: BIGINT or INTEGER, big-endian.
+absl::StatusOr<int64_t> BinaryIntColumn(PGresult* result, int row, int column) {
+  const int length = PQgetlength(result, row, column);
+  if (length != 8 && length != 4) {
+    return absl::InternalError("article database: unexpected integer column");
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result, row, column));
+  uint64_t value = 0;
+  for (int i = 0; i < length; ++i) value = value << 8 | bytes[i];
+  if (length == 4) return static_cast<int32_t>(static_cast<uint32_t>(value));
+  return static_cast<int64_t>(value);
+}
+
+// A row of a listing in binary format (kListColumns): the bytes, then the position's three columns.
+absl::StatusOr<ListedArticle> ListedRow(PGresult* result, int row) {
+  ListCursor position;
+  NEWSROOM_ASSIGN_OR_RETURN(const int64_t seconds, BinaryIntColumn(result, row, 1));
+  NEWSROOM_ASSIGN_OR_RETURN(const int64_t nanos, BinaryIntColumn(result, row, 2));
+  position.publish_time.set_seconds(seconds);
+  position.publish_time.set_nanos(static_cast<int32_t>(nanos));
+  position.article_id.assign(PQgetvalue(result, row, 3),
+                             static_cast<std::size_t>(PQgetlength(result, row, 3)));
+  return ListedArticle{std::move(position), StoredArticle(std::string(DataColumn(result, row)))};
 }
 
 // Parameters 1 to 5 of an insert or update: id, publish seconds and nanos, etag, data.
@@ -306,8 +333,8 @@ absl::StatusOr<ArticlePage> PostgresArticleStore::List(const ListQuery& query) {
                                                              /*binary_result=*/true));
     const int n = PQntuples(rows.get());
     for (int row = 0; row < n && row < query.limit; ++row) {
-      NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, ParseArticle(rows.get(), row));
-      page.articles.push_back(std::move(article));
+      NEWSROOM_ASSIGN_OR_RETURN(ListedArticle listed, ListedRow(rows.get(), row));
+      page.articles.push_back(std::move(listed));
     }
     page.has_more = n > query.limit;
     return absl::OkStatus();

@@ -68,6 +68,16 @@ absl::StatusOr<v1::Article> ParseArticleColumn(sqlite3_stmt* statement, int colu
   return ParseStoredArticle(BlobColumn(statement, column));
 }
 
+// The current row of a listing (kListColumns): the bytes, then the position's three columns.
+ListedArticle ListedRow(sqlite3_stmt* statement) {
+  ListCursor position;
+  position.publish_time.set_seconds(sqlite3_column_int64(statement, 1));
+  position.publish_time.set_nanos(sqlite3_column_int(statement, 2));
+  const char* id = reinterpret_cast<const char*>(sqlite3_column_text(statement, 3));
+  position.article_id.assign(id, static_cast<std::size_t>(sqlite3_column_bytes(statement, 3)));
+  return ListedArticle{std::move(position), StoredArticle(std::string(BlobColumn(statement, 0)))};
+}
+
 absl::StatusOr<int> ReadUserVersion(sqlite3* db) {
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr);
@@ -172,12 +182,14 @@ constexpr char kGetSql[] = "SELECT data FROM articles WHERE article_id = ?1";
 constexpr char kBatchGetSql[] =
     "SELECT a.data FROM json_each(?1) AS j JOIN articles AS a ON a.article_id = j.value "
     "ORDER BY j.key";
-constexpr char kListColumns[] = "SELECT data FROM articles ";
+// A listing selects the article's bytes and its position (see ListedRow).
+constexpr char kListColumns[] =
+    "SELECT data, publish_seconds, publish_nanos, article_id FROM articles ";
 constexpr char kListOrder[] =
     " ORDER BY publish_seconds DESC, publish_nanos DESC, article_id DESC LIMIT ?";
 constexpr char kListTagColumns[] =
-    "SELECT a.data FROM article_tags AS t JOIN articles AS a ON a.article_id = t.article_id "
-    "WHERE t.tag = ? ";
+    "SELECT a.data, t.publish_seconds, t.publish_nanos, t.article_id "
+    "FROM article_tags AS t JOIN articles AS a ON a.article_id = t.article_id WHERE t.tag = ? ";
 constexpr char kListTagOrder[] =
     " ORDER BY t.publish_seconds DESC, t.publish_nanos DESC, t.article_id DESC LIMIT ?";
 
@@ -463,8 +475,7 @@ absl::StatusOr<ArticlePage> SqliteArticleStore::List(const ListQuery& query) {
       page.has_more = true;
       return page;
     }
-    NEWSROOM_ASSIGN_OR_RETURN(v1::Article article, ParseArticleColumn(statement, 0));
-    page.articles.push_back(std::move(article));
+    page.articles.push_back(ListedRow(statement));
   }
   if (rc != SQLITE_DONE) return sqlite::Error(rc, "list articles");
   return page;

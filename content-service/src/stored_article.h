@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -41,6 +42,13 @@ class StoredArticle final {
 struct ArticleWithStats {
   StoredArticle article;
   std::optional<analytics::v1::ReadStats> read_stats;
+};
+
+// A page of ListArticles as it is answered: its articles as stored, each with its read stats when
+// analytics answered in time, and the next page's token (empty on the last page).
+struct ArticlePageWithStats {
+  std::vector<ArticleWithStats> articles;
+  std::string next_page_token;
 };
 
 // The wire-format bytes of Article's read_stats field holding `stats`. Appended to the bytes of an

@@ -70,6 +70,28 @@ ListCursor CursorAfter(const v1::Article& article) {
   return ListCursor{article.publish_time(), article.name().substr(sizeof("articles/") - 1)};
 }
 
+// The listed articles parsed, each checked against the position List gave it.
+std::vector<v1::Article> Parsed(const std::vector<ListedArticle>& listed) {
+  std::vector<v1::Article> articles;
+  for (const ListedArticle& entry : listed) {
+    absl::StatusOr<v1::Article> article = entry.article.Parse();
+    EXPECT_TRUE(article.ok()) << article.status();
+    if (!article.ok()) continue;
+    const ListCursor expected = CursorAfter(*article);
+    EXPECT_EQ(entry.position.article_id, expected.article_id);
+    EXPECT_EQ(entry.position.publish_time.seconds(), expected.publish_time.seconds());
+    EXPECT_EQ(entry.position.publish_time.nanos(), expected.publish_time.nanos());
+    articles.push_back(*std::move(article));
+  }
+  return articles;
+}
+
+std::vector<std::string> Names(const std::vector<ListedArticle>& listed) {
+  return Names(Parsed(listed));
+}
+
+ListCursor CursorAfter(const ListedArticle& listed) { return listed.position; }
+
 // Lists every page of `limit` articles, following the cursor of each page's last article.
 std::vector<std::string> ListAll(ArticleStore& store, int limit, const std::string& tag = "") {
   std::vector<std::string> names;
@@ -242,6 +264,29 @@ TEST_P(ArticleStoreTest, GetStoredReturnsTheBytesWithoutReadStats) {
   EXPECT_EQ(store_->GetStored("missing").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_P(ArticleStoreTest, ListReturnsTheStoredBytesAndEachArticlesPosition) {
+  v1::Article tagged = MakeArticle("tagged", 1'795'000'000, 999'999'999, {"rail"});
+  tagged.mutable_read_stats()->set_reads(7);
+  ASSERT_TRUE(store_->Create(tagged).ok());
+  ASSERT_TRUE(store_->Create(MakeArticle("untagged", -62'135'596'800, 0)).ok());
+  tagged.clear_read_stats();
+
+  absl::StatusOr<ArticlePage> all = store_->List({.limit = 10, .tag = "", .after = {}});
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->articles.size(), 2u);
+  EXPECT_EQ(all->articles[0].article.bytes(), tagged.SerializeAsString());
+  EXPECT_EQ(all->articles[1].article.bytes(),
+            MakeArticle("untagged", -62'135'596'800, 0).SerializeAsString());
+  EXPECT_THAT(Names(all->articles), ElementsAre("articles/tagged", "articles/untagged"));
+
+  // The tag listing reads the position from the tag index: the same.
+  absl::StatusOr<ArticlePage> rail = store_->List({.limit = 10, .tag = "rail", .after = {}});
+  ASSERT_TRUE(rail.ok()) << rail.status();
+  ASSERT_EQ(rail->articles.size(), 1u);
+  EXPECT_EQ(rail->articles[0].article.bytes(), tagged.SerializeAsString());
+  EXPECT_THAT(Names(rail->articles), ElementsAre("articles/tagged"));
+}
+
 TEST_P(ArticleStoreTest, CreatingATakenNameIsAlreadyExists) {
   ASSERT_TRUE(store_->Create(MakeArticle("taken", 1, 0, {"a"})).ok());
   v1::Article again = MakeArticle("taken", 2, 0, {"b"});
@@ -372,7 +417,7 @@ TEST_P(ArticleStoreTest, KeysetPagesCoverEveryArticleOnceInOrder) {
   absl::StatusOr<ArticlePage> everything = store_->List({.limit = 100, .tag = "", .after = {}});
   ASSERT_TRUE(everything.ok());
   ASSERT_EQ(everything->articles.size(), 37u);
-  for (const v1::Article& article : everything->articles) {
+  for (const v1::Article& article : Parsed(everything->articles)) {
     expected_all.push_back(article.name());
     const int i = std::stoi(article.name().substr(sizeof("articles/a") - 1)) - 100;
     if (i % 2 == 0) expected_even.push_back(article.name());

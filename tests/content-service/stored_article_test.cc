@@ -1,8 +1,14 @@
 #include "content-service/src/stored_article.h"
 
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "content-service/src/grpc_content_service.h"
 
 namespace newsroom::content {
 namespace {
@@ -82,6 +88,119 @@ TEST(StoredArticleTest, ZeroStatsStillMakeAPresentField) {
   ASSERT_TRUE(parsed.ParseFromString(ReadStatsField(none)));
   EXPECT_TRUE(parsed.has_read_stats());
   EXPECT_EQ(parsed.read_stats().reads(), 0);
+}
+
+// ListArticles' response bytes, built from stored articles (ListArticlesResponseBytes), against
+// serializing the same page built as protos.
+
+v1::Article ArticleWithBody(const std::string& id, std::size_t body_bytes) {
+  v1::Article article = FullArticle();
+  article.set_name("articles/" + id);
+  article.set_body(std::string(body_bytes, 'b'));
+  return article;
+}
+
+analytics::v1::ReadStats StatsOf(const std::string& id, int64_t reads) {
+  analytics::v1::ReadStats stats;
+  stats.set_article("articles/" + id);
+  stats.set_reads(reads);
+  stats.set_unique_readers(reads / 2);
+  return stats;
+}
+
+// The page both ways: as ListArticlesResponseBytes' input, and as the message it stands for.
+struct BothPages {
+  ArticlePageWithStats stored;
+  v1::ListArticlesResponse message;
+
+  void Add(const v1::Article& article, std::optional<analytics::v1::ReadStats> stats) {
+    auto bytes = StoredArticle::FromArticle(article);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    stored.articles.push_back(ArticleWithStats{*bytes, stats});
+    v1::Article* added = message.add_articles();
+    *added = article;
+    if (stats) *added->mutable_read_stats() = *stats;
+  }
+  void SetToken(const std::string& token) {
+    stored.next_page_token = token;
+    message.set_next_page_token(token);
+  }
+};
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(buffer.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+TEST(ListArticlesResponseBytesTest, EmptyPageIsAnEmptyMessageStillSent) {
+  const grpc::ByteBuffer buffer = ListArticlesResponseBytes(ArticlePageWithStats());
+  EXPECT_TRUE(buffer.Valid());  // an invalid buffer would send no message at all
+  EXPECT_EQ(buffer.Length(), 0u);
+  EXPECT_EQ(Flatten(buffer), v1::ListArticlesResponse().SerializeAsString());
+
+  BothPages token_only;
+  token_only.SetToken("token");
+  EXPECT_EQ(Flatten(ListArticlesResponseBytes(token_only.stored)),
+            token_only.message.SerializeAsString());
+}
+
+TEST(ListArticlesResponseBytesTest, EqualsTheSerializedPageWithAndWithoutStatsAndToken) {
+  for (const bool with_token : {false, true}) {
+    for (const bool with_stats : {false, true}) {
+      BothPages page;
+      // Bodies from nothing to past 16 KiB: copied and referred-to bytes, one- to three-byte
+      // lengths.
+      const std::size_t bodies[] = {0, 100, 1000, 1024, 3200, 20000, 3200};
+      for (int i = 0; i < 7; ++i) {
+        const std::string id = "a-" + std::to_string(i);
+        // The third and sixth without stats, as when analytics did not answer for them.
+        std::optional<analytics::v1::ReadStats> stats;
+        if (with_stats && i % 3 != 2) stats = StatsOf(id, 1000 * i);
+        page.Add(ArticleWithBody(id, bodies[i]), stats);
+      }
+      if (with_token) page.SetToken("MTc5NTAwMDAwMHwwfGEtNnw");
+      const std::string expected = page.message.SerializeAsString();
+
+      const std::string sent = Flatten(ListArticlesResponseBytes(page.stored));
+      EXPECT_EQ(sent, expected) << "stats " << with_stats << ", token " << with_token;
+      v1::ListArticlesResponse parsed;
+      ASSERT_TRUE(parsed.ParseFromString(sent));
+      ASSERT_EQ(parsed.articles_size(), 7);
+      EXPECT_EQ(parsed.articles(6).body().size(), 3200u);
+      EXPECT_EQ(parsed.articles(1).has_read_stats(), with_stats);
+      EXPECT_FALSE(parsed.articles(2).has_read_stats());
+      EXPECT_FALSE(parsed.articles(5).has_read_stats());
+      EXPECT_EQ(parsed.next_page_token(), with_token ? "MTc5NTAwMDAwMHwwfGEtNnw" : "");
+    }
+  }
+}
+
+TEST(ListArticlesResponseBytesTest, RefersToLargeStoredBytesAndKeepsThemAlive) {
+  BothPages page;
+  page.Add(ArticleWithBody("large", 3200), StatsOf("large", 5));
+  page.Add(ArticleWithBody("small", 10), StatsOf("small", 6));
+  const std::string expected = page.message.SerializeAsString();
+  const char* large_bytes = page.stored.articles[0].article.bytes().data();
+  const char* small_bytes = page.stored.articles[1].article.bytes().data();
+
+  grpc::ByteBuffer buffer = ListArticlesResponseBytes(std::move(page.stored));
+  page = BothPages();  // the page's own references are gone; the buffer's remain
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(buffer.Dump(&slices).ok());
+  bool large_referred = false;
+  for (const grpc::Slice& slice : slices) {
+    const char* begin = reinterpret_cast<const char*>(slice.begin());
+    large_referred = large_referred || begin == large_bytes;
+    EXPECT_NE(begin, small_bytes);  // copied: too small to be worth a reference
+  }
+  EXPECT_TRUE(large_referred);
+  slices.clear();
+  EXPECT_EQ(Flatten(buffer), expected);
 }
 
 }  // namespace
