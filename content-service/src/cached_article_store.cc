@@ -1,6 +1,8 @@
 #include "content-service/src/cached_article_store.h"
 
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "common/src/status_macros.h"
 #include "common/src/validation.h"
@@ -140,7 +142,26 @@ absl::Status CachedArticleStore::Delete(absl::string_view article_id) {
 }
 
 absl::StatusOr<ArticlePage> CachedArticleStore::List(const ListQuery& query) {
-  return backend_->List(query);
+  NEWSROOM_ASSIGN_OR_RETURN(ArticlePage page, backend_->List(query));
+  ShareCachedBytes(page.articles);
+  return page;
+}
+
+void CachedArticleStore::ShareCachedBytes(std::vector<ListedArticle>& listed) {
+  std::vector<std::optional<StoredArticle>> cached(listed.size());
+  {
+    absl::MutexLock lock(&mutex_);
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      const auto it = entries_.find(listed[i].position.article_id);
+      if (it != entries_.end()) cached[i] = it->second;
+    }
+  }
+  // Compared outside the lock. Equal bytes are the same article, whenever either was read.
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    if (cached[i] && cached[i]->bytes() == listed[i].article.bytes()) {
+      listed[i].article = *std::move(cached[i]);
+    }
+  }
 }
 
 absl::StatusOr<int64_t> CachedArticleStore::Count() { return backend_->Count(); }

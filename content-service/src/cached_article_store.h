@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -18,7 +19,8 @@ namespace newsroom::content {
 // through here and updates or drops the cached copy before it returns. (Several replicas writing to
 // one shared database would each need to learn of the others' writes: not the case with SQLite.)
 // Articles are kept in their stored form: GetStored, the page-view path, shares them without a
-// copy; Get and BatchGet parse them.
+// copy; Get and BatchGet parse them. List reads the backend, as before, and only swaps in the
+// cached copy of a listed article whose bytes are the same (see ShareCachedBytes).
 class CachedArticleStore final : public ArticleStore {
  public:
   // `max_bytes` bounds the stored size of the cached articles; `backend` is owned.
@@ -51,6 +53,11 @@ class CachedArticleStore final : public ArticleStore {
   // (that read may predate the write, and must not overwrite what the write left behind).
   void FillAfterMiss(absl::string_view article_id, const StoredArticle& article,
                      std::uint64_t generation);
+  // Replaces the bytes of each listed article that the cache holds with the same bytes by the
+  // cached copy, freeing the listing's: a page waiting for its stats then holds no bytes of its
+  // own. Neither fills the cache nor counts a hit or a miss, so listings leave the cache's
+  // contents and hit rate as they were.
+  void ShareCachedBytes(std::vector<ListedArticle>& listed);
   // After a successful write: replaces or drops the cached copy.
   void AfterWrite(absl::string_view article_id, const StoredArticle* article);
   void InsertLocked(std::string article_id, const StoredArticle& article)

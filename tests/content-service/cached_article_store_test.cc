@@ -99,6 +99,40 @@ TEST_F(CachedArticleStoreTest, CachesWhatAMissReadStored) {
   EXPECT_EQ(cache_->GetStored("b").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(CachedArticleStoreTest, ListSharesTheBytesItHoldsAndNeitherFillsNorCounts) {
+  ASSERT_TRUE(cache_->Create(MakeArticle("cached", "Cached", "e1")).ok());
+  ASSERT_TRUE(hooked_->Create(MakeArticle("stored", "Stored", "e1")).ok());  // not cached
+  // Changed behind the cache's back: the cached copy is stale, so the listing's own bytes stand.
+  ASSERT_TRUE(cache_->Create(MakeArticle("stale", "Before", "e1")).ok());
+  ASSERT_TRUE(hooked_->Replace(MakeArticle("stale", "After", "e2"), "e1").ok());
+  const CachedArticleStore::Counters before = cache_->counters();
+
+  auto page = cache_->List({.limit = 10, .tag = "", .after = {}});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->articles.size(), 3u);  // same publish time: by id descending
+  const ListedArticle& stored = page->articles[0];
+  const ListedArticle& stale = page->articles[1];
+  const ListedArticle& cached = page->articles[2];
+  EXPECT_EQ(stored.position.article_id, "stored");
+  EXPECT_EQ(stale.position.article_id, "stale");
+  EXPECT_EQ(cached.position.article_id, "cached");
+  EXPECT_EQ(stale.article.Parse()->title(), "After");
+  EXPECT_EQ(stored.article.Parse()->title(), "Stored");
+
+  const CachedArticleStore::Counters after = cache_->counters();
+  EXPECT_EQ(after.hits, before.hits);
+  EXPECT_EQ(after.misses, before.misses);
+  EXPECT_EQ(after.entries, before.entries);
+  EXPECT_EQ(after.bytes, before.bytes);
+
+  auto held = cache_->GetStored("cached");
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(cached.article.bytes().data(), held->bytes().data());  // shared, not a copy
+  auto stale_held = cache_->GetStored("stale");
+  ASSERT_TRUE(stale_held.ok());
+  EXPECT_NE(stale.article.bytes(), stale_held->bytes());
+}
+
 TEST_F(CachedArticleStoreTest, UpdatesAndDeletesAreVisibleAtOnce) {
   ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
   ASSERT_TRUE(cache_->Get("a").ok());
