@@ -289,33 +289,33 @@ int Run() {
   std::printf("\n%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %s\n", "scenario", "calls/s",
               "x empty", "items/s", "p50 1x1", "x empty", "p99 1x1", "x empty", "p50 load",
               "p99 load", "errors");
+  // One row of the table: `loaded` and `single` are the labels of its two kinds of run; `note`
+  // follows the error count.
+  auto print_row = [&](const std::string& name, const std::string& loaded_label,
+                       const std::string& single_label, const char* scenario, bool items,
+                       const char* note) {
+    std::printf(
+        "%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %.0f%s\n", name.c_str(),
+        Cell(rounds.Median(loaded_label, scenario, Qps), "%.0f").c_str(),
+        Cell(rounds.MedianRatio(loaded_label, scenario, Qps, &Baseline::qps), "%.2fx").c_str(),
+        items ? Cell(rounds.Median(loaded_label, scenario, ItemsPerSecond), "%.0f").c_str() : "",
+        Cell(rounds.Median(single_label, scenario, P50), "%.0fus").c_str(),
+        Cell(rounds.MedianRatio(single_label, scenario, P50, &Baseline::p50_us), "%.2fx").c_str(),
+        Cell(rounds.Median(single_label, scenario, P99), "%.0fus").c_str(),
+        Cell(rounds.MedianRatio(single_label, scenario, P99, &Baseline::p99_us), "%.2fx").c_str(),
+        Cell(rounds.Median(loaded_label, scenario, P50), "%.0fus").c_str(),
+        Cell(rounds.Median(loaded_label, scenario, P99), "%.0fus").c_str(),
+        ErrorsOf(report, {loaded_label, single_label}, scenario), note);
+  };
   const char* const kScenarios[] = {"empty",         "get_article", "read_article",
                                     "list_articles", "record_read", "batch_record_reads"};
   for (const char* scenario : kScenarios) {
     if (!rounds.Has(loaded, scenario) && !rounds.Has(single, scenario)) continue;
-    std::printf("%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %.0f\n", scenario,
-                Cell(rounds.Median(loaded, scenario, Qps), "%.0f").c_str(),
-                Cell(rounds.MedianRatio(loaded, scenario, Qps, &Baseline::qps), "%.2fx").c_str(),
-                Cell(rounds.Median(loaded, scenario, ItemsPerSecond), "%.0f").c_str(),
-                Cell(rounds.Median(single, scenario, P50), "%.0fus").c_str(),
-                Cell(rounds.MedianRatio(single, scenario, P50, &Baseline::p50_us), "%.2fx").c_str(),
-                Cell(rounds.Median(single, scenario, P99), "%.0fus").c_str(),
-                Cell(rounds.MedianRatio(single, scenario, P99, &Baseline::p99_us), "%.2fx").c_str(),
-                Cell(rounds.Median(loaded, scenario, P50), "%.0fus").c_str(),
-                Cell(rounds.Median(loaded, scenario, P99), "%.0fus").c_str(),
-                ErrorsOf(report, {loaded, single}, scenario));
+    print_row(scenario, loaded, single, scenario, /*items=*/true, "");
   }
   if (rounds.Has(go_loaded, "empty") || rounds.Has(go_single, "empty")) {
-    std::printf(
-        "%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s   (Go grpc, same empty RPC)\n", "go empty",
-        Cell(rounds.Median(go_loaded, "empty", Qps), "%.0f").c_str(),
-        Cell(rounds.MedianRatio(go_loaded, "empty", Qps, &Baseline::qps), "%.2fx").c_str(), "",
-        Cell(rounds.Median(go_single, "empty", P50), "%.0fus").c_str(),
-        Cell(rounds.MedianRatio(go_single, "empty", P50, &Baseline::p50_us), "%.2fx").c_str(),
-        Cell(rounds.Median(go_single, "empty", P99), "%.0fus").c_str(),
-        Cell(rounds.MedianRatio(go_single, "empty", P99, &Baseline::p99_us), "%.2fx").c_str(),
-        Cell(rounds.Median(go_loaded, "empty", P50), "%.0fus").c_str(),
-        Cell(rounds.Median(go_loaded, "empty", P99), "%.0fus").c_str());
+    print_row("go empty", go_loaded, go_single, "empty", /*items=*/false,
+              " (Go grpc, same empty RPC)");
   } else {
     std::printf("%-20s (not measured: bench/go could not be built)\n", "go empty");
   }
@@ -323,18 +323,8 @@ int Run() {
   for (const char* scenario : kGoPairScenarios) {
     if (!rounds.Has(go_loaded, scenario) && !rounds.Has(go_single, scenario)) continue;
     go_pair_measured = true;
-    std::printf(
-        "%-20s %10s %7s %10s | %9s %7s %9s %7s | %9s %9s  %.0f (Go pair)\n",
-        ("go " + std::string(scenario)).c_str(),
-        Cell(rounds.Median(go_loaded, scenario, Qps), "%.0f").c_str(),
-        Cell(rounds.MedianRatio(go_loaded, scenario, Qps, &Baseline::qps), "%.2fx").c_str(), "",
-        Cell(rounds.Median(go_single, scenario, P50), "%.0fus").c_str(),
-        Cell(rounds.MedianRatio(go_single, scenario, P50, &Baseline::p50_us), "%.2fx").c_str(),
-        Cell(rounds.Median(go_single, scenario, P99), "%.0fus").c_str(),
-        Cell(rounds.MedianRatio(go_single, scenario, P99, &Baseline::p99_us), "%.2fx").c_str(),
-        Cell(rounds.Median(go_loaded, scenario, P50), "%.0fus").c_str(),
-        Cell(rounds.Median(go_loaded, scenario, P99), "%.0fus").c_str(),
-        ErrorsOf(report, {go_loaded, go_single}, scenario));
+    print_row("go " + std::string(scenario), go_loaded, go_single, scenario, /*items=*/false,
+              " (Go pair)");
   }
   if (!go_pair_measured) {
     std::printf("%-20s (not measured: no seed file, or bench/go-pair could not be built)\n",
