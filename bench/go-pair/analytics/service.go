@@ -9,13 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gomodule/redigo/redis"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	analyticsv1 "github.com/newsroom/newsroom/gen/go/newsroom/analytics/v1"
+	"newsroom/gopair/fields"
 )
 
 // The same bounds and windows analytics-service uses (common/src/validation.h,
@@ -23,8 +23,6 @@ import (
 const (
 	articlePrefix     = "articles/"
 	maxArticleIDBytes = 63
-	maxReadIDBytes    = 128
-	maxReaderIDBytes  = 256
 	maxClockSkew      = 5 * time.Minute
 	longestPeriodDays = 30                  // reads older than this count in the all-time totals only
 	rankingDayTTLDays = 32                  // a day's ranking expires this long after the day starts
@@ -45,7 +43,7 @@ func (k keys) changes() string               { return k.prefix + "changes" }
 func (k keys) changesHead() string           { return k.prefix + "changes:head" }
 func (k keys) readerHashKey() string         { return k.prefix + "reader-hash-key" }
 func dayString(day int64) string             { return time.Unix(day*secondsPerDay, 0).UTC().Format("2006-01-02") }
-func invalid(field, why string) error        { return status.Error(codes.InvalidArgument, field+": "+why) }
+func invalid(field, why string) error        { return fields.Invalid(field, why) }
 func isLowerAlnum(c byte) bool               { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 func unavailable() error                     { return status.Error(codes.Unavailable, errUnavailable.Error()) }
 
@@ -77,31 +75,7 @@ func validateReadID(readID string) error {
 	if readID == "" {
 		return invalid("read_id", "is required")
 	}
-	if len(readID) > maxReadIDBytes {
-		return invalid("read_id", "must be at most 128 characters")
-	}
-	for i := 0; i < len(readID); i++ {
-		c := readID[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._~:-", c) >= 0) {
-			return invalid("read_id", "may only contain [A-Za-z0-9._~:-]")
-		}
-	}
-	return nil
-}
-
-func validateReaderID(readerID string) error {
-	if len(readerID) > maxReaderIDBytes {
-		return invalid("reader_id", "must be at most 256 bytes")
-	}
-	if !utf8.ValidString(readerID) {
-		return invalid("reader_id", "must be valid UTF-8")
-	}
-	for i := 0; i < len(readerID); i++ {
-		if readerID[i] < 0x20 || readerID[i] == 0x7f {
-			return invalid("reader_id", "must be a single line without control characters")
-		}
-	}
-	return nil
+	return fields.ValidateReadID(readID)
 }
 
 // readTime is the request's read_time, or now when it has none.
@@ -147,7 +121,7 @@ func (s *analyticsServer) RecordRead(ctx context.Context, req *analyticsv1.Recor
 	if err := validateReadID(req.GetReadId()); err != nil {
 		return nil, err
 	}
-	if err := validateReaderID(req.GetReaderId()); err != nil {
+	if err := fields.ValidateReaderID(req.GetReaderId()); err != nil {
 		return nil, err
 	}
 	now := time.Now()

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -17,13 +16,12 @@ import (
 
 	analyticsv1 "github.com/newsroom/newsroom/gen/go/newsroom/analytics/v1"
 	contentv1 "github.com/newsroom/newsroom/gen/go/newsroom/content/v1"
+	"newsroom/gopair/fields"
 )
 
 const (
 	articlePrefix     = "articles/"
 	maxArticleIDBytes = 63
-	maxReadIDBytes    = 128
-	maxReaderIDBytes  = 256
 )
 
 type contentServer struct {
@@ -35,7 +33,7 @@ type contentServer struct {
 	statsBudget time.Duration
 }
 
-func invalid(field, why string) error { return status.Error(codes.InvalidArgument, field+": "+why) }
+func invalid(field, why string) error { return fields.Invalid(field, why) }
 func isLowerAlnum(c byte) bool        { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 // validateName checks `articles/{article_id}` with article_id matching [a-z0-9][a-z0-9-]{0,62}.
@@ -106,13 +104,13 @@ func (s *contentServer) ReadArticle(ctx context.Context, req *contentv1.ReadArti
 	if err := validateName(req.GetName(), "name"); err != nil {
 		return nil, err
 	}
-	if err := validateReaderID(req.GetReaderId()); err != nil {
+	if err := fields.ValidateReaderID(req.GetReaderId()); err != nil {
 		return nil, err
 	}
 	readID := req.GetReadId()
 	if readID == "" {
 		readID = newReadID()
-	} else if err := validateReadID(readID); err != nil {
+	} else if err := fields.ValidateReadID(readID); err != nil {
 		return nil, err
 	}
 	a, err := s.article(req.GetName())
@@ -131,34 +129,6 @@ func (s *contentServer) ReadArticle(ctx context.Context, req *contentv1.ReadArti
 	}
 	s.stats.put(a.Name, stats, sent)
 	return withStats(a, stats), nil
-}
-
-func validateReadID(readID string) error {
-	if len(readID) > maxReadIDBytes {
-		return invalid("read_id", "must be at most 128 characters")
-	}
-	for i := 0; i < len(readID); i++ {
-		c := readID[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._~:-", c) >= 0) {
-			return invalid("read_id", "may only contain [A-Za-z0-9._~:-]")
-		}
-	}
-	return nil
-}
-
-func validateReaderID(readerID string) error {
-	if len(readerID) > maxReaderIDBytes {
-		return invalid("reader_id", "must be at most 256 bytes")
-	}
-	if !utf8.ValidString(readerID) {
-		return invalid("reader_id", "must be valid UTF-8")
-	}
-	for i := 0; i < len(readerID); i++ {
-		if readerID[i] < 0x20 || readerID[i] == 0x7f {
-			return invalid("reader_id", "must be a single line without control characters")
-		}
-	}
-	return nil
 }
 
 func randomHex(bytes int) string {
