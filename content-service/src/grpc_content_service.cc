@@ -1,5 +1,7 @@
 #include "content-service/src/grpc_content_service.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpc/slice.h>
 
 #include <chrono>
@@ -48,18 +50,16 @@ grpc::ByteBuffer ToByteBuffer(const ArticleWithStats& served) {
 // refers to them.
 constexpr std::size_t kReferAtLeast = 1024;
 
-void AppendVarint(std::uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
-// The key and length of a length-delimited field (wire type 2) of `length` bytes.
+// The key and length of a length-delimited field of `length` bytes, written by protobuf's own
+// encoder.
 void AppendFieldHeader(int field_number, std::size_t length, std::string* out) {
-  AppendVarint(static_cast<std::uint64_t>(field_number) << 3 | 2, out);
-  AppendVarint(length, out);
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  std::uint8_t header[5 + 10];  // the longest varints of a tag (32 bits) and a length (64 bits)
+  std::uint8_t* end = CodedOutputStream::WriteTagToArray(
+      WireFormatLite::MakeTag(field_number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED), header);
+  end = CodedOutputStream::WriteVarint64ToArray(length, end);
+  out->append(reinterpret_cast<const char*>(header), static_cast<std::size_t>(end - header));
 }
 
 // A slice of `article`'s bytes, not a copy: it holds a reference to them until gRPC drops it.
