@@ -154,7 +154,9 @@ int Run(int argc, char** argv) {
   ChangeFeedHub change_feed_hub(config->max_watchers);
   auto change_feed_poller = std::make_unique<ChangeFeedPoller>(&change_feed_hub, shared_counter,
                                                                config->changes_interval);
-  GrpcAnalyticsService grpc_service(&service, &limiter, &watch_hub, &change_feed_hub);
+  CallObserver call_observer(grpc_metrics.get(), config->access_log_sample_rate);
+  GrpcAnalyticsService grpc_service(&service, &limiter, &watch_hub, &change_feed_hub,
+                                    &call_observer);
 
   absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(GrpcServerOptions{
       .listen_address = config->listen_address,
@@ -166,8 +168,7 @@ int Run(int argc, char** argv) {
       .health_listen_address = config->health_listen_address,
       .max_connection_age = config->max_connection_age,
       .max_connection_age_grace = config->shutdown_drain,
-      .metrics = grpc_metrics.get(),
-      .access_log_sample_rate = config->access_log_sample_rate,
+      .call_observer = &call_observer,
   });
   if (!server.ok()) return Fail(server.status());
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server;

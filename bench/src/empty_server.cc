@@ -1,6 +1,8 @@
-// empty_server: serves newsroom.bench.v1.BenchService/Empty exactly the way Newsroom's services are
-// served (newsroom::GrpcServer: callback API, health, reflection, same options), so that a
-// benchmark can measure the framework's own limit in the same run as the services.
+// empty_server: serves newsroom.bench.v1.BenchService/Empty exactly the way Newsroom's services
+// serve their busiest methods (newsroom::GrpcServer: callback API, health, reflection, same
+// options; a raw method that parses its request and observes its own calls, as GetArticle,
+// ReadArticle and RecordRead do), so that a benchmark can measure the framework's own limit in the
+// same run as the services.
 //
 // On SIGTERM or SIGINT it stops and prints "empty_server served N calls OK": the calls its handler
 // answered with OK, for checking a client's count against (h2load counts a call that ends with a
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -19,6 +22,9 @@
 #include "absl/time/time.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
+#include "common/src/raw_request.h"
+#include "common/src/server_call.h"
+#include "common/src/unary_reactor.h"
 #include "newsroom/bench/v1/bench_service.grpc.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to serve on; port 0 picks a free port");
@@ -26,21 +32,34 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to serve on; port 0 pic
 namespace newsroom::bench {
 namespace {
 
-class EmptyService final : public v1::BenchService::CallbackService {
+using RawEmptyService =
+    v1::BenchService::WithRawCallbackMethod_Empty<v1::BenchService::CallbackService>;
+
+class EmptyService final : public RawEmptyService {
  public:
+  explicit EmptyService(CallObserver* observer)
+      : empty_(observer->ObserveInHandler(v1::BenchService::service_full_name(), "Empty")) {}
+
   grpc::ServerUnaryReactor* Empty(grpc::CallbackServerContext* context,
-                                  const v1::EmptyRequest* request,
-                                  v1::EmptyResponse* response) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    ok_calls_.fetch_add(1, std::memory_order_relaxed);
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override {
+    const ObservedCall call(empty_, context->client_metadata());
+    v1::EmptyRequest parsed;
+    if (!ParseRawRequest(*request, &parsed)) {
+      return FinishObserved(context, call, UnparsableRequestStatus());
+    }
+    bool own_buffer = false;
+    grpc::Status status = grpc::SerializationTraits<v1::EmptyResponse>::Serialize(
+        v1::EmptyResponse(), response, &own_buffer);
+    if (status.ok()) ok_calls_.fetch_add(1, std::memory_order_relaxed);
+    return FinishObserved(context, call, std::move(status));
   }
 
   // Calls answered with OK so far.
   [[nodiscard]] int64_t ok_calls() const { return ok_calls_.load(std::memory_order_relaxed); }
 
  private:
+  const ObservedMethod& empty_;
   // Relaxed: a count, ordered with nothing; on a line of its own so that the increments of the
   // handler's threads contend with nothing else.
   alignas(64) std::atomic<int64_t> ok_calls_{0};
@@ -53,9 +72,11 @@ int Run() {
     std::fprintf(stderr, "empty_server: %s\n", std::string(host_port.status().message()).c_str());
     return 1;
   }
-  EmptyService service;
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(GrpcServerOptions{.listen_address = listen, .services = {&service}});
+  // As the services run by default: no metrics, new traces sampled at 0.01.
+  CallObserver observer(nullptr, 0.01);
+  EmptyService service(&observer);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(GrpcServerOptions{
+      .listen_address = listen, .services = {&service}, .call_observer = &observer});
   if (!server.ok()) {
     std::fprintf(stderr, "empty_server: %s\n", std::string(server.status().message()).c_str());
     return 1;

@@ -86,9 +86,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   quota.Resize(options.memory_quota_bytes);
   builder.SetResourceQuota(quota);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
+  std::unique_ptr<CallObserver> default_observer;
+  const CallObserver* observer = options.call_observer;
+  if (observer == nullptr) {
+    default_observer = std::make_unique<CallObserver>(nullptr, 0.01);
+    observer = default_observer.get();
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(
-      NewServerInterceptorFactory(options.metrics, options.access_log_sample_rate));
+  interceptors.push_back(NewServerInterceptorFactory(observer));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -104,7 +109,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   readiness_names.insert(readiness_names.end(), options.service_names.begin(),
                          options.service_names.end());
   auto started = std::unique_ptr<GrpcServer>(
-      new GrpcServer(std::move(server), port, *std::move(health), std::move(readiness_names)));
+      new GrpcServer(std::move(default_observer), std::move(server), port, *std::move(health),
+                     std::move(readiness_names)));
   // Names other than "" are unknown (NOT_FOUND) until set; a probe must get an answer from start.
   started->SetServing(true);
   for (grpc::HealthCheckServiceInterface* service : started->HealthServices()) {
@@ -113,9 +119,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   return started;
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health,
+GrpcServer::GrpcServer(std::unique_ptr<CallObserver> default_observer,
+                       std::unique_ptr<grpc::Server> server, int port, HealthPort health,
                        std::vector<std::string> readiness_names)
-    : server_(std::move(server)),
+    : default_observer_(std::move(default_observer)),
+      server_(std::move(server)),
       port_(port),
       health_(std::move(health)),
       readiness_names_(std::move(readiness_names)) {}

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/src/grpc_server_metrics.h"
+#include "common/src/server_call.h"
 
 namespace newsroom {
 
@@ -40,13 +40,11 @@ struct GrpcServerOptions {
   // Service balances connections, not calls). Infinite: never (gRPC's default).
   absl::Duration max_connection_age = absl::InfiniteDuration();
   absl::Duration max_connection_age_grace = absl::InfiniteDuration();
-  // Per-method call counts and latencies, recorded by the server's interceptor; null: none. Not
-  // owned; must outlive the server.
-  const GrpcServerMetrics* metrics = nullptr;
-  // Share of new traces (calls without a valid traceparent) that are sampled, 0 to 1: their OK
-  // and client-error calls get an access line, and the decision travels on in traceparent. Calls
-  // that fail server-side are logged whatever it is. See common/src/server_interceptor.h.
-  double access_log_sample_rate = 0.01;
+  // How calls are observed (trace context, access log, metrics; common/src/server_call.h): the
+  // same object the services' handlers observe their own methods' calls with, if any do. Not
+  // owned; must outlive the server. Null: a server without metrics whose new traces are sampled
+  // at 0.01.
+  const CallObserver* call_observer = nullptr;
 };
 
 // A started gRPC server with the standard health service (`grpc.health.v1`) and server reflection,
@@ -93,12 +91,14 @@ class GrpcServer final {
   };
   [[nodiscard]] static absl::StatusOr<HealthPort> StartHealthPort(const std::string& address);
 
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port, HealthPort health,
-             std::vector<std::string> readiness_names);
+  GrpcServer(std::unique_ptr<CallObserver> default_observer, std::unique_ptr<grpc::Server> server,
+             int port, HealthPort health, std::vector<std::string> readiness_names);
 
   // The health services of both ports (one without a health port).
   [[nodiscard]] std::vector<grpc::HealthCheckServiceInterface*> HealthServices() const;
 
+  // The observer of a server started without one; declared first, so that it outlives server_.
+  std::unique_ptr<CallObserver> default_observer_;
   std::unique_ptr<grpc::Server> server_;
   int port_;
   HealthPort health_;

@@ -14,7 +14,7 @@ namespace newsroom {
 // and queries work): grpc_server_handled_total{grpc_service, grpc_method, grpc_type, grpc_code}
 // and, for unary methods, grpc_server_handling_seconds{grpc_service, grpc_method, grpc_type}.
 // Every series is created up front, so recording a call is a hash lookup and two atomic adds.
-// GrpcServer records into it from its interceptor (GrpcServerOptions::metrics).
+// Recorded by ObservedCall::Finish, in a handler or GrpcServer's interceptor (see CallObserver).
 class GrpcServerMetrics final {
  public:
   // The series of one method.

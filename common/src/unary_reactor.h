@@ -1,5 +1,7 @@
 #pragma once
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <utility>
@@ -8,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/src/call_limiter.h"
 #include "common/src/grpc_status.h"
+#include "common/src/server_call.h"
 
 namespace newsroom {
 
@@ -32,13 +35,46 @@ auto FinishInto(grpc::ServerUnaryReactor* reactor, Response* response, CallLimit
   };
 }
 
-// Refuses a call that `limiter` has no room for, with the reason and what to do about it.
+// FinishInto for an admitted call of a raw method that observes its own calls: the result is
+// serialized into `response` as gRPC would serialize a generated method's response, the call's end
+// is recorded, and the permit is released once the call is finished.
+template <typename Response>
+auto FinishSerializedInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response,
+                          CallLimiter::Permit permit, ObservedCall call) {
+  return [reactor, response, permit = std::move(permit),
+          call](absl::StatusOr<Response> result) mutable {
+    grpc::Status status = ToGrpcStatus(result.status());
+    if (result.ok()) {
+      bool own_buffer = false;
+      status = grpc::SerializationTraits<Response>::Serialize(*result, response, &own_buffer);
+    }
+    call.Finish(status);
+    reactor->Finish(std::move(status));
+    permit.Release();
+  };
+}
+
+// Finishes a call of a method that observes its own calls with `status`, now.
+inline grpc::ServerUnaryReactor* FinishObserved(grpc::CallbackServerContext* context,
+                                                const ObservedCall& call, grpc::Status status) {
+  call.Finish(status);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(std::move(status));
+  return reactor;
+}
+
+// The status of a call that `limiter` has no room for: the reason and what to do about it.
+inline grpc::Status OverloadedStatus(const CallLimiter& limiter) {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("server busy: ", limiter.max_in_flight(),
+                                   " calls in flight; retry with backoff"));
+}
+
+// Refuses a call that `limiter` has no room for (OverloadedStatus).
 inline grpc::ServerUnaryReactor* FinishOverloaded(grpc::CallbackServerContext* context,
                                                   const CallLimiter& limiter) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                               absl::StrCat("server busy: ", limiter.max_in_flight(),
-                                            " calls in flight; retry with backoff")));
+  reactor->Finish(OverloadedStatus(limiter));
   return reactor;
 }
 

@@ -51,7 +51,7 @@ struct ContentConfig {
   int max_in_flight_calls;
   // --max_watchers: WatchArticleReadStats streams open at once; more get RESOURCE_EXHAUSTED.
   int max_watchers = 1000;
-  // --access_log_sample_rate: share of new traces sampled (access lines; see GrpcServerOptions).
+  // --access_log_sample_rate: share of new traces sampled (access lines; see CallObserver).
   double access_log_sample_rate = 0.01;
   // The editor token for the write RPCs: a file (--editor_token_file, EDITOR_TOKEN_FILE) or the
   // value of EDITOR_TOKEN; never a flag holding the value, which `ps` would show. Both empty:

@@ -72,27 +72,23 @@ grpc::Slice ReferringSlice(StoredArticle article) {
       [](void* p) { delete static_cast<StoredArticle*>(p); }, held);
 }
 
-grpc::ServerUnaryReactor* FinishUnparsable(grpc::CallbackServerContext* context) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(UnparsableRequestStatus());
-  return reactor;
-}
-
 grpc::ByteBuffer ToByteBuffer(ArticlePageWithStats page) {
   return ListArticlesResponseBytes(std::move(page));
 }
 
 // FinishInto for the raw methods: the answer becomes its response message's bytes (ToByteBuffer),
-// and the permit is released once the call is finished.
+// the call's end is recorded, and the permit is released once the call is finished.
 template <typename T>
 auto FinishRawInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response,
-                   CallLimiter::Permit permit) {
-  return [reactor, response, permit = std::move(permit)](absl::StatusOr<T> result) mutable {
+                   CallLimiter::Permit permit, ObservedCall call) {
+  return [reactor, response, permit = std::move(permit), call](absl::StatusOr<T> result) mutable {
     if (result.ok()) {
       grpc::ByteBuffer bytes = ToByteBuffer(*std::move(result));
       response->Swap(&bytes);
     }
-    reactor->Finish(ToGrpcStatus(result.status()));
+    const grpc::Status status = ToGrpcStatus(result.status());
+    call.Finish(status);
+    reactor->Finish(status);
     permit.Release();
   };
 }
@@ -133,6 +129,20 @@ grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page) {
   return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
+GrpcContentService::GrpcContentService(ContentService* service, const EditorAuth* editor_auth,
+                                       CallLimiter* limiter, WatchRelays* watches,
+                                       CallObserver* observer)
+    : service_(service),
+      editor_auth_(editor_auth),
+      get_article_(observer->ObserveInHandler(content_v1::ContentService::service_full_name(),
+                                              "GetArticle")),
+      read_article_(observer->ObserveInHandler(content_v1::ContentService::service_full_name(),
+                                               "ReadArticle")),
+      list_articles_(observer->ObserveInHandler(content_v1::ContentService::service_full_name(),
+                                                "ListArticles")),
+      limiter_(limiter),
+      watches_(watches) {}
+
 absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerContext* context) const {
   // Header keys arrive lower-cased. More than one authorization header is ambiguous, so it is
   // treated like none.
@@ -148,40 +158,51 @@ absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerConte
 grpc::ServerUnaryReactor* GrpcContentService::GetArticle(grpc::CallbackServerContext* context,
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
+  const ObservedCall call(get_article_, context->client_metadata());
   content_v1::GetArticleRequest parsed;
-  if (!ParseRawRequest(*request, &parsed)) return FinishUnparsable(context);
+  if (!ParseRawRequest(*request, &parsed)) {
+    return FinishObserved(context, call, UnparsableRequestStatus());
+  }
   auto permit = limiter_->TryAcquire();
-  if (!permit) return FinishOverloaded(context, *limiter_);
+  if (!permit) return FinishObserved(context, call, OverloadedStatus(*limiter_));
   auto* reactor = context->DefaultReactor();
-  service_->GetArticle(parsed, Deadline(context), CurrentCallTrace(),
-                       FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit)));
+  service_->GetArticle(
+      parsed, Deadline(context), call.trace(),
+      FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit), call));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
+  const ObservedCall call(read_article_, context->client_metadata());
   content_v1::ReadArticleRequest parsed;
-  if (!ParseRawRequest(*request, &parsed)) return FinishUnparsable(context);
+  if (!ParseRawRequest(*request, &parsed)) {
+    return FinishObserved(context, call, UnparsableRequestStatus());
+  }
   auto permit = limiter_->TryAcquire();
-  if (!permit) return FinishOverloaded(context, *limiter_);
+  if (!permit) return FinishObserved(context, call, OverloadedStatus(*limiter_));
   auto* reactor = context->DefaultReactor();
-  service_->ReadArticle(parsed, Deadline(context), CurrentCallTrace(),
-                        FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit)));
+  service_->ReadArticle(
+      parsed, Deadline(context), call.trace(),
+      FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit), call));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ListArticles(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request,
                                                            grpc::ByteBuffer* response) {
+  const ObservedCall call(list_articles_, context->client_metadata());
   content_v1::ListArticlesRequest parsed;
-  if (!ParseRawRequest(*request, &parsed)) return FinishUnparsable(context);
+  if (!ParseRawRequest(*request, &parsed)) {
+    return FinishObserved(context, call, UnparsableRequestStatus());
+  }
   auto permit = limiter_->TryAcquire();
-  if (!permit) return FinishOverloaded(context, *limiter_);
+  if (!permit) return FinishObserved(context, call, OverloadedStatus(*limiter_));
   auto* reactor = context->DefaultReactor();
   service_->ListArticles(
-      parsed, Deadline(context), CurrentCallTrace(),
-      FinishRawInto<ArticlePageWithStats>(reactor, response, *std::move(permit)));
+      parsed, Deadline(context), call.trace(),
+      FinishRawInto<ArticlePageWithStats>(reactor, response, *std::move(permit), call));
   return reactor;
 }
 

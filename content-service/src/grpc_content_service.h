@@ -3,6 +3,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include "common/src/call_limiter.h"
+#include "common/src/server_call.h"
 #include "content-service/src/content_service.h"
 #include "content-service/src/editor_auth.h"
 #include "content-service/src/watch_relay.h"
@@ -12,7 +13,9 @@ namespace newsroom::content {
 
 // The callback service with GetArticle, ReadArticle and ListArticles as raw methods: they answer
 // with the stored articles' bytes, each with its read_stats field after it (see StoredArticle), so
-// that gRPC neither copies nor serializes the articles on every page view or listing.
+// that gRPC neither copies nor serializes the articles on every page view or listing. They also
+// observe their own calls (common/src/server_call.h), sparing the busiest calls gRPC's interceptor
+// path.
 using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod_GetArticle<
     content_v1::ContentService::WithRawCallbackMethod_ReadArticle<
         content_v1::ContentService::WithRawCallbackMethod_ListArticles<
@@ -34,10 +37,10 @@ class GrpcContentService final : public ContentCallbackService {
  public:
   // `service`, `editor_auth`, `limiter` and `watches` are not owned and must outlive this object.
   // The limiter bounds the calls that wait on analytics-service (the reads); writes run inline;
-  // WatchArticleReadStats streams are bounded by `watches`.
+  // WatchArticleReadStats streams are bounded by `watches`. The raw methods register with
+  // `observer`, which must be the server's (GrpcServerOptions::call_observer).
   GrpcContentService(ContentService* service, const EditorAuth* editor_auth, CallLimiter* limiter,
-                     WatchRelays* watches)
-      : service_(service), editor_auth_(editor_auth), limiter_(limiter), watches_(watches) {}
+                     WatchRelays* watches, CallObserver* observer);
 
   // Raw: the request is a GetArticleRequest, the response an Article.
   grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* context,
@@ -73,6 +76,9 @@ class GrpcContentService final : public ContentCallbackService {
 
   ContentService* const service_;
   const EditorAuth* const editor_auth_;
+  const ObservedMethod& get_article_;
+  const ObservedMethod& read_article_;
+  const ObservedMethod& list_articles_;
   CallLimiter* const limiter_;
   WatchRelays* const watches_;
 };

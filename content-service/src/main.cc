@@ -216,8 +216,9 @@ int main(int argc, char** argv) {
 
   newsroom::CallLimiter limiter(config->max_in_flight_calls);
   newsroom::content::WatchRelays watches(&analytics, config->max_watchers);
+  newsroom::CallObserver call_observer(grpc_metrics.get(), config->access_log_sample_rate);
   newsroom::content::GrpcContentService grpc_service(&service, editor_auth->get(), &limiter,
-                                                     &watches);
+                                                     &watches, &call_observer);
   auto server = newsroom::GrpcServer::Start(
       {.listen_address = config->listen_address,
        .services = {&grpc_service},
@@ -226,8 +227,7 @@ int main(int argc, char** argv) {
        .health_listen_address = config->health_listen_address,
        .max_connection_age = config->max_connection_age,
        .max_connection_age_grace = config->shutdown_drain,
-       .metrics = grpc_metrics.get(),
-       .access_log_sample_rate = config->access_log_sample_rate});
+       .call_observer = &call_observer});
   if (!server.ok()) return Fail(server.status());
   std::unique_ptr<newsroom::metrics::MetricsHttpServer> metrics_server;
   if (metrics != nullptr) {

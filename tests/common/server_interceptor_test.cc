@@ -7,25 +7,6 @@
 namespace newsroom {
 namespace {
 
-TEST(AccessLogLevelTest, ServerSideFailuresAreAlwaysLoggedAsErrors) {
-  for (grpc::StatusCode code :
-       {grpc::StatusCode::UNKNOWN, grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::INTERNAL,
-        grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::DATA_LOSS}) {
-    EXPECT_EQ(AccessLogLevel(code, /*sampled=*/false), log::Level::kError) << code;
-    EXPECT_EQ(AccessLogLevel(code, /*sampled=*/true), log::Level::kError) << code;
-  }
-}
-
-TEST(AccessLogLevelTest, SuccessAndClientErrorsOnlyWhenSampled) {
-  for (grpc::StatusCode code :
-       {grpc::StatusCode::OK, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::INVALID_ARGUMENT,
-        grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::CANCELLED,
-        grpc::StatusCode::RESOURCE_EXHAUSTED}) {
-    EXPECT_EQ(AccessLogLevel(code, /*sampled=*/false), std::nullopt) << code;
-    EXPECT_EQ(AccessLogLevel(code, /*sampled=*/true), log::Level::kInfo) << code;
-  }
-}
-
 TEST(StatusCodeNameTest, NamesEveryCodeAsGrpcDoes) {
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::OK), "OK");
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::CANCELLED), "CANCELLED");
