@@ -6,9 +6,9 @@
 //
 // On SIGTERM or SIGINT it stops and prints "empty_server served N calls OK": the calls its handler
 // answered with OK, for checking a client's count against (h2load counts a call that ends with a
-// gRPC error as a success, since its HTTP status is still 200). A call gRPC answers before the
-// handler runs (an unparsable request, an unknown method) is not counted; a call the handler
-// answered but whose client had gone by then is.
+// gRPC error as a success, since its HTTP status is still 200). A call answered otherwise is not
+// counted: an unparsable request (INVALID_ARGUMENT, from the handler) or an unknown method
+// (UNIMPLEMENTED, from gRPC); a call the handler answered but whose client had gone by then is.
 
 #include <atomic>
 #include <cstdint>
