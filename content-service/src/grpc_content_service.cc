@@ -155,55 +155,41 @@ absl::Status GrpcContentService::AuthorizeEditor(const grpc::CallbackServerConte
   return editor_auth_->Authorize(header);
 }
 
-grpc::ServerUnaryReactor* GrpcContentService::GetArticle(grpc::CallbackServerContext* context,
-                                                         const grpc::ByteBuffer* request,
-                                                         grpc::ByteBuffer* response) {
-  const ObservedCall call(get_article_, context->client_metadata());
-  content_v1::GetArticleRequest parsed;
-  if (!ParseRawRequest(*request, &parsed)) {
+template <typename Request, typename Answer>
+grpc::ServerUnaryReactor* GrpcContentService::Serve(
+    grpc::CallbackServerContext* context, const ObservedMethod& method,
+    const grpc::ByteBuffer& request, grpc::ByteBuffer* response,
+    void (ContentService::*logic)(const Request&, absl::Time, const TraceContext&,
+                                  ContentService::Done<Answer>)) {
+  const ObservedCall call(method, context->client_metadata());
+  Request parsed;
+  if (!ParseRawRequest(request, &parsed)) {
     return FinishObserved(context, call, UnparsableRequestStatus());
   }
   auto permit = limiter_->TryAcquire();
   if (!permit) return FinishObserved(context, call, OverloadedStatus(*limiter_));
   auto* reactor = context->DefaultReactor();
-  service_->GetArticle(
-      parsed, Deadline(context), call.trace(),
-      FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit), call));
+  (service_->*logic)(parsed, Deadline(context), call.trace(),
+                     FinishRawInto<Answer>(reactor, response, *std::move(permit), call));
   return reactor;
+}
+
+grpc::ServerUnaryReactor* GrpcContentService::GetArticle(grpc::CallbackServerContext* context,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  return Serve(context, get_article_, *request, response, &ContentService::GetArticle);
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ReadArticle(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
-  const ObservedCall call(read_article_, context->client_metadata());
-  content_v1::ReadArticleRequest parsed;
-  if (!ParseRawRequest(*request, &parsed)) {
-    return FinishObserved(context, call, UnparsableRequestStatus());
-  }
-  auto permit = limiter_->TryAcquire();
-  if (!permit) return FinishObserved(context, call, OverloadedStatus(*limiter_));
-  auto* reactor = context->DefaultReactor();
-  service_->ReadArticle(
-      parsed, Deadline(context), call.trace(),
-      FinishRawInto<ArticleWithStats>(reactor, response, *std::move(permit), call));
-  return reactor;
+  return Serve(context, read_article_, *request, response, &ContentService::ReadArticle);
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ListArticles(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request,
                                                            grpc::ByteBuffer* response) {
-  const ObservedCall call(list_articles_, context->client_metadata());
-  content_v1::ListArticlesRequest parsed;
-  if (!ParseRawRequest(*request, &parsed)) {
-    return FinishObserved(context, call, UnparsableRequestStatus());
-  }
-  auto permit = limiter_->TryAcquire();
-  if (!permit) return FinishObserved(context, call, OverloadedStatus(*limiter_));
-  auto* reactor = context->DefaultReactor();
-  service_->ListArticles(
-      parsed, Deadline(context), call.trace(),
-      FinishRawInto<ArticlePageWithStats>(reactor, response, *std::move(permit), call));
-  return reactor;
+  return Serve(context, list_articles_, *request, response, &ContentService::ListArticles);
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ListMostReadArticles(

@@ -74,6 +74,16 @@ class GrpcContentService final : public ContentCallbackService {
   // OK when the call carries the editor token; see EditorAuth::Authorize.
   absl::Status AuthorizeEditor(const grpc::CallbackServerContext* context) const;
 
+  // A raw method's call: parses `request`, admits it, and has `logic` answer it into `response`
+  // as the answer's bytes (see ToByteBuffer in the .cc).
+  template <typename Request, typename Answer>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  const ObservedMethod& method, const grpc::ByteBuffer& request,
+                                  grpc::ByteBuffer* response,
+                                  void (ContentService::*logic)(const Request&, absl::Time,
+                                                                const TraceContext&,
+                                                                ContentService::Done<Answer>));
+
   ContentService* const service_;
   const EditorAuth* const editor_auth_;
   const ObservedMethod& get_article_;
