@@ -25,6 +25,7 @@
 #include "analytics-service/src/redis_keys.h"
 #include "analytics-service/src/redis_read_counter.h"
 #include "analytics-service/src/watch_hub.h"
+#include "common/src/allocator.h"
 #include "common/src/env_flags.h"
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
@@ -88,6 +89,7 @@ int Run(int argc, char** argv) {
   absl::StatusOr<Config> config = ParseConfig(RawConfigFromFlags());
   if (!config.ok()) return Fail(config.status());
   LogTls(config->tls);
+  newsroom::LogAllocator(newsroom::ConfigureAllocator());
 
   const RedisConnectionOptions connection_options{
       .host = config->redis.host,

@@ -20,6 +20,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "common/src/allocator.h"
 #include "common/src/grpc_server.h"
 #include "common/src/host_port.h"
 #include "common/src/raw_request.h"
@@ -96,6 +97,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   newsroom::PrepareServerProcess();
+  newsroom::ConfigureAllocator();  // as the services do, so the limit is measured the same way
   absl::SetProgramUsageMessage("empty_server [--listen=HOST:PORT]");
   absl::ParseCommandLine(argc, argv);
   return newsroom::bench::Run();

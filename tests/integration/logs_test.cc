@@ -83,6 +83,9 @@ class LoggedPair {
   std::string content_log() const { return dir_.path() + "/content.log"; }
   std::string analytics_log() const { return dir_.path() + "/analytics.log"; }
 
+  pid_t content_pid() const { return content_.process->pid(); }
+  pid_t analytics_pid() const { return analytics_.process->pid(); }
+
   void StopAnalytics() {
     analytics_.process->Signal(SIGTERM);
     ASSERT_EQ(analytics_.process->Wait(std::chrono::seconds(15)), 0);
@@ -288,6 +291,43 @@ TEST(LogsTest, AtRateZeroOnlyServerSideFailuresGetAnAccessLine) {
     EXPECT_TRUE(absl::EndsWith(Text(line, "method"), "/WatchReadStatsChanges"))
         << Text(line, "method");
     EXPECT_EQ(Text(line, "status"), "UNAVAILABLE");
+  }
+}
+
+// Whether process `pid` has a file whose path contains `library` mapped.
+bool MapsLibrary(pid_t pid, const std::string& library) {
+  for (const std::string& line : ReadLines("/proc/" + std::to_string(pid) + "/maps")) {
+    if (line.find(library) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(LogsTest, EachServiceLogsTheAllocatorItRunsOn) {
+  LoggedPair pair("0");
+  ASSERT_FALSE(CreateArticle(pair, "allocator", kEditorToken).empty());  // both have started
+  const struct {
+    std::string log;
+    std::string service;
+    pid_t pid;
+  } services[] = {{pair.content_log(), "content-service", pair.content_pid()},
+                  {pair.analytics_log(), "analytics-service", pair.analytics_pid()}};
+  for (const auto& service : services) {
+    std::vector<Struct> allocator;
+    for (Struct& line : pair.Lines(service.log, service.service)) {
+      if (Text(line, "msg") == "allocator") allocator.push_back(std::move(line));
+    }
+    ASSERT_EQ(allocator.size(), 1u) << service.service;
+    const auto& fields = allocator[0].fields();
+#if NEWSROOM_TCMALLOC
+    EXPECT_EQ(Text(allocator[0], "name"), "tcmalloc (gperftools 2.10)") << service.service;
+    EXPECT_EQ(fields.at("max_thread_cache_bytes").number_value(), 4 << 20) << service.service;
+    EXPECT_EQ(fields.at("release_rate").number_value(), 10) << service.service;
+    EXPECT_TRUE(MapsLibrary(service.pid, "libtcmalloc_minimal")) << service.service;
+#else
+    EXPECT_EQ(Text(allocator[0], "name"), "glibc malloc") << service.service;
+    EXPECT_EQ(fields.at("max_thread_cache_bytes").number_value(), 0) << service.service;
+    EXPECT_FALSE(MapsLibrary(service.pid, "libtcmalloc")) << service.service;
+#endif
   }
 }
 
