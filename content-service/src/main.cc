@@ -9,7 +9,6 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/src/allocator.h"
 #include "common/src/env_flags.h"
 #include "common/src/flag_names.h"
 #include "common/src/grpc_server.h"
@@ -165,7 +164,6 @@ int main(int argc, char** argv) {
   auto config = newsroom::content::ContentConfigFromFlags();
   if (!config.ok()) return Fail(config.status());
   LogTls(*config);
-  newsroom::LogAllocator(newsroom::ConfigureAllocator());
 
   auto editor_auth = newsroom::content::EditorAuth::FromConfig(
       {.token_file = config->editor_token_file, .token = config->editor_token});
