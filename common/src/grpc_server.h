@@ -122,8 +122,8 @@ void PrepareServerProcess();
 // each arena keeps what was freed in it. gRPC's threads under load thus spread the same work over
 // up to 16 arenas on two cores: content-service's peak RSS reached 62 MB against a 64 MB target
 // (a load of GetArticle, ListArticles and ReadArticle at 4 x 32 in flight), and 46 MB with 2 arenas
-// at no measurable cost in calls/s (docs/performance.md, "Memory"). Only builds without tcmalloc
-// (common/src/allocator.h) allocate through glibc's arenas; tcmalloc ignores the setting.
+// at no measurable cost in calls/s (docs/performance.md, "Memory"). content-service allocates
+// through glibc's malloc; binaries on tcmalloc (common/src/allocator.h) are unaffected by it.
 inline constexpr int kServerMallocArenas = 2;
 
 // Waits for SIGTERM or SIGINT and returns its number.
