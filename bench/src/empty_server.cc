@@ -1,8 +1,8 @@
 // empty_server: serves newsroom.bench.v1.BenchService/Empty exactly the way Newsroom's services
 // serve their busiest methods (newsroom::GrpcServer: callback API, health, reflection, same
 // options; a raw method that parses its request and observes its own calls, as GetArticle,
-// ReadArticle and RecordRead do), so that a benchmark can measure the framework's own limit in the
-// same run as the services.
+// ReadArticle and RecordRead do; on tcmalloc, as analytics-service is), so that a benchmark can
+// measure the framework's own limit in the same run as the services.
 //
 // On SIGTERM or SIGINT it stops and prints "empty_server served N calls OK": the calls its handler
 // answered with OK, for checking a client's count against (h2load counts a call that ends with a
@@ -97,7 +97,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   newsroom::PrepareServerProcess();
-  newsroom::ConfigureAllocator();  // as the services do, so the limit is measured the same way
+  newsroom::ConfigureAllocator();  // as analytics-service does: the framework limit, tuned
   absl::SetProgramUsageMessage("empty_server [--listen=HOST:PORT]");
   absl::ParseCommandLine(argc, argv);
   return newsroom::bench::Run();

@@ -399,11 +399,11 @@ TEST(WatchTest, WatchersThatStopReadingLeaveReadsFlowingAndMemoryBounded) {
   const double with_stuck = ReadThroughput(pair, names, milliseconds(4000), failed);
   const long analytics_growth = ResidentKib(pair.analytics_pid()) - analytics_rss;
   const long content_growth = ResidentKib(pair.content_pid()) - content_rss;
-  // A read path that waited on a watcher that does not read would stall: its reads would miss
-  // their 5 s deadline and count as failed. Throughput is printed, not compared: on a shared
-  // machine the two phases can run beside different neighbours, so their ratio proves nothing.
+  // A read path that waited on a watcher that does not read would stall: its reads would come
+  // back without stats once content-service's analytics budget (2 s in these tests) ran out, or
+  // miss their 5 s deadline, and Read counts either as failed. Throughput is printed, not
+  // compared: on a shared machine the two phases can run beside different neighbours.
   EXPECT_EQ(failed, 0);
-  EXPECT_GT(with_stuck, 0);
   EXPECT_LT(analytics_growth, kMaxRssGrowthKib);
   EXPECT_LT(content_growth, kMaxRssGrowthKib);
 
