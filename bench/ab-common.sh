@@ -1,0 +1,36 @@
+# What bench/ab-analytics and bench/ab-content share, sourced by both after they set `ab_name`
+# (their name, for messages): a temp dir `work` removed on exit with every process started into
+# `pids`, wait_for, and start_redis, which starts a throwaway redis-server on a free loopback port.
+# Not run on its own.
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/newsroom-$ab_name.XXXXXX")
+pids=()
+cleanup() {
+  for started in "${pids[@]}"; do kill "$started" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS=100 READER_HASH_KEY=bench-ab-key
+
+wait_for() {  # wait_for FILE: the port of its "listening on" line
+  for _ in $(seq 300); do
+    line=$(grep -m1 "listening on" "$1" 2>/dev/null || true)
+    [ -n "$line" ] && { echo "${line##*:}"; return; }
+    sleep 0.1
+  done
+  echo "$ab_name: nothing listening in $1" >&2
+  cat "${1%.out}.log" >&2 2>/dev/null || true
+  exit 1
+}
+
+start_redis() {  # sets redis_port and redis_pid
+  port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+  redis_port=$((20000 + RANDOM % 20000))
+  while ! port_free "$redis_port"; do redis_port=$((redis_port + 1)); done
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly no \
+    --logfile "$work/redis.log" &
+  redis_pid=$!
+  pids+=("$redis_pid")
+  for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
