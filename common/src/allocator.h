@@ -7,8 +7,8 @@
 // of the empty server's CPU per call under h2load, 0.89x to 0.95x of analytics-service's per
 // RecordRead). content-service does not link it: measured, tcmalloc's CPU saving there was not
 // consistent (0.90x to 1.07x of glibc's per call in three runs of bench/ab-content) and it cost 3
-// MiB of peak RSS at 1000 articles and 10 MiB at 120 000 articles, where it already reaches the 64
-// MB bound on glibc's malloc (docs/performance.md, "tcmalloc"). Its caches are bounded here, in the
+// MiB of peak RSS at 1000 articles and 10 MiB at 120 000 articles, where every MiB counts against
+// the 64 MB bound (docs/performance.md, "tcmalloc"). Its caches are bounded here, in the
 // process, so a deployment needs no environment variables for the memory bound to hold.
 
 #include <cstddef>

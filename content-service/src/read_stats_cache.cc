@@ -7,7 +7,16 @@
 namespace newsroom::content {
 
 ReadStatsCache::ReadStatsCache(absl::Duration max_age, std::size_t max_entries)
-    : max_age_(max_age), max_entries_per_shard_(max_entries / kShards + 1) {}
+    : max_age_(max_age), max_entries_per_shard_(std::max<std::size_t>(1, max_entries / kShards)) {}
+
+std::size_t ReadStatsCache::SlotCount() {
+  std::size_t slots = 0;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mutex);
+    slots += shard.entries.capacity();
+  }
+  return slots;
+}
 
 ReadStatsCache::Shard& ReadStatsCache::ShardOf(const std::string& article) {
   return shards_[absl::Hash<std::string>()(article) % kShards];

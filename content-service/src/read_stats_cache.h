@@ -30,8 +30,20 @@ namespace newsroom::content {
 // still read up to date in the background.
 class ReadStatsCache final {
  public:
-  // `max_age` zero disables the cache. At most `max_entries` articles are kept.
+  // `max_age` zero disables the cache. At most `max_entries` articles are kept (at least one a
+  // shard).
   ReadStatsCache(absl::Duration max_age, std::size_t max_entries);
+
+  // The most entries for which every shard's table stays at 8191 slots (absl's capacities are
+  // 2^n - 1), 64 bytes each, while entries are evicted and replaced: absl drops an erased entry's
+  // tombstone by rehashing the table in place only while it is at most 25/32 full, and doubles
+  // the table otherwise. A cap of 120 000 (7500 a shard) doubled every table, 8.4 MB to 17 MB.
+  static constexpr std::size_t kEntriesPerShardAt8191Slots = 8191 * 25 / 32;  // 6399
+  static constexpr std::size_t kEntriesAt8191Slots = 16 * kEntriesPerShardAt8191Slots;
+
+  // Slots the shards' tables have allocated, filled or not: with the keys' own heap bytes, what
+  // the cache costs in memory.
+  [[nodiscard]] std::size_t SlotCount();
 
   // The stats of `article` if current (see above) or seen no longer than max_age before `now`.
   // Sets `*due_for_refresh` (when given) if they are aging and older than half of max_age and
@@ -67,6 +79,7 @@ class ReadStatsCache final {
     absl::flat_hash_map<std::string, Entry> entries ABSL_GUARDED_BY(mutex);
   };
   static constexpr std::size_t kShards = 16;
+  static_assert(kEntriesAt8191Slots == kShards * kEntriesPerShardAt8191Slots);
 
   Shard& ShardOf(const std::string& article);
   // When an entry fetched at `seen` was last known current, as of `now`: `now` while the live

@@ -68,8 +68,24 @@ TEST(ReadStatsCacheTest, StaysWithinItsEntryBound) {
   int kept = 0;
   for (int i = 0; i < 1000; ++i)
     kept += cache.Fresh("articles/a" + std::to_string(i), kStart) ? 1 : 0;
-  EXPECT_LE(kept, 32 + 16);  // per-shard bound, rounded up
+  EXPECT_LE(kept, 32);
   EXPECT_GT(kept, 0);
+}
+
+// Filled to kEntriesAt8191Slots and then evicting, every shard's table stays at 8191 slots. A cap
+// of 120 000 doubled them all, which put content-service over its 64 MB bound.
+TEST(ReadStatsCacheTest, AtItsDefaultCapEvictionNeverDoublesATable) {
+  ReadStatsCache cache(absl::Seconds(1), ReadStatsCache::kEntriesAt8191Slots);
+  constexpr int kArticles = 200000;  // every shard fills and evicts
+  for (int i = 0; i < kArticles; ++i) {
+    cache.Put(Stats("articles/a" + std::to_string(i), i), kStart);
+  }
+  int kept = 0;
+  for (int i = 0; i < kArticles; ++i) {
+    kept += cache.Fresh("articles/a" + std::to_string(i), kStart) ? 1 : 0;
+  }
+  EXPECT_EQ(kept, ReadStatsCache::kEntriesAt8191Slots);
+  EXPECT_EQ(cache.SlotCount(), 16 * 8191);
 }
 
 absl::Time At(int milliseconds) { return kStart + absl::Milliseconds(milliseconds); }
