@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -49,6 +50,8 @@ struct ContentConfig {
   absl::Duration max_connection_age;
   // Reads (calls that wait on analytics) served at once; more get RESOURCE_EXHAUSTED at once.
   int max_in_flight_calls;
+  // --max_response_bytes_in_flight: bytes the responses of those calls may hold until sent.
+  std::int64_t max_response_bytes_in_flight;
   // --max_watchers: WatchArticleReadStats streams open at once; more get RESOURCE_EXHAUSTED.
   int max_watchers = 1000;
   // --access_log_sample_rate: share of new traces sampled (access lines; see CallObserver).

@@ -41,6 +41,11 @@ std::string RandomHex128() {
 std::string NewReadId() { return absl::StrCat("cs-", RandomHex128()); }
 std::string NewEtag() { return RandomHex128().substr(0, 16); }
 
+// What a response adds to its articles' stored bytes, at most: each article's read_stats field
+// and its field header in a page, the page token.
+constexpr std::size_t kResponseBytesPerArticle = 64;
+constexpr std::size_t kResponseBytesPerPage = 1024;
+
 absl::StatusOr<int> PageSize(int requested, int default_size, int max_size) {
   if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
   if (requested == 0) return default_size;
@@ -55,6 +60,7 @@ ContentService::ContentService(ArticleStore* store, AnalyticsClient* analytics,
       analytics_(analytics),
       pending_reads_(pending_reads),
       options_(options),
+      response_budget_(options.max_response_bytes_in_flight),
       stats_cache_(options.stats_max_age, options.stats_cache_entries),
       stats_refresher_(analytics, &stats_cache_, options.stats_max_age / 2),
       read_coalescer_(analytics, options.read_coalescing) {
@@ -157,15 +163,30 @@ absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
   return names;
 }
 
+absl::StatusOr<MemoryBudget::Grant> ContentService::GrantResponseBytes(std::size_t article_bytes) {
+  std::optional<MemoryBudget::Grant> grant = response_budget_.TryAcquire(
+      static_cast<std::int64_t>(article_bytes + kResponseBytesPerArticle));
+  if (!grant) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "server busy: responses in flight hold ", response_budget_.max_bytes(),
+        " bytes, the most allowed (--max_response_bytes_in_flight); retry with backoff"));
+  }
+  return *std::move(grant);
+}
+
 void ContentService::GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
                                 const TraceContext& trace, Done<ArticleWithStats> done) {
   const auto id = ParseArticleName(request.name(), "name");
   if (!id.ok()) return std::move(done)(id.status());
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
+  auto grant = GrantResponseBytes(article->bytes().size());
+  if (!grant.ok()) return std::move(done)(grant.status());
   FetchStats({request.name()}, deadline, trace,
-             [article = *std::move(article), done = std::move(done)](StatsList stats) mutable {
-               std::move(done)(ArticleWithStats{std::move(article), std::move(stats.front())});
+             [article = *std::move(article), grant = *std::move(grant),
+              done = std::move(done)](StatsList stats) mutable {
+               std::move(done)(ArticleWithStats{std::move(article), std::move(stats.front()),
+                                                std::move(grant)});
              });
 }
 
@@ -183,6 +204,9 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   }
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
+  // Before the read is recorded: a refused call must not count.
+  auto grant = GrantResponseBytes(article->bytes().size());
+  if (!grant.ok()) return std::move(done)(grant.status());
 
   analytics_v1::RecordReadRequest read;
   read.set_article(request.name());
@@ -196,10 +220,11 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   read_coalescer_.Record(
       std::move(read), AnalyticsDeadline(deadline), trace,
       [this, hold = callbacks_.Acquire(), read = std::move(kept), sent, trace,
-       article = *std::move(article),
+       article = *std::move(article), grant = *std::move(grant),
        done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
         auto attached = AfterRecordRead(std::move(read), sent, trace, std::move(stats));
-        std::move(done)(ArticleWithStats{std::move(article), std::move(attached)});
+        std::move(done)(
+            ArticleWithStats{std::move(article), std::move(attached), std::move(grant)});
       });
 }
 
@@ -242,8 +267,15 @@ void ContentService::ListArticles(const content_v1::ListArticlesRequest& request
   }
   auto page = store_->List(query);
   if (!page.ok()) return std::move(done)(page.status());
+  std::size_t page_bytes = kResponseBytesPerPage;
+  for (const ListedArticle& listed : page->articles) {
+    page_bytes += listed.article.bytes().size() + kResponseBytesPerArticle;
+  }
+  auto grant = GrantResponseBytes(page_bytes);
+  if (!grant.ok()) return std::move(done)(grant.status());
 
   ArticlePageWithStats answer;
+  answer.response_bytes = *std::move(grant);
   if (page->has_more && !page->articles.empty()) {
     answer.next_page_token = EncodePageToken(page->articles.back().position, request.tag());
   }

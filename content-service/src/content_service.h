@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,10 @@ struct ContentServiceOptions {
   std::size_t stats_cache_entries = ReadStatsCache::kEntriesAt8191Slots;
   // How page views share calls to analytics-service.
   ReadCoalescerOptions read_coalescing;
+  // Bytes that the responses of GetArticle, ReadArticle and ListArticles in flight may hold at
+  // once, until gRPC has sent them (0: no bound). A call that would pass it is refused with
+  // RESOURCE_EXHAUSTED before it records a read or asks analytics for stats.
+  std::int64_t max_response_bytes_in_flight = 0;
 };
 
 // The content API's logic, independent of gRPC: validation, the article store, and read stats
@@ -111,6 +116,10 @@ class ContentService final {
       analytics_v1::RecordReadRequest read, absl::Time sent, const TraceContext& trace,
       absl::StatusOr<analytics_v1::ReadStats> stats);
 
+  // A grant of the bytes of a response that carries `articles`, or RESOURCE_EXHAUSTED when the
+  // responses in flight already hold max_response_bytes_in_flight.
+  absl::StatusOr<MemoryBudget::Grant> GrantResponseBytes(std::size_t article_bytes);
+
   using StatsList = std::vector<std::optional<analytics_v1::ReadStats>>;
 
   // The read stats of the articles named `names`, in that order: from the cache when fresh,
@@ -128,6 +137,7 @@ class ContentService final {
   AnalyticsClient* const analytics_;
   PendingReads* const pending_reads_;
   const ContentServiceOptions options_;
+  MemoryBudget response_budget_;
   ReadStatsCache stats_cache_;
   StatsRefresher stats_refresher_;
   std::unique_ptr<StatsFeed> stats_feed_;  // null without options.stats_feed

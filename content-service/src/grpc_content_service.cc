@@ -2,12 +2,10 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
-#include <grpc/slice.h>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,15 +33,38 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, absl::
   return reactor;
 }
 
-// The Article that `served` stands for, in one slice: the stored bytes, then the read_stats field.
-grpc::ByteBuffer ToByteBuffer(const ArticleWithStats& served) {
-  const absl::string_view article = served.article.bytes();
-  const std::string stats = served.read_stats ? ReadStatsField(*served.read_stats) : std::string();
-  grpc_slice slice = grpc_slice_malloc(article.size() + stats.size());
-  std::memcpy(GRPC_SLICE_START_PTR(slice), article.data(), article.size());
-  std::memcpy(GRPC_SLICE_START_PTR(slice) + article.size(), stats.data(), stats.size());
-  grpc::Slice owned(slice, grpc::Slice::STEAL_REF);
-  return grpc::ByteBuffer(&owned, 1);
+// What a response's slice keeps until gRPC drops it, after sending it or giving up on the client:
+// its bytes, and the grant of the response's bytes (docs/operations.md, "Overload"), so that the
+// grant is returned when the memory is, however slowly the client reads.
+template <typename Bytes>
+struct HeldBytes {
+  Bytes bytes;
+  MemoryBudget::Grant grant;
+};
+
+absl::string_view View(const StoredArticle& article) { return article.bytes(); }
+absl::string_view View(const grpc::Slice& slice) {
+  return {reinterpret_cast<const char*>(slice.begin()), slice.size()};
+}
+
+template <typename Bytes>
+grpc::Slice HoldingSlice(Bytes bytes, MemoryBudget::Grant grant) {
+  auto* held = new HeldBytes<Bytes>{std::move(bytes), std::move(grant)};
+  const absl::string_view view = View(held->bytes);
+  // The bytes are immutable; gRPC only reads what it sends.
+  return grpc::Slice(
+      const_cast<char*>(view.data()), view.size(),
+      [](void* p) { delete static_cast<HeldBytes<Bytes>*>(p); }, held);
+}
+
+// The Article that `served` stands for: the stored bytes (referred to, not copied, and holding the
+// response's grant), then the read_stats field.
+grpc::ByteBuffer ToByteBuffer(ArticleWithStats served) {
+  grpc::Slice slices[2] = {
+      HoldingSlice(std::move(served.article), std::move(served.response_bytes)), grpc::Slice()};
+  if (!served.read_stats) return grpc::ByteBuffer(slices, 1);
+  slices[1] = grpc::Slice(ReadStatsField(*served.read_stats));
+  return grpc::ByteBuffer(slices, 2);
 }
 
 // Below this, copying an article's bytes costs less than the two allocations of a slice that
@@ -62,22 +83,13 @@ void AppendFieldHeader(int field_number, std::size_t length, std::string* out) {
   out->append(reinterpret_cast<const char*>(header), static_cast<std::size_t>(end - header));
 }
 
-// A slice of `article`'s bytes, not a copy: it holds a reference to them until gRPC drops it.
-grpc::Slice ReferringSlice(StoredArticle article) {
-  auto* held = new StoredArticle(std::move(article));
-  const absl::string_view bytes = held->bytes();
-  // The bytes are immutable; gRPC only reads what it sends.
-  return grpc::Slice(
-      const_cast<char*>(bytes.data()), bytes.size(),
-      [](void* p) { delete static_cast<StoredArticle*>(p); }, held);
-}
-
 grpc::ByteBuffer ToByteBuffer(ArticlePageWithStats page) {
   return ListArticlesResponseBytes(std::move(page));
 }
 
-// FinishInto for the raw methods: the answer becomes its response message's bytes (ToByteBuffer),
-// the call's end is recorded, and the permit is released once the call is finished.
+// FinishInto for the raw methods: the answer becomes its response message's bytes (ToByteBuffer,
+// whose slices hold the grant of those bytes until gRPC drops them), the call's end is recorded,
+// and the permit is released once the call is finished.
 template <typename T>
 auto FinishRawInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response,
                    CallLimiter::Permit permit, ObservedCall call) {
@@ -112,7 +124,8 @@ grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page) {
                       &copied);
     if (article.size() >= kReferAtLeast) {
       flush();
-      slices.push_back(ReferringSlice(std::move(served.article)));
+      // Not a copy: the slice holds a reference to the article's bytes.
+      slices.push_back(HoldingSlice(std::move(served.article), MemoryBudget::Grant()));
     } else {
       copied.append(article.data(), article.size());
     }
@@ -124,6 +137,10 @@ grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page) {
     copied += page.next_page_token;
   }
   flush();
+  // The page's grant goes with its last slice, the last that gRPC sends and drops.
+  if (!slices.empty()) {
+    slices.back() = HoldingSlice(std::move(slices.back()), std::move(page.response_bytes));
+  }
   page = ArticlePageWithStats();  // what the slices do not hold is needed no more
   // An empty page is an empty buffer, which is still a message (of no bytes) to send.
   return grpc::ByteBuffer(slices.data(), slices.size());

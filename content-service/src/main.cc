@@ -194,10 +194,12 @@ int main(int argc, char** argv) {
   newsroom::content::PendingReads pending_reads(
       &analytics, outbox->get(),
       {.max_pending = config->max_pending_reads, .max_age = config->max_pending_read_age});
-  newsroom::content::ContentService service(store.get(), &analytics, &pending_reads,
-                                            {.analytics_budget = config->analytics_budget,
-                                             .stats_max_age = config->stats_max_age,
-                                             .stats_feed = config->stats_feed});
+  newsroom::content::ContentService service(
+      store.get(), &analytics, &pending_reads,
+      {.analytics_budget = config->analytics_budget,
+       .stats_max_age = config->stats_max_age,
+       .stats_feed = config->stats_feed,
+       .max_response_bytes_in_flight = config->max_response_bytes_in_flight});
   if (auto status = SeedIfEmpty(*store, service, config->seed_path); !status.ok()) {
     return Fail(status);
   }

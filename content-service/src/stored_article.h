@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/src/memory_budget.h"
 #include "newsroom/analytics/v1/analytics_service.pb.h"
 #include "newsroom/content/v1/content_service.pb.h"
 
@@ -42,6 +43,10 @@ class StoredArticle final {
 struct ArticleWithStats {
   StoredArticle article;
   std::optional<analytics::v1::ReadStats> read_stats;
+  // The bytes of the answer's response, granted from ContentServiceOptions'
+  // max_response_bytes_in_flight; the gRPC layer holds them until gRPC is done sending it. Empty
+  // for the articles of a page, whose page holds the grant.
+  MemoryBudget::Grant response_bytes;
 };
 
 // A page of ListArticles as it is answered: its articles as stored, each with its read stats when
@@ -49,6 +54,7 @@ struct ArticleWithStats {
 struct ArticlePageWithStats {
   std::vector<ArticleWithStats> articles;
   std::string next_page_token;
+  MemoryBudget::Grant response_bytes;  // as ArticleWithStats'
 };
 
 // The wire-format bytes of Article's read_stats field holding `stats`. Appended to the bytes of an

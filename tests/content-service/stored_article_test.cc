@@ -4,6 +4,7 @@
 #include <grpcpp/support/slice.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -145,7 +146,7 @@ TEST(ListArticlesResponseBytesTest, EmptyPageIsAnEmptyMessageStillSent) {
 
   BothPages token_only;
   token_only.SetToken("token");
-  EXPECT_EQ(Flatten(ListArticlesResponseBytes(token_only.stored)),
+  EXPECT_EQ(Flatten(ListArticlesResponseBytes(std::move(token_only.stored))),
             token_only.message.SerializeAsString());
 }
 
@@ -166,7 +167,7 @@ TEST(ListArticlesResponseBytesTest, EqualsTheSerializedPageWithAndWithoutStatsAn
       if (with_token) page.SetToken("MTc5NTAwMDAwMHwwfGEtNnw");
       const std::string expected = page.message.SerializeAsString();
 
-      const std::string sent = Flatten(ListArticlesResponseBytes(page.stored));
+      const std::string sent = Flatten(ListArticlesResponseBytes(std::move(page.stored)));
       EXPECT_EQ(sent, expected) << "stats " << with_stats << ", token " << with_token;
       v1::ListArticlesResponse parsed;
       ASSERT_TRUE(parsed.ParseFromString(sent));
@@ -201,6 +202,34 @@ TEST(ListArticlesResponseBytesTest, RefersToLargeStoredBytesAndKeepsThemAlive) {
   EXPECT_TRUE(large_referred);
   slices.clear();
   EXPECT_EQ(Flatten(buffer), expected);
+}
+
+// The page's grant of response bytes is returned when gRPC drops the last of its slices, not
+// before: until then the bytes are in memory, however slowly the client reads them.
+TEST(ListArticlesResponseBytesTest, HoldsThePagesGrantUntilItsSlicesAreDropped) {
+  for (const bool large_last : {false, true}) {
+    MemoryBudget budget(1 << 20);
+    BothPages page;
+    page.Add(ArticleWithBody("first", 3200), std::nullopt);
+    // Without stats or a token, a large last article is a referring slice, a small one copied.
+    page.Add(ArticleWithBody("last", large_last ? 3200 : 10), std::nullopt);
+    std::optional<MemoryBudget::Grant> grant = budget.TryAcquire(7000);
+    ASSERT_TRUE(grant.has_value());
+    page.stored.response_bytes = *std::move(grant);
+
+    auto buffer =
+        std::make_unique<grpc::ByteBuffer>(ListArticlesResponseBytes(std::move(page.stored)));
+    page = BothPages();
+    EXPECT_EQ(budget.in_use(), 7000) << "large_last " << large_last;
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(buffer->Dump(&slices).ok());
+    buffer.reset();
+    EXPECT_EQ(budget.in_use(), 7000) << "a slice is still held; large_last " << large_last;
+    slices.erase(slices.begin());
+    EXPECT_EQ(budget.in_use(), 7000) << "the last slice is still held; large_last " << large_last;
+    slices.clear();
+    EXPECT_EQ(budget.in_use(), 0) << "large_last " << large_last;
+  }
 }
 
 }  // namespace

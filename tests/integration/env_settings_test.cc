@@ -87,6 +87,11 @@ TEST(EnvSettingsTest, AnUnparsableValueStopsTheStartNamingTheVariable) {
       RunToExit({CONTENT_SERVICE_BIN, "--db=:memory:"}, {"CONTENT_MAX_IN_FLIGHT_CALLS=0"});
   EXPECT_NE(bound.exit_code, 0);
   EXPECT_THAT(bound.stderr_text, HasSubstr("--max_in_flight_calls: "));
+  const Outcome bytes = RunToExit({CONTENT_SERVICE_BIN, "--db=:memory:"},
+                                  {"CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT=1000"});
+  EXPECT_NE(bytes.exit_code, 0);
+  EXPECT_THAT(bytes.stderr_text,
+              HasSubstr("--max_response_bytes_in_flight: must be between 1 MiB"));
 
   const Outcome analytics = RunToExit({ANALYTICS_SERVICE_BIN, "--redis=127.0.0.1:1"},
                                       {"ANALYTICS_MAX_CONNECTION_AGE=soon"});

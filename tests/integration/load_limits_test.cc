@@ -41,6 +41,7 @@ std::string CreateArticle(NewsroomPair& pair, const std::string& id) {
 // Outcome of one call of a flood, with when it ended.
 struct FloodResult {
   grpc::StatusCode code;
+  std::string message;
   Clock::time_point ended;
 };
 
@@ -64,7 +65,8 @@ std::vector<FloodResult> Flood(NewsroomPair& pair, const std::string& name, int 
     pair.content().async()->ReadArticle(
         &call->context, &call->request, &call->response, [&, i](grpc::Status status) {
           std::lock_guard<std::mutex> lock(mutex);
-          results[static_cast<std::size_t>(i)] = {status.error_code(), Clock::now()};
+          results[static_cast<std::size_t>(i)] = {status.error_code(), status.error_message(),
+                                                  Clock::now()};
           if (++done == calls) all_done.notify_one();
         });
     in_flight.push_back(std::move(call));
@@ -138,6 +140,65 @@ TEST(LoadLimitsTest, AFloodGetsFastRefusalsBoundedMemoryAndTheServiceRecovers) {
     read.set_read_id("");
     return pair.content().ReadArticle(Context().get(), read, &after).ok() && after.has_read_stats();
   }));
+}
+
+// Calls in flight are bounded by the bytes their responses hold, not only by their number: with
+// articles of 100 kB and 1 MiB allowed, a flood while analytics hangs (so admitted reads hold their
+// responses for the 2 s budget) admits about ten reads and refuses the rest before recording
+// them, so that a client's retry cannot count a read twice.
+TEST(LoadLimitsTest, ResponsesInFlightAreBoundedByBytesAndRefusedReadsAreNotCounted) {
+  constexpr int kFloodCalls = 200;
+  constexpr std::int64_t kBudgetBytes = std::int64_t{1} << 20;
+  constexpr std::size_t kBodyBytes = 100000;
+  NewsroomPair pair(
+      std::vector<std::string>{"--max_response_bytes_in_flight=" + std::to_string(kBudgetBytes)});
+  content_v1::CreateArticleRequest create;
+  create.set_article_id("large");
+  *create.mutable_article() = SampleArticle("A long read");
+  create.mutable_article()->set_body(std::string(kBodyBytes, 'w'));
+  content_v1::Article created;
+  const grpc::Status made = pair.content().CreateArticle(Context().get(), create, &created);
+  ASSERT_TRUE(made.ok()) << made.error_message();
+  content_v1::ReadArticleRequest read;
+  read.set_name(created.name());
+  content_v1::Article article;
+  ASSERT_TRUE(pair.content().ReadArticle(Context().get(), read, &article).ok());
+
+  pair.SignalAnalytics(SIGSTOP);
+  const std::vector<FloodResult> results = Flood(pair, created.name(), kFloodCalls);
+  pair.SignalAnalytics(SIGCONT);
+
+  int admitted = 0;
+  int refused = 0;
+  for (const FloodResult& result : results) {
+    if (result.code == grpc::StatusCode::OK) {
+      ++admitted;
+    } else if (result.code == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++refused;
+      EXPECT_NE(result.message.find("--max_response_bytes_in_flight"), std::string::npos)
+          << result.message;
+    }
+  }
+  std::printf(
+      "flood of %d reads of a %zu-byte article, %lld bytes allowed: %d admitted, %d "
+      "refused\n",
+      kFloodCalls, kBodyBytes, static_cast<long long>(kBudgetBytes), admitted, refused);
+  EXPECT_EQ(admitted + refused, kFloodCalls) << "every call is either served or refused";
+  EXPECT_GE(admitted, 1);
+  EXPECT_LE(admitted, kBudgetBytes / static_cast<std::int64_t>(kBodyBytes) + 1);
+
+  // The admitted reads reach analytics from the outbox; the refused ones were never recorded.
+  const auto reads = [&] {
+    analytics_v1::GetReadStatsRequest request;
+    request.set_article(created.name());
+    analytics_v1::ReadStats stats;
+    return pair.analytics().GetReadStats(Context().get(), request, &stats).ok() ? stats.reads()
+                                                                                : -1;
+  };
+  EXPECT_TRUE(Eventually([&] { return reads() == 1 + admitted; }, std::chrono::seconds(20)))
+      << "reads: " << reads();
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(reads(), 1 + admitted) << "no refused read counted late";
 }
 
 TEST(LoadLimitsTest, ASlowAnalyticsServiceLeavesReadsInsideTheBudget) {
