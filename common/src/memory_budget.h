@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -12,21 +13,26 @@ namespace newsroom {
 // clients that stop reading their answers, would take a process far past its memory limit. A call
 // whose bytes do not fit is refused (RESOURCE_EXHAUSTED) before it does anything that cannot be
 // undone. One call larger than the whole budget is admitted when nothing else holds any, so that
-// every answer the API allows can still be served, one at a time. Thread-safe; one atomic add a
-// call.
+// every answer the API allows can still be served, one at a time. Thread-safe; one atomic
+// compare-and-swap a call.
 class MemoryBudget final {
+  struct Counter {
+    std::atomic<std::int64_t> in_use{0};
+  };
+
  public:
   // Bytes held by one admitted call; returned when the grant is destroyed or Release()d. An empty
-  // grant (default-constructed, or moved from) holds none.
+  // grant (default-constructed, or moved from) holds none. A grant shares the budget's counter, so
+  // it may outlive the budget: gRPC can drop a response's bytes after the server has shut down.
   class Grant final {
    public:
     Grant() = default;
     Grant(Grant&& other) noexcept
-        : budget_(std::exchange(other.budget_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+        : counter_(std::move(other.counter_)), bytes_(std::exchange(other.bytes_, 0)) {}
     Grant& operator=(Grant&& other) noexcept {
       if (this != &other) {
         Release();
-        budget_ = std::exchange(other.budget_, nullptr);
+        counter_ = std::move(other.counter_);
         bytes_ = std::exchange(other.bytes_, 0);
       }
       return *this;
@@ -36,15 +42,16 @@ class MemoryBudget final {
     ~Grant() { Release(); }
 
     void Release() {
-      if (budget_ != nullptr) std::exchange(budget_, nullptr)->in_use_.fetch_sub(bytes_);
+      if (counter_ != nullptr) std::exchange(counter_, nullptr)->in_use.fetch_sub(bytes_);
       bytes_ = 0;
     }
     [[nodiscard]] std::int64_t bytes() const { return bytes_; }
 
    private:
     friend class MemoryBudget;
-    Grant(MemoryBudget* budget, std::int64_t bytes) : budget_(budget), bytes_(bytes) {}
-    MemoryBudget* budget_ = nullptr;
+    Grant(std::shared_ptr<Counter> counter, std::int64_t bytes)
+        : counter_(std::move(counter)), bytes_(bytes) {}
+    std::shared_ptr<Counter> counter_;
     std::int64_t bytes_ = 0;
   };
 
@@ -54,22 +61,22 @@ class MemoryBudget final {
   MemoryBudget& operator=(const MemoryBudget&) = delete;
 
   // A grant of `bytes`, or nullopt when they would take the bytes held past `max_bytes` while
-  // other grants hold some.
+  // other grants hold some. A refusal never shows in the count, even for a moment, so that it
+  // cannot cause another.
   std::optional<Grant> TryAcquire(std::int64_t bytes) {
-    const std::int64_t before = in_use_.fetch_add(bytes);
-    if (max_bytes_ > 0 && before != 0 && before + bytes > max_bytes_) {
-      in_use_.fetch_sub(bytes);
-      return std::nullopt;
-    }
-    return Grant(this, bytes);
+    std::int64_t in_use = counter_->in_use.load();
+    do {
+      if (max_bytes_ > 0 && in_use != 0 && in_use + bytes > max_bytes_) return std::nullopt;
+    } while (!counter_->in_use.compare_exchange_weak(in_use, in_use + bytes));
+    return Grant(counter_, bytes);
   }
 
-  [[nodiscard]] std::int64_t in_use() const { return in_use_.load(); }
+  [[nodiscard]] std::int64_t in_use() const { return counter_->in_use.load(); }
   [[nodiscard]] std::int64_t max_bytes() const { return max_bytes_; }
 
  private:
   const std::int64_t max_bytes_;
-  std::atomic<std::int64_t> in_use_{0};
+  const std::shared_ptr<Counter> counter_ = std::make_shared<Counter>();
 };
 
 }  // namespace newsroom

@@ -78,13 +78,15 @@ ABSL_FLAG(absl::Duration, max_pending_read_age, absl::Hours(24),
 ABSL_FLAG(int, max_in_flight_calls, 10000,
           "Get/Read/List calls served at once; more are refused at once with RESOURCE_EXHAUSTED, "
           "which bounds memory under a flood (env CONTENT_MAX_IN_FLIGHT_CALLS)");
-// 16 MiB: the listings in flight of the bench's 4 x 32 calls hold about 8 MiB at most; a flood of
-// large answers, or of clients that do not read theirs, stops there rather than at the pod's limit.
-ABSL_FLAG(std::int64_t, max_response_bytes_in_flight, std::int64_t{16} << 20,
-          "bytes the Get/Read/List responses in flight may hold until sent; a call that would "
-          "pass it is refused at once with RESOURCE_EXHAUSTED, before it records a read. One "
-          "larger response is served when no other is in flight "
-          "(env CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT)");
+// 64 MiB: a flood of large answers, or of clients that do not read theirs, stops there rather than
+// at the pod's 256 MiB limit. Each response is counted in full, shared bytes or not, so for
+// articles of a few kB --max_in_flight_calls binds first (10 000 x 3 kB is 30 MB), and the largest
+// page (100 articles of 200 kB, 20 MB) fits.
+ABSL_FLAG(std::int64_t, max_response_bytes_in_flight, std::int64_t{64} << 20,
+          "bytes the GetArticle/ReadArticle/ListArticles responses in flight may hold until "
+          "sent, each counted in full; a call that would pass it is refused at once with "
+          "RESOURCE_EXHAUSTED, before it records a read. One larger response is served only "
+          "while no other is in flight (env CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT)");
 ABSL_FLAG(int, max_watchers, 1000,
           "WatchArticleReadStats streams open at once (each relays one analytics-service stream); "
           "more are refused with RESOURCE_EXHAUSTED (env CONTENT_MAX_WATCHERS)");

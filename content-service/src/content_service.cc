@@ -41,9 +41,9 @@ std::string RandomHex128() {
 std::string NewReadId() { return absl::StrCat("cs-", RandomHex128()); }
 std::string NewEtag() { return RandomHex128().substr(0, 16); }
 
-// What a response adds to its articles' stored bytes, at most: each article's read_stats field
-// and its field header in a page, the page token.
-constexpr std::size_t kResponseBytesPerArticle = 64;
+// What a response adds to its articles' stored bytes, at most: each article's read_stats field (the
+// article's name, up to 72 bytes, and two counts) with its field headers, and a page's token.
+constexpr std::size_t kResponseBytesPerArticle = 128;
 constexpr std::size_t kResponseBytesPerPage = 1024;
 
 absl::StatusOr<int> PageSize(int requested, int default_size, int max_size) {
@@ -163,15 +163,20 @@ absl::StatusOr<std::vector<std::string>> ContentService::WatchedArticleNames(
   return names;
 }
 
-absl::StatusOr<MemoryBudget::Grant> ContentService::GrantResponseBytes(std::size_t article_bytes) {
-  std::optional<MemoryBudget::Grant> grant = response_budget_.TryAcquire(
-      static_cast<std::int64_t>(article_bytes + kResponseBytesPerArticle));
-  if (!grant) {
+absl::StatusOr<MemoryBudget::Grant> ContentService::GrantResponseBytes(std::size_t response_bytes) {
+  const auto bytes = static_cast<std::int64_t>(response_bytes);
+  std::optional<MemoryBudget::Grant> grant = response_budget_.TryAcquire(bytes);
+  if (grant) return *std::move(grant);
+  if (bytes > response_budget_.max_bytes()) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "server busy: responses in flight hold ", response_budget_.max_bytes(),
-        " bytes, the most allowed (--max_response_bytes_in_flight); retry with backoff"));
+        "server busy: this response (", bytes,
+        " bytes) is larger than the server holds in flight (", response_budget_.max_bytes(),
+        " bytes), so it is served only while no other is; ask for a smaller page_size, or retry "
+        "with backoff"));
   }
-  return *std::move(grant);
+  return absl::ResourceExhaustedError(absl::StrCat("server busy: responses in flight hold ",
+                                                   response_budget_.max_bytes(),
+                                                   " bytes, the most allowed; retry with backoff"));
 }
 
 void ContentService::GetArticle(const content_v1::GetArticleRequest& request, absl::Time deadline,
@@ -180,7 +185,7 @@ void ContentService::GetArticle(const content_v1::GetArticleRequest& request, ab
   if (!id.ok()) return std::move(done)(id.status());
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
-  auto grant = GrantResponseBytes(article->bytes().size());
+  auto grant = GrantResponseBytes(article->bytes().size() + kResponseBytesPerArticle);
   if (!grant.ok()) return std::move(done)(grant.status());
   FetchStats({request.name()}, deadline, trace,
              [article = *std::move(article), grant = *std::move(grant),
@@ -205,7 +210,7 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
   // Before the read is recorded: a refused call must not count.
-  auto grant = GrantResponseBytes(article->bytes().size());
+  auto grant = GrantResponseBytes(article->bytes().size() + kResponseBytesPerArticle);
   if (!grant.ok()) return std::move(done)(grant.status());
 
   analytics_v1::RecordReadRequest read;

@@ -36,9 +36,9 @@ struct ContentServiceOptions {
   // Keep the cached stats current from analytics-service's change stream (see StatsFeed).
   bool stats_feed = false;
   // Articles whose stats are remembered: room for a catalogue of about 100 000 read evenly, in
-  // 8.4 MB of table slots and the keys' own heap copies. That keeps content-service under its
-  // 64 MB bound for any catalogue (docs/performance.md, "The stats cache's cap"); at 120 000
-  // entries the tables doubled to 17 MB. Past it, stats are refetched more often.
+  // 8.4 MB of table slots and the keys' own heap copies, whatever the catalogue's size
+  // (docs/performance.md, "The stats cache's cap"; at 120 000 entries the tables doubled to 17
+  // MB). Past it, stats are refetched more often.
   std::size_t stats_cache_entries = ReadStatsCache::kEntriesAt8191Slots;
   // How page views share calls to analytics-service.
   ReadCoalescerOptions read_coalescing;
@@ -116,9 +116,9 @@ class ContentService final {
       analytics_v1::RecordReadRequest read, absl::Time sent, const TraceContext& trace,
       absl::StatusOr<analytics_v1::ReadStats> stats);
 
-  // A grant of the bytes of a response that carries `articles`, or RESOURCE_EXHAUSTED when the
-  // responses in flight already hold max_response_bytes_in_flight.
-  absl::StatusOr<MemoryBudget::Grant> GrantResponseBytes(std::size_t article_bytes);
+  // A grant of a response's `response_bytes`, or RESOURCE_EXHAUSTED when the responses in flight
+  // already hold max_response_bytes_in_flight (see MemoryBudget).
+  absl::StatusOr<MemoryBudget::Grant> GrantResponseBytes(std::size_t response_bytes);
 
   using StatsList = std::vector<std::optional<analytics_v1::ReadStats>>;
 

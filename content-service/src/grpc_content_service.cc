@@ -57,16 +57,6 @@ grpc::Slice HoldingSlice(Bytes bytes, MemoryBudget::Grant grant) {
       [](void* p) { delete static_cast<HeldBytes<Bytes>*>(p); }, held);
 }
 
-// The Article that `served` stands for: the stored bytes (referred to, not copied, and holding the
-// response's grant), then the read_stats field.
-grpc::ByteBuffer ToByteBuffer(ArticleWithStats served) {
-  grpc::Slice slices[2] = {
-      HoldingSlice(std::move(served.article), std::move(served.response_bytes)), grpc::Slice()};
-  if (!served.read_stats) return grpc::ByteBuffer(slices, 1);
-  slices[1] = grpc::Slice(ReadStatsField(*served.read_stats));
-  return grpc::ByteBuffer(slices, 2);
-}
-
 // Below this, copying an article's bytes costs less than the two allocations of a slice that
 // refers to them.
 constexpr std::size_t kReferAtLeast = 1024;
@@ -81,6 +71,10 @@ void AppendFieldHeader(int field_number, std::size_t length, std::string* out) {
       WireFormatLite::MakeTag(field_number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED), header);
   end = CodedOutputStream::WriteVarint64ToArray(length, end);
   out->append(reinterpret_cast<const char*>(header), static_cast<std::size_t>(end - header));
+}
+
+grpc::ByteBuffer ToByteBuffer(ArticleWithStats served) {
+  return ArticleResponseBytes(std::move(served));
 }
 
 grpc::ByteBuffer ToByteBuffer(ArticlePageWithStats page) {
@@ -106,6 +100,14 @@ auto FinishRawInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response
 }
 
 }  // namespace
+
+grpc::ByteBuffer ArticleResponseBytes(ArticleWithStats served) {
+  grpc::Slice slices[2] = {
+      HoldingSlice(std::move(served.article), std::move(served.response_bytes)), grpc::Slice()};
+  if (!served.read_stats) return grpc::ByteBuffer(slices, 1);
+  slices[1] = grpc::Slice(ReadStatsField(*served.read_stats));
+  return grpc::ByteBuffer(slices, 2);
+}
 
 grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page) {
   std::vector<grpc::Slice> slices;

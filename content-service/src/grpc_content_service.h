@@ -26,8 +26,14 @@ using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod
 // field when it has stats; see ReadStatsField), then next_page_token as field 2 when not empty.
 // The stored bytes of an article of 1 KiB or more are not copied: their slice holds a reference to
 // them, dropped when gRPC is done with the slice. The rest (field headers, stats, token) is copied.
-// `page` is consumed, so nothing of it outlives this call but what the slices hold.
+// `page` is consumed, so nothing of it outlives this call but what the slices hold. The page's
+// grant of response bytes goes with the last slice, the last that gRPC sends and drops.
 [[nodiscard]] grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page);
+
+// The wire-format bytes of the Article that `served` stands for (GetArticle, ReadArticle): its
+// stored bytes, not copied, in a slice that also holds the grant of response bytes until gRPC drops
+// it, then its read_stats field when it has stats.
+[[nodiscard]] grpc::ByteBuffer ArticleResponseBytes(ArticleWithStats served);
 
 // The gRPC edge of ContentService, on the callback API: each handler converts the call's deadline,
 // hands the request to the logic and finishes the reactor when the logic answers. No per-call

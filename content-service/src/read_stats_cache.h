@@ -34,10 +34,11 @@ class ReadStatsCache final {
   // shard).
   ReadStatsCache(absl::Duration max_age, std::size_t max_entries);
 
-  // The most entries for which every shard's table stays at 8191 slots (absl's capacities are
-  // 2^n - 1), 64 bytes each, while entries are evicted and replaced: absl drops an erased entry's
-  // tombstone by rehashing the table in place only while it is at most 25/32 full, and doubles
-  // the table otherwise. A cap of 120 000 (7500 a shard) doubled every table, 8.4 MB to 17 MB.
+  // A cap at which every shard's table stays at 8191 slots (absl's capacities are 2^n - 1), 64
+  // bytes each, while entries are evicted and replaced: absl drops an erased entry's tombstone by
+  // rehashing the table in place only while it is at most 25/32 full, and doubles the table
+  // otherwise. (Put erases before it inserts, so one entry a shard more would still fit; two would
+  // not.) A cap of 120 000 (7501 a shard) doubled every table, 8.4 MB to 17 MB.
   static constexpr std::size_t kEntriesPerShardAt8191Slots = 8191 * 25 / 32;  // 6399
   static constexpr std::size_t kEntriesAt8191Slots = 16 * kEntriesPerShardAt8191Slots;
 

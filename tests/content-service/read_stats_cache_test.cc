@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "content-service/src/content_service.h"
+
 namespace newsroom::content {
 namespace {
 
@@ -86,6 +88,8 @@ TEST(ReadStatsCacheTest, AtItsDefaultCapEvictionNeverDoublesATable) {
   }
   EXPECT_EQ(kept, ReadStatsCache::kEntriesAt8191Slots);
   EXPECT_EQ(cache.SlotCount(), 16 * 8191);
+  // ... and that cap is content-service's default.
+  EXPECT_EQ(ContentServiceOptions().stats_cache_entries, ReadStatsCache::kEntriesAt8191Slots);
 }
 
 absl::Time At(int milliseconds) { return kStart + absl::Milliseconds(milliseconds); }
