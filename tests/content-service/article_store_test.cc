@@ -163,15 +163,27 @@ class SqliteFactory final : public StoreFactory {
   TempDir dir_;
 };
 
-// One PostgreSQL server for the whole binary: starting one takes about a second.
-newsroom::testing::PostgresServer& SharedPostgres() {
-  static auto* server = new newsroom::testing::PostgresServer();  // stopped at exit by ~Environment
-  return *server;
+// One PostgreSQL server for the whole binary: starting one takes about a second. Started by the
+// first test that needs it; destroyed by ~Environment, which stops it and removes its data
+// directory (about 300 MB after this binary's tests).
+std::atomic<bool> shared_postgres_started{false};
+
+std::unique_ptr<newsroom::testing::PostgresServer>& SharedPostgresHolder() {
+  static auto* holder = [] {
+    shared_postgres_started = true;
+    return new std::unique_ptr<newsroom::testing::PostgresServer>(
+        std::make_unique<newsroom::testing::PostgresServer>());
+  }();
+  return *holder;
 }
+
+newsroom::testing::PostgresServer& SharedPostgres() { return *SharedPostgresHolder(); }
 
 class PostgresEnvironment final : public ::testing::Environment {
  public:
-  void TearDown() override { SharedPostgres().Stop(); }
+  void TearDown() override {
+    if (shared_postgres_started) SharedPostgresHolder().reset();
+  }
 };
 const auto* const kPostgresEnvironment =
     ::testing::AddGlobalTestEnvironment(new PostgresEnvironment());
