@@ -44,8 +44,8 @@ struct ArticleWithStats {
   StoredArticle article;
   std::optional<analytics::v1::ReadStats> read_stats;
   // The bytes of the answer's response, granted from ContentServiceOptions'
-  // max_response_bytes_in_flight; the gRPC layer holds them until gRPC is done sending it. Empty
-  // for the articles of a page, whose page holds the grant.
+  // max_response_bytes_in_flight; the response's slices hold the grant until gRPC drops them
+  // (ArticleResponseBytes). Empty for the articles of a page, whose page holds the grant.
   MemoryBudget::Grant response_bytes;
 };
 
