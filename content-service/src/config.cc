@@ -80,8 +80,8 @@ ABSL_FLAG(int, max_in_flight_calls, 10000,
           "which bounds memory under a flood (env CONTENT_MAX_IN_FLIGHT_CALLS)");
 // 64 MiB: a flood of large answers, or of clients that do not read theirs, stops there rather than
 // at the pod's 256 MiB limit. Each response is counted in full, shared bytes or not, so for
-// articles of a few kB --max_in_flight_calls binds first (10 000 x 3 kB is 30 MB), and the largest
-// page (100 articles of 200 kB, 20 MB) fits.
+// GetArticle and ReadArticle of a few kB --max_in_flight_calls binds first (10 000 x 3 kB is 30
+// MB), and the largest page (100 articles of 200 kB, 20 MB) fits.
 ABSL_FLAG(std::int64_t, max_response_bytes_in_flight, std::int64_t{64} << 20,
           "bytes the GetArticle/ReadArticle/ListArticles responses in flight may hold until "
           "sent, each counted in full; a call that would pass it is refused at once with "

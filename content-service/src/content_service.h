@@ -116,8 +116,8 @@ class ContentService final {
       analytics_v1::RecordReadRequest read, absl::Time sent, const TraceContext& trace,
       absl::StatusOr<analytics_v1::ReadStats> stats);
 
-  // A grant of a response's `response_bytes`, or RESOURCE_EXHAUSTED when the responses in flight
-  // already hold max_response_bytes_in_flight (see MemoryBudget).
+  // A grant of a response's `response_bytes`, or RESOURCE_EXHAUSTED when they would take the bytes
+  // the responses in flight hold past max_response_bytes_in_flight (see MemoryBudget).
   absl::StatusOr<MemoryBudget::Grant> GrantResponseBytes(std::size_t response_bytes);
 
   using StatsList = std::vector<std::optional<analytics_v1::ReadStats>>;

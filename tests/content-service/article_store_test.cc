@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -164,25 +166,38 @@ class SqliteFactory final : public StoreFactory {
 };
 
 // One PostgreSQL server for the whole binary: starting one takes about a second. Started by the
-// first test that needs it; destroyed by ~Environment, which stops it and removes its data
-// directory (about 300 MB after this binary's tests).
-std::atomic<bool> shared_postgres_started{false};
-
-std::unique_ptr<newsroom::testing::PostgresServer>& SharedPostgresHolder() {
-  static auto* holder = [] {
-    shared_postgres_started = true;
-    return new std::unique_ptr<newsroom::testing::PostgresServer>(
-        std::make_unique<newsroom::testing::PostgresServer>());
-  }();
-  return *holder;
+// first test that needs it (again after a TearDown, when gtest repeats with environments
+// recreated); destroyed by PostgresEnvironment::TearDown, which stops it and removes its data
+// directory (about 300 MB after this binary's tests). Both leaked: nothing to destroy at exit.
+std::mutex& SharedPostgresMutex() {
+  static auto* mutex = new std::mutex();
+  return *mutex;
+}
+std::unique_ptr<newsroom::testing::PostgresServer>& SharedPostgresSlot() {
+  static auto* slot = new std::unique_ptr<newsroom::testing::PostgresServer>();
+  return *slot;
 }
 
-newsroom::testing::PostgresServer& SharedPostgres() { return *SharedPostgresHolder(); }
+newsroom::testing::PostgresServer& SharedPostgres() {
+  std::lock_guard<std::mutex> lock(SharedPostgresMutex());
+  auto& slot = SharedPostgresSlot();
+  if (slot == nullptr) slot = std::make_unique<newsroom::testing::PostgresServer>();
+  return *slot;
+}
 
 class PostgresEnvironment final : public ::testing::Environment {
  public:
   void TearDown() override {
-    if (shared_postgres_started) SharedPostgresHolder().reset();
+    std::lock_guard<std::mutex> lock(SharedPostgresMutex());
+    auto& slot = SharedPostgresSlot();
+    if (slot == nullptr) return;
+    // Its log goes with its directory: keep what a failure may need.
+    if (!::testing::UnitTest::GetInstance()->Passed()) {
+      std::ifstream log(slot->log_path());
+      if (log)
+        std::cerr << "PostgreSQL's log (" << slot->log_path() << "):\n" << log.rdbuf() << "\n";
+    }
+    slot.reset();
   }
 };
 const auto* const kPostgresEnvironment =

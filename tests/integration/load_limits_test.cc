@@ -144,14 +144,16 @@ TEST(LoadLimitsTest, AFloodGetsFastRefusalsBoundedMemoryAndTheServiceRecovers) {
 
 // Calls in flight are bounded by the bytes their responses hold, not only by their number: with
 // articles of 100 kB and 1 MiB allowed, a flood while analytics hangs (so admitted reads hold their
-// responses for the 2 s budget) admits about ten reads and refuses the rest before recording
+// responses for the 5 s budget) admits about ten reads and refuses the rest before recording
 // them, so that a client's retry cannot count a read twice.
 TEST(LoadLimitsTest, ResponsesInFlightAreBoundedByBytesAndRefusedReadsAreNotCounted) {
   constexpr int kFloodCalls = 200;
   constexpr std::int64_t kBudgetBytes = std::int64_t{1} << 20;
   constexpr std::size_t kBodyBytes = 100000;
-  NewsroomPair pair(
-      std::vector<std::string>{"--max_response_bytes_in_flight=" + std::to_string(kBudgetBytes)});
+  // A 5 s budget: every call of the flood reaches content-service before the first admitted read
+  // is answered, however loaded the machine.
+  NewsroomPair pair(std::vector<std::string>{
+      "--max_response_bytes_in_flight=" + std::to_string(kBudgetBytes), "--analytics_budget=5s"});
   content_v1::CreateArticleRequest create;
   create.set_article_id("large");
   *create.mutable_article() = SampleArticle("A long read");
