@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,28 @@ std::vector<std::string> ShortRunOf(const std::string& scenario,
   return flags;
 }
 
+// Runs the load generator with `flags` against `service`, served by this process. The run, when
+// the server started and the generator exited 0 and wrote its JSON; otherwise the test has failed
+// saying why, and nullopt.
+std::optional<GeneratorRun> RunAgainst(grpc::Service* service,
+                                       const std::vector<std::string>& flags) {
+  InProcessServer server({service});
+  if (!server.started()) {
+    ADD_FAILURE() << "the in-process server did not start";
+    return std::nullopt;
+  }
+  GeneratorRun run = RunLoadGenerator(server.address(), flags);
+  if (run.exit_code != 0) {
+    ADD_FAILURE() << "load_generator did not exit 0: " << run.stderr_text;
+    return std::nullopt;
+  }
+  if (!run.result.has_value()) {
+    ADD_FAILURE() << "no --json_out written";
+    return std::nullopt;
+  }
+  return run;
+}
+
 TEST(LoadGeneratorScriptedTest, CountsFailedCallsByStatusCode) {
   // The probe (call 0) succeeds; after it, every third call succeeds and the others fail with one
   // of two codes.
@@ -43,12 +66,9 @@ TEST(LoadGeneratorScriptedTest, CountsFailedCallsByStatusCode) {
     }
   });
   ScriptedBenchService service(&script);
-  InProcessServer server({&service});
-  ASSERT_TRUE(server.started());
-  const GeneratorRun run = RunLoadGenerator(server.address(), ShortRunOf("empty"));
-  ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
-  ASSERT_TRUE(run.result.has_value()) << "no --json_out written";
-  const RunResult& result = *run.result;
+  const std::optional<GeneratorRun> run = RunAgainst(&service, ShortRunOf("empty"));
+  ASSERT_TRUE(run.has_value());
+  const RunResult& result = *run->result;
 
   ASSERT_EQ(result.errors().size(), 2u);
   ASSERT_EQ(result.errors().count("RESOURCE_EXHAUSTED"), 1u);
@@ -62,8 +82,8 @@ TEST(LoadGeneratorScriptedTest, CountsFailedCallsByStatusCode) {
             script.answered(grpc::StatusCode::RESOURCE_EXHAUSTED));
   EXPECT_LE(result.errors().at("FAILED_PRECONDITION"),
             script.answered(grpc::StatusCode::FAILED_PRECONDITION));
-  EXPECT_NE(run.stderr_text.find("load_generator: first error: "), std::string::npos)
-      << run.stderr_text;
+  EXPECT_NE(run->stderr_text.find("load_generator: first error: "), std::string::npos)
+      << run->stderr_text;
 }
 
 TEST(LoadGeneratorScriptedTest, ReportsNoSuccessWhenEveryCallAfterTheProbeFails) {
@@ -71,12 +91,9 @@ TEST(LoadGeneratorScriptedTest, ReportsNoSuccessWhenEveryCallAfterTheProbeFails)
     return call == 0 ? grpc::StatusCode::OK : grpc::StatusCode::UNIMPLEMENTED;
   });
   ScriptedBenchService service(&script);
-  InProcessServer server({&service});
-  ASSERT_TRUE(server.started());
-  const GeneratorRun run = RunLoadGenerator(server.address(), ShortRunOf("empty"));
-  ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
-  ASSERT_TRUE(run.result.has_value()) << "no --json_out written";
-  const RunResult& result = *run.result;
+  const std::optional<GeneratorRun> run = RunAgainst(&service, ShortRunOf("empty"));
+  ASSERT_TRUE(run.has_value());
+  const RunResult& result = *run->result;
 
   EXPECT_GT(result.calls(), 0);
   EXPECT_EQ(result.ok_calls(), 0);
@@ -90,9 +107,9 @@ TEST(LoadGeneratorScriptedTest, ReportsNoSuccessWhenEveryCallAfterTheProbeFails)
   EXPECT_TRUE(result.cpu_us_per_call().empty());
   // Failed calls are timed too.
   ExpectOrderedLatencies(result.latency());
-  EXPECT_NE(run.stderr_text.find("load_generator: first error: UNIMPLEMENTED: scripted failure"),
+  EXPECT_NE(run->stderr_text.find("load_generator: first error: UNIMPLEMENTED: scripted failure"),
             std::string::npos)
-      << run.stderr_text;
+      << run->stderr_text;
 }
 
 TEST(LoadGeneratorScriptedTest, CountsTheReadsOfEveryBatchByOutcome) {
@@ -112,13 +129,10 @@ TEST(LoadGeneratorScriptedTest, CountsTheReadsOfEveryBatchByOutcome) {
   });
   ReadLedger ledger;
   ScriptedAnalyticsService service(&script, &ledger);
-  InProcessServer server({&service});
-  ASSERT_TRUE(server.started());
-  const GeneratorRun run =
-      RunLoadGenerator(server.address(), ShortRunOf("batch_record_reads", {"--batch_size=10"}));
-  ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
-  ASSERT_TRUE(run.result.has_value()) << "no --json_out written";
-  const RunResult& result = *run.result;
+  const std::optional<GeneratorRun> run =
+      RunAgainst(&service, ShortRunOf("batch_record_reads", {"--batch_size=10"}));
+  ASSERT_TRUE(run.has_value());
+  const RunResult& result = *run->result;
 
   EXPECT_EQ(result.items_per_call(), kBatchSize);
   EXPECT_GT(result.ok_calls(), 0);
@@ -139,13 +153,10 @@ TEST(LoadGeneratorScriptedTest, CountsTheReadsOfEveryBatchByOutcome) {
 // the response's bytes by default and from the decoded message with --decode.
 void ExpectQueuedReadsCounted(bool decode) {
   ScriptedContentService service([](int64_t call) { return call % 3 == 1; });
-  InProcessServer server({&service});
-  ASSERT_TRUE(server.started());
-  const GeneratorRun run = RunLoadGenerator(
-      server.address(), ShortRunOf("read_article", {decode ? "--decode=true" : "--decode=false"}));
-  ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
-  ASSERT_TRUE(run.result.has_value()) << "no --json_out written";
-  const RunResult& result = *run.result;
+  const std::optional<GeneratorRun> run = RunAgainst(
+      &service, ShortRunOf("read_article", {decode ? "--decode=true" : "--decode=false"}));
+  ASSERT_TRUE(run.has_value());
+  const RunResult& result = *run->result;
 
   EXPECT_EQ(result.responses_decoded(), decode);
   EXPECT_TRUE(result.errors().empty());
