@@ -1,7 +1,9 @@
 // Load limits: a flood of calls against a bounded content-service gets fast RESOURCE_EXHAUSTED,
-// memory stays bounded and the service recovers; a slow analytics-service leaves reads inside
+// memory stays bounded and the service recovers; responses in flight are bounded by their bytes,
+// also while a client does not read them; a slow analytics-service leaves reads inside
 // content-service's budget; content's call to analytics never outlives the caller's deadline.
 
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -206,6 +208,104 @@ TEST(LoadLimitsTest, ResponsesInFlightAreBoundedByBytesAndRefusedReadsAreNotCoun
   // Every admitted response's bytes were returned: a read is admitted again.
   const grpc::Status again = pair.content().ReadArticle(Context().get(), read, &article);
   EXPECT_TRUE(again.ok()) << again.error_message();
+}
+
+// Calls that a client never reads from, opened on their own connection: each asks for an article
+// of 150 kB, more than HTTP/2's 64 KiB stream window lets content-service send before the client
+// reads, so the rest of each response stays with content-service. Their bytes stay counted against
+// the bound for as long as the client does not read (a seventh response would take it past 1 MiB),
+// and are returned once the client cancels.
+TEST(LoadLimitsTest, ResponsesAClientDoesNotReadStayCountedUntilItGoesAway) {
+  constexpr std::int64_t kBudgetBytes = std::int64_t{1} << 20;
+  constexpr std::size_t kBodyBytes = 150000;
+  constexpr int kUnreadCalls = 6;  // 6 x 150 kB fit in 1 MiB; a seventh does not
+  NewsroomPair pair(
+      std::vector<std::string>{"--max_response_bytes_in_flight=" + std::to_string(kBudgetBytes)});
+  content_v1::CreateArticleRequest create;
+  create.set_article_id("unread");
+  *create.mutable_article() = SampleArticle("A read nobody finishes");
+  create.mutable_article()->set_body(std::string(kBodyBytes, 'u'));
+  content_v1::Article created;
+  const grpc::Status made = pair.content().CreateArticle(Context().get(), create, &created);
+  ASSERT_TRUE(made.ok()) << made.error_message();
+  content_v1::GetArticleRequest get;
+  get.set_name(created.name());
+  const auto get_article = [&] {
+    content_v1::Article article;
+    return pair.content().GetArticle(Context().get(), get, &article);
+  };
+  ASSERT_TRUE(get_article().ok());
+
+  // A connection of its own (its window is not shared with content()'s) whose window never grows
+  // beyond HTTP/2's default: no BDP probing.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  const auto channel =
+      grpc::CreateCustomChannel(pair.content_address(), grpc::InsecureChannelCredentials(), args);
+  grpc::GenericStub generic(channel);
+  grpc::CompletionQueue queue;
+  const auto await = [&queue](void* expected) {
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(queue.Next(&tag, &ok));
+    ASSERT_EQ(tag, expected);
+    ASSERT_TRUE(ok);
+  };
+  struct UnreadCall {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream;
+    grpc::Status status;
+  };
+  std::vector<std::unique_ptr<UnreadCall>> unread;
+  for (int i = 0; i < kUnreadCalls; ++i) {
+    auto call = std::make_unique<UnreadCall>();
+    call->stream = generic.PrepareCall(&call->context,
+                                       "/newsroom.content.v1.ContentService/GetArticle", &queue);
+    call->stream->StartCall(call.get());
+    await(call.get());
+    grpc::Slice serialized(get.SerializeAsString());
+    grpc::ByteBuffer request(&serialized, 1);
+    // The request, and then nothing: the call's response is never read.
+    call->stream->WriteLast(request, grpc::WriteOptions(), call.get());
+    await(call.get());
+    unread.push_back(std::move(call));
+  }
+
+  // Once content-service has answered the six, their unsent bytes hold the bound, and another
+  // reader is refused, however long it waits.
+  grpc::Status refused;
+  EXPECT_TRUE(Eventually([&] {
+    refused = get_article();
+    return refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+  })) << "the unread responses were not counted: "
+      << refused.error_message();
+  EXPECT_NE(refused.error_message().find("responses in flight hold " +
+                                         std::to_string(kBudgetBytes) + " bytes"),
+            std::string::npos)
+      << refused.error_message();
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(get_article().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << "the bytes were returned while the client still had not read them";
+
+  // The client goes away: gRPC drops the unsent bytes, and with them their grants.
+  for (auto& call : unread) call->context.TryCancel();
+  for (auto& call : unread) {
+    call->stream->Finish(&call->status, call.get());
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(queue.Next(&tag, &ok));
+  }
+  queue.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (queue.Next(&tag, &ok)) {
+  }
+  grpc::Status after;
+  EXPECT_TRUE(Eventually([&] {
+    after = get_article();
+    return after.ok();
+  })) << after.error_message();
 }
 
 TEST(LoadLimitsTest, ASlowAnalyticsServiceLeavesReadsInsideTheBudget) {
