@@ -83,10 +83,10 @@ ABSL_FLAG(int, max_in_flight_calls, 10000,
 // GetArticle and ReadArticle of a few kB --max_in_flight_calls binds first (10 000 x 3 kB is 30
 // MB), and the largest page (100 articles of 200 kB, 20 MB) fits.
 ABSL_FLAG(std::int64_t, max_response_bytes_in_flight, std::int64_t{64} << 20,
-          "bytes the GetArticle/ReadArticle/ListArticles responses in flight may hold until "
-          "sent, each counted in full; a call that would pass it is refused at once with "
-          "RESOURCE_EXHAUSTED, before it records a read. One larger response is served only "
-          "while no other is in flight (env CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT)");
+          "bytes the GetArticle/ReadArticle/ListArticles/ListMostReadArticles responses in flight "
+          "may hold until sent, each counted in full; a call that would pass it is refused at "
+          "once with RESOURCE_EXHAUSTED, before it records a read. One larger response is served "
+          "only while no other is in flight (env CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT)");
 ABSL_FLAG(int, max_watchers, 1000,
           "WatchArticleReadStats streams open at once (each relays one analytics-service stream); "
           "more are refused with RESOURCE_EXHAUSTED (env CONTENT_MAX_WATCHERS)");

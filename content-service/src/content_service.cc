@@ -41,7 +41,7 @@ std::string RandomHex128() {
 std::string NewReadId() { return absl::StrCat("cs-", RandomHex128()); }
 std::string NewEtag() { return RandomHex128().substr(0, 16); }
 
-// What a response adds to its articles' stored bytes, at most: each article's read_stats field (the
+// What a response adds to its articles' bytes, at most: each article's read_stats field (the
 // article's name, up to 72 bytes, and two counts) with its field headers, and a page's token.
 constexpr std::size_t kResponseBytesPerArticle = 128;
 constexpr std::size_t kResponseBytesPerPage = 1024;
@@ -314,7 +314,7 @@ struct TopListing {
   int rounds = 0;
   std::vector<content_v1::MostReadArticle> found;
   absl::flat_hash_set<std::string> listed;
-  ContentService::Done<content_v1::ListMostReadArticlesResponse> done;
+  ContentService::Done<MostReadPage> done;
   absl::AnyInvocable<void(std::vector<content_v1::MostReadArticle>) &&> finish;
 
   static void Next(std::shared_ptr<TopListing> self, std::string page_token) {
@@ -379,7 +379,7 @@ struct TopListing {
 
 void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
                                           absl::Time deadline, const TraceContext& trace,
-                                          Done<content_v1::ListMostReadArticlesResponse> done) {
+                                          Done<MostReadPage> done) {
   const auto page_size = PageSize(request.page_size(), kDefaultTopPageSize, kMaxTopPageSize);
   if (!page_size.ok()) return std::move(done)(page_size.status());
   if (!analytics_v1::Period_IsValid(request.period())) {
@@ -397,19 +397,24 @@ void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticles
   // Once ranked, the page gets its all-time stats in one more batched call.
   listing->finish = [this, hold = callbacks_.Acquire(), listing_ptr = listing.get(), deadline,
                      trace](std::vector<content_v1::MostReadArticle> found) mutable {
+    auto done = std::move(listing_ptr->done);
+    std::size_t page_bytes = kResponseBytesPerPage;
+    for (const auto& entry : found) page_bytes += entry.ByteSizeLong() + kResponseBytesPerArticle;
+    auto grant = GrantResponseBytes(page_bytes);
+    if (!grant.ok()) return std::move(done)(grant.status());
     std::vector<content_v1::Article> articles;
     articles.reserve(found.size());
     for (auto& entry : found) articles.push_back(std::move(*entry.mutable_article()));
-    auto done = std::move(listing_ptr->done);
     AttachStats(std::move(articles), deadline, trace,
-                [found = std::move(found),
+                [found = std::move(found), grant = *std::move(grant),
                  done = std::move(done)](std::vector<content_v1::Article> articles) mutable {
-                  content_v1::ListMostReadArticlesResponse response;
+                  MostReadPage page;
                   for (std::size_t i = 0; i < found.size(); ++i) {
                     *found[i].mutable_article() = std::move(articles[i]);
-                    *response.add_articles() = std::move(found[i]);
+                    *page.response.add_articles() = std::move(found[i]);
                   }
-                  std::move(done)(std::move(response));
+                  page.response_bytes = std::move(grant);
+                  std::move(done)(std::move(page));
                 });
   };
   TopListing::Next(std::move(listing), "");

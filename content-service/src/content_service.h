@@ -42,10 +42,17 @@ struct ContentServiceOptions {
   std::size_t stats_cache_entries = ReadStatsCache::kEntriesAt8191Slots;
   // How page views share calls to analytics-service.
   ReadCoalescerOptions read_coalescing;
-  // Bytes that the responses of GetArticle, ReadArticle and ListArticles in flight may hold at
-  // once, until gRPC has sent them (0: no bound). A call that would pass it is refused with
-  // RESOURCE_EXHAUSTED before it records a read or asks analytics for stats.
+  // Bytes that the responses of GetArticle, ReadArticle, ListArticles and ListMostReadArticles in
+  // flight may hold at once, until gRPC has sent them (0: no bound). A call that would pass it is
+  // refused with RESOURCE_EXHAUSTED before it records a read or asks analytics for stats.
   std::int64_t max_response_bytes_in_flight = 0;
+};
+
+// A ListMostReadArticles answer, with the grant of its bytes (see ArticleWithStats'
+// response_bytes; the response's slice holds it until gRPC drops it).
+struct MostReadPage {
+  content_v1::ListMostReadArticlesResponse response;
+  MemoryBudget::Grant response_bytes;
 };
 
 // The content API's logic, independent of gRPC: validation, the article store, and read stats
@@ -86,10 +93,11 @@ class ContentService final {
   void ListArticles(const content_v1::ListArticlesRequest& request, absl::Time deadline,
                     const TraceContext& trace, Done<ArticlePageWithStats> done);
 
-  // The most read live articles of a period.
+  // The most read live articles of a period. Their bytes are granted once the articles are found,
+  // before their stats are fetched.
   void ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
                             absl::Time deadline, const TraceContext& trace,
-                            Done<content_v1::ListMostReadArticlesResponse> done);
+                            Done<MostReadPage> done);
 
   // The article names a WatchArticleReadStats request watches, validated, in request order without
   // duplicates: INVALID_ARGUMENT naming `names` or `names[i]`, NOT_FOUND naming an article that

@@ -43,6 +43,7 @@ struct HeldBytes {
 };
 
 absl::string_view View(const StoredArticle& article) { return article.bytes(); }
+absl::string_view View(const std::string& bytes) { return bytes; }
 absl::string_view View(const grpc::Slice& slice) {
   return {reinterpret_cast<const char*>(slice.begin()), slice.size()};
 }
@@ -80,6 +81,8 @@ grpc::ByteBuffer ToByteBuffer(ArticleWithStats served) {
 grpc::ByteBuffer ToByteBuffer(ArticlePageWithStats page) {
   return ListArticlesResponseBytes(std::move(page));
 }
+
+grpc::ByteBuffer ToByteBuffer(MostReadPage page) { return MostReadPageBytes(std::move(page)); }
 
 // FinishInto for the raw methods: the answer becomes its response message's bytes (ToByteBuffer,
 // whose slices hold the grant of those bytes until gRPC drops them), the call's end is recorded,
@@ -148,6 +151,12 @@ grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page) {
   return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
+grpc::ByteBuffer MostReadPageBytes(MostReadPage page) {
+  grpc::Slice slice =
+      HoldingSlice(page.response.SerializeAsString(), std::move(page.response_bytes));
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 GrpcContentService::GrpcContentService(ContentService* service, const EditorAuth* editor_auth,
                                        CallLimiter* limiter, WatchRelays* watches,
                                        CallObserver* observer)
@@ -159,6 +168,8 @@ GrpcContentService::GrpcContentService(ContentService* service, const EditorAuth
                                                "ReadArticle")),
       list_articles_(observer->ObserveInHandler(content_v1::ContentService::service_full_name(),
                                                 "ListArticles")),
+      list_most_read_articles_(observer->ObserveInHandler(
+          content_v1::ContentService::service_full_name(), "ListMostReadArticles")),
       limiter_(limiter),
       watches_(watches) {}
 
@@ -212,14 +223,10 @@ grpc::ServerUnaryReactor* GrpcContentService::ListArticles(grpc::CallbackServerC
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::ListMostReadArticles(
-    grpc::CallbackServerContext* context, const content_v1::ListMostReadArticlesRequest* request,
-    content_v1::ListMostReadArticlesResponse* response) {
-  auto permit = limiter_->TryAcquire();
-  if (!permit) return FinishOverloaded(context, *limiter_);
-  auto* reactor = context->DefaultReactor();
-  service_->ListMostReadArticles(*request, Deadline(context), CurrentCallTrace(),
-                                 FinishInto(reactor, response, *std::move(permit)));
-  return reactor;
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve(context, list_most_read_articles_, *request, response,
+               &ContentService::ListMostReadArticles);
 }
 
 grpc::ServerUnaryReactor* GrpcContentService::CreateArticle(

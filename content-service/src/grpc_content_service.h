@@ -11,15 +11,17 @@
 
 namespace newsroom::content {
 
-// The callback service with GetArticle, ReadArticle and ListArticles as raw methods: they answer
-// with the stored articles' bytes, each with its read_stats field after it (see StoredArticle), so
-// that gRPC neither copies nor serializes the articles on every page view or listing. They also
-// observe their own calls (common/src/server_call.h), sparing the busiest calls gRPC's interceptor
-// path.
+// The callback service with GetArticle, ReadArticle, ListArticles and ListMostReadArticles as raw
+// methods. The first three answer with the stored articles' bytes, each with its read_stats field
+// after it (see StoredArticle), so that gRPC neither copies nor serializes the articles on every
+// page view or listing. All four hand gRPC slices that hold the grant of their response's bytes
+// (docs/operations.md, "Overload") until gRPC drops them, and observe their own calls
+// (common/src/server_call.h), sparing the busiest calls gRPC's interceptor path.
 using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod_GetArticle<
     content_v1::ContentService::WithRawCallbackMethod_ReadArticle<
         content_v1::ContentService::WithRawCallbackMethod_ListArticles<
-            content_v1::ContentService::CallbackService>>>;
+            content_v1::ContentService::WithRawCallbackMethod_ListMostReadArticles<
+                content_v1::ContentService::CallbackService>>>>;
 
 // The wire-format bytes of the ListArticlesResponse that `page` stands for, exactly what
 // serializing that message gives: each article as field 1 (its stored bytes, then its read_stats
@@ -34,6 +36,10 @@ using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod
 // stored bytes, not copied, in a slice that also holds the grant of response bytes until gRPC drops
 // it, then its read_stats field when it has stats.
 [[nodiscard]] grpc::ByteBuffer ArticleResponseBytes(ArticleWithStats served);
+
+// The serialized ListMostReadArticlesResponse of `page`, in one slice that also holds the page's
+// grant of response bytes until gRPC drops it.
+[[nodiscard]] grpc::ByteBuffer MostReadPageBytes(MostReadPage page);
 
 // The gRPC edge of ContentService, on the callback API: each handler converts the call's deadline,
 // hands the request to the logic and finishes the reactor when the logic answers. No per-call
@@ -69,9 +75,11 @@ class GrpcContentService final : public ContentCallbackService {
   grpc::ServerUnaryReactor* DeleteArticle(grpc::CallbackServerContext* context,
                                           const content_v1::DeleteArticleRequest* request,
                                           google::protobuf::Empty* response) override;
-  grpc::ServerUnaryReactor* ListMostReadArticles(
-      grpc::CallbackServerContext* context, const content_v1::ListMostReadArticlesRequest* request,
-      content_v1::ListMostReadArticlesResponse* response) override;
+  // Raw: the request is a ListMostReadArticlesRequest, the response a
+  // ListMostReadArticlesResponse.
+  grpc::ServerUnaryReactor* ListMostReadArticles(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) override;
   grpc::ServerWriteReactor<content_v1::WatchArticleReadStatsResponse>* WatchArticleReadStats(
       grpc::CallbackServerContext* context,
       const content_v1::WatchArticleReadStatsRequest* request) override;
@@ -95,6 +103,7 @@ class GrpcContentService final : public ContentCallbackService {
   const ObservedMethod& get_article_;
   const ObservedMethod& read_article_;
   const ObservedMethod& list_articles_;
+  const ObservedMethod& list_most_read_articles_;
   CallLimiter* const limiter_;
   WatchRelays* const watches_;
 };

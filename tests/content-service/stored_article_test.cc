@@ -271,5 +271,30 @@ TEST(ArticleResponseBytesTest, HoldsTheGrantUntilTheArticlesSliceIsDropped) {
   EXPECT_EQ(budget.in_use(), 0);
 }
 
+// ListMostReadArticles' response is the serialized message, in one slice that holds the page's
+// grant until gRPC drops it.
+TEST(MostReadPageBytesTest, IsTheSerializedResponseAndHoldsTheGrantUntilDropped) {
+  MemoryBudget budget(1 << 20);
+  MostReadPage page;
+  for (const std::string id : {"one", "two"}) {
+    v1::MostReadArticle* entry = page.response.add_articles();
+    *entry->mutable_article() = ArticleWithBody(id, 2000);
+    *entry->mutable_article()->mutable_read_stats() = StatsOf(id, 40);
+    entry->set_reads(40);
+  }
+  const std::string expected = page.response.SerializeAsString();
+  std::optional<MemoryBudget::Grant> grant = budget.TryAcquire(5000);
+  ASSERT_TRUE(grant.has_value());
+  page.response_bytes = *std::move(grant);
+  auto buffer = std::make_unique<grpc::ByteBuffer>(MostReadPageBytes(std::move(page)));
+  EXPECT_EQ(Flatten(*buffer), expected);
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(buffer->Dump(&slices).ok());
+  buffer.reset();
+  EXPECT_EQ(budget.in_use(), 5000) << "the slice is still held";
+  slices.clear();
+  EXPECT_EQ(budget.in_use(), 0);
+}
+
 }  // namespace
 }  // namespace newsroom::content

@@ -214,7 +214,8 @@ TEST(LoadLimitsTest, ResponsesInFlightAreBoundedByBytesAndRefusedReadsAreNotCoun
 // of 150 kB, more than HTTP/2's 64 KiB stream window lets content-service send before the client
 // reads, so the rest of each response stays with content-service. Their bytes stay counted against
 // the bound for as long as the client does not read (a seventh response would take it past 1 MiB),
-// and are returned once the client cancels.
+// and are returned once the client cancels. A ranking holding that article (ListMostReadArticles)
+// is refused while they are held, like any other response.
 TEST(LoadLimitsTest, ResponsesAClientDoesNotReadStayCountedUntilItGoesAway) {
   constexpr std::int64_t kBudgetBytes = std::int64_t{1} << 20;
   constexpr std::size_t kBodyBytes = 150000;
@@ -234,7 +235,19 @@ TEST(LoadLimitsTest, ResponsesAClientDoesNotReadStayCountedUntilItGoesAway) {
     content_v1::Article article;
     return pair.content().GetArticle(Context().get(), get, &article);
   };
-  ASSERT_TRUE(get_article().ok());
+  // One read, so that the article is also the most read one, of 150 kB in a ranking.
+  content_v1::ReadArticleRequest read;
+  read.set_name(created.name());
+  content_v1::Article article;
+  ASSERT_TRUE(pair.content().ReadArticle(Context().get(), read, &article).ok());
+  content_v1::ListMostReadArticlesResponse ranking;
+  const auto list_most_read = [&] {
+    return pair.content().ListMostReadArticles(Context().get(),
+                                               content_v1::ListMostReadArticlesRequest(), &ranking);
+  };
+  const grpc::Status listed = list_most_read();
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  ASSERT_EQ(ranking.articles_size(), 1);
 
   // A connection of its own (its window is not shared with content()'s) whose window never grows
   // beyond HTTP/2's default: no BDP probing.
@@ -287,6 +300,9 @@ TEST(LoadLimitsTest, ResponsesAClientDoesNotReadStayCountedUntilItGoesAway) {
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(get_article().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << "the bytes were returned while the client still had not read them";
+  const grpc::Status ranked_while_full = list_most_read();
+  EXPECT_EQ(ranked_while_full.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << "a ranking of the 150 kB article was not counted: " << ranked_while_full.error_message();
 
   // The client goes away: gRPC drops the unsent bytes, and with them their grants.
   for (auto& call : unread) call->context.TryCancel();
@@ -306,6 +322,8 @@ TEST(LoadLimitsTest, ResponsesAClientDoesNotReadStayCountedUntilItGoesAway) {
     after = get_article();
     return after.ok();
   })) << after.error_message();
+  const grpc::Status ranked_after = list_most_read();
+  EXPECT_TRUE(ranked_after.ok()) << ranked_after.error_message();
 }
 
 TEST(LoadLimitsTest, ASlowAnalyticsServiceLeavesReadsInsideTheBudget) {
