@@ -690,6 +690,8 @@ int Run() {
   if (options.channels < 1) return Fail("--channels: must be at least 1");
   if (options.inflight < 1) return Fail("--inflight: must be at least 1");
   if (options.rate < 0) return Fail("--rate: must not be negative");
+  // Below 1 every open-loop send would be counted as missed.
+  if (options.max_outstanding < 1) return Fail("--max_outstanding: must be at least 1");
   if (options.duration <= absl::ZeroDuration()) return Fail("--duration: must be positive");
   if (options.warmup < absl::ZeroDuration()) return Fail("--warmup: must not be negative");
   if (absl::GetFlag(FLAGS_articles) < 1) return Fail("--articles: must be at least 1");

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "newsroom/bench/v1/bench_results.pb.h"
 #include "tests/bench/load_generator_run.h"
@@ -172,6 +174,28 @@ TEST(LoadGeneratorTest, StopsBeforeAnyLoadWhenTheFirstCallFails) {
       << run.stderr_text;
   EXPECT_FALSE(run.result.has_value()) << "a failed setup wrote figures";
   EXPECT_EQ(served_ok, 0);
+}
+
+// A flag out of range is refused by name before any call: the server sees none.
+TEST(LoadGeneratorTest, RefusesFlagsOutOfRangeBeforeAnyCall) {
+  StartedService server = StartService(EMPTY_SERVER_BIN, {});
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"--channels=0", "--channels: must be at least 1"},
+      {"--inflight=0", "--inflight: must be at least 1"},
+      {"--rate=-1", "--rate: must not be negative"},
+      {"--max_outstanding=0", "--max_outstanding: must be at least 1"},
+      {"--duration=0s", "--duration: must be positive"},
+      {"--warmup=-1s", "--warmup: must not be negative"},
+      {"--batch_size=1001", "--batch_size: must be 1 to 1000"},
+  };
+  for (const auto& [flag, message] : refused) {
+    // The flag last, so that it overrides the short duration.
+    const GeneratorRun run = RunLoadGenerator(server.address(), {"--duration=1s", flag});
+    EXPECT_EQ(run.exit_code, 1) << flag;
+    EXPECT_NE(run.stderr_text.find(message), std::string::npos) << flag << ": " << run.stderr_text;
+    EXPECT_FALSE(run.result.has_value()) << flag;
+  }
+  EXPECT_EQ(StopAndReadOkCalls(server), 0);
 }
 
 }  // namespace
