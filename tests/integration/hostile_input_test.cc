@@ -283,6 +283,12 @@ std::vector<HostileCase> HostileCases() {
   analytics("RecordRead wire type 7", "RecordRead", Varint(1 << 3 | 7) + "x", kInvalid);
   analytics("GetReadStats field number 0", "GetReadStats", Field(0, "x"), kInvalid);
   analytics("RecordRead unterminated varint", "RecordRead", std::string(11, '\xff'), kInvalid);
+  content("ListMostReadArticles unterminated varint", "ListMostReadArticles",
+          std::string(11, '\xff'), kInvalid);
+  content("ListMostReadArticles negative page_size", "ListMostReadArticles",
+          Varint(2 << 3 | 0) + Varint(static_cast<std::uint64_t>(-1)), kInvalid);
+  content("ListMostReadArticles unknown period", "ListMostReadArticles",
+          Varint(1 << 3 | 0) + Varint(99), kInvalid);
   content("ReadArticle bad read_id plus unknown fields", "ReadArticle",
           ReadArticle(kArticle, "", "r 1") + UnknownField() + Field(77, "\xff\xfe"), kInvalid);
   analytics("RecordRead bad article plus unknown fields", "RecordRead",
