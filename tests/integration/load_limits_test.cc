@@ -40,6 +40,19 @@ std::string CreateArticle(NewsroomPair& pair, const std::string& id) {
   return CreateSampleArticle(pair, id, "Load limits " + id);
 }
 
+// Creates article `id` with a body of `body_bytes` and returns its name ("" when refused, with a
+// failure recorded).
+std::string CreateLargeArticle(NewsroomPair& pair, const std::string& id, std::size_t body_bytes) {
+  content_v1::CreateArticleRequest create;
+  create.set_article_id(id);
+  *create.mutable_article() = SampleArticle("Load limits, a long read: " + id);
+  create.mutable_article()->set_body(std::string(body_bytes, 'w'));
+  content_v1::Article created;
+  const grpc::Status made = pair.content().CreateArticle(Context().get(), create, &created);
+  EXPECT_TRUE(made.ok()) << made.error_message();
+  return created.name();
+}
+
 // Outcome of one call of a flood, with when it ended.
 struct FloodResult {
   grpc::StatusCode code;
@@ -156,20 +169,15 @@ TEST(LoadLimitsTest, ResponsesInFlightAreBoundedByBytesAndRefusedReadsAreNotCoun
   // is answered, however loaded the machine.
   NewsroomPair pair(std::vector<std::string>{
       "--max_response_bytes_in_flight=" + std::to_string(kBudgetBytes), "--analytics_budget=5s"});
-  content_v1::CreateArticleRequest create;
-  create.set_article_id("large");
-  *create.mutable_article() = SampleArticle("A long read");
-  create.mutable_article()->set_body(std::string(kBodyBytes, 'w'));
-  content_v1::Article created;
-  const grpc::Status made = pair.content().CreateArticle(Context().get(), create, &created);
-  ASSERT_TRUE(made.ok()) << made.error_message();
+  const std::string name = CreateLargeArticle(pair, "large", kBodyBytes);
+  ASSERT_FALSE(name.empty());
   content_v1::ReadArticleRequest read;
-  read.set_name(created.name());
+  read.set_name(name);
   content_v1::Article article;
   ASSERT_TRUE(pair.content().ReadArticle(Context().get(), read, &article).ok());
 
   pair.SignalAnalytics(SIGSTOP);
-  const std::vector<FloodResult> results = Flood(pair, created.name(), kFloodCalls);
+  const std::vector<FloodResult> results = Flood(pair, name, kFloodCalls);
   pair.SignalAnalytics(SIGCONT);
 
   int admitted = 0;
@@ -196,7 +204,7 @@ TEST(LoadLimitsTest, ResponsesInFlightAreBoundedByBytesAndRefusedReadsAreNotCoun
   // The admitted reads reach analytics from the outbox; the refused ones were never recorded.
   const auto reads = [&] {
     analytics_v1::GetReadStatsRequest request;
-    request.set_article(created.name());
+    request.set_article(name);
     analytics_v1::ReadStats stats;
     return pair.analytics().GetReadStats(Context().get(), request, &stats).ok() ? stats.reads()
                                                                                 : -1;
@@ -222,22 +230,17 @@ TEST(LoadLimitsTest, ResponsesAClientDoesNotReadStayCountedUntilItGoesAway) {
   constexpr int kUnreadCalls = 6;  // 6 x 150 kB fit in 1 MiB; a seventh does not
   NewsroomPair pair(
       std::vector<std::string>{"--max_response_bytes_in_flight=" + std::to_string(kBudgetBytes)});
-  content_v1::CreateArticleRequest create;
-  create.set_article_id("unread");
-  *create.mutable_article() = SampleArticle("A read nobody finishes");
-  create.mutable_article()->set_body(std::string(kBodyBytes, 'u'));
-  content_v1::Article created;
-  const grpc::Status made = pair.content().CreateArticle(Context().get(), create, &created);
-  ASSERT_TRUE(made.ok()) << made.error_message();
+  const std::string name = CreateLargeArticle(pair, "unread", kBodyBytes);
+  ASSERT_FALSE(name.empty());
   content_v1::GetArticleRequest get;
-  get.set_name(created.name());
+  get.set_name(name);
   const auto get_article = [&] {
     content_v1::Article article;
     return pair.content().GetArticle(Context().get(), get, &article);
   };
   // One read, so that the article is also the most read one, of 150 kB in a ranking.
   content_v1::ReadArticleRequest read;
-  read.set_name(created.name());
+  read.set_name(name);
   content_v1::Article article;
   ASSERT_TRUE(pair.content().ReadArticle(Context().get(), read, &article).ok());
   content_v1::ListMostReadArticlesResponse ranking;
