@@ -13,14 +13,67 @@ namespace newsroom {
 // clients that stop reading their answers, would take a process far past its memory limit. A call
 // whose bytes do not fit is refused (RESOURCE_EXHAUSTED) before it does anything that cannot be
 // undone. One call larger than the whole budget is admitted when nothing else holds any, so that
-// every answer the API allows can still be served, one at a time. Thread-safe; one atomic
-// compare-and-swap a call.
+// every answer the API allows can still be served, one at a time. Bytes that many calls share (one
+// article's bytes in every response that carries it) are counted once, while any call holds them
+// (SharedBytes). Thread-safe; one atomic compare-and-swap a call.
 class MemoryBudget final {
   struct Counter {
     std::atomic<std::int64_t> in_use{0};
   };
 
  public:
+  // Bytes that many calls may hold at once, such as an article's bytes that every response
+  // carrying it refers to: counted in the budget once, from when the first call holds them until
+  // the last lets go (TryHold). All holds of one SharedBytes must come from one budget.
+  class SharedBytes final {
+   public:
+    explicit SharedBytes(std::int64_t bytes) : bytes_(bytes) {}
+    SharedBytes(const SharedBytes&) = delete;
+    SharedBytes& operator=(const SharedBytes&) = delete;
+
+    [[nodiscard]] std::int64_t bytes() const { return bytes_; }
+    [[nodiscard]] std::int64_t holders() const { return holders_.load(); }
+
+   private:
+    friend class MemoryBudget;
+    const std::int64_t bytes_;
+    std::atomic<std::int64_t> holders_{0};
+  };
+
+  // One call's hold on SharedBytes; the last hold to go returns their bytes to the budget. Empty
+  // when default-constructed or moved from. Like a Grant, it may outlive its budget.
+  class SharedHold final {
+   public:
+    SharedHold() = default;
+    SharedHold(SharedHold&& other) noexcept
+        : shared_(std::move(other.shared_)), counter_(std::move(other.counter_)) {}
+    SharedHold& operator=(SharedHold&& other) noexcept {
+      if (this != &other) {
+        Release();
+        shared_ = std::move(other.shared_);
+        counter_ = std::move(other.counter_);
+      }
+      return *this;
+    }
+    SharedHold(const SharedHold&) = delete;
+    SharedHold& operator=(const SharedHold&) = delete;
+    ~SharedHold() { Release(); }
+
+    void Release() {
+      if (shared_ == nullptr) return;
+      if (shared_->holders_.fetch_sub(1) == 1) counter_->in_use.fetch_sub(shared_->bytes_);
+      shared_ = nullptr;
+      counter_ = nullptr;
+    }
+
+   private:
+    friend class MemoryBudget;
+    SharedHold(std::shared_ptr<SharedBytes> shared, std::shared_ptr<Counter> counter)
+        : shared_(std::move(shared)), counter_(std::move(counter)) {}
+    std::shared_ptr<SharedBytes> shared_;
+    std::shared_ptr<Counter> counter_;
+  };
+
   // Bytes held by one admitted call; returned when the grant is destroyed or Release()d. An empty
   // grant (default-constructed, or moved from) holds none. A grant shares the budget's counter, so
   // it may outlive the budget: gRPC can drop a response's bytes after the server has shut down.
@@ -69,6 +122,31 @@ class MemoryBudget final {
       if (max_bytes_ > 0 && in_use != 0 && in_use + bytes > max_bytes_) return std::nullopt;
     } while (!counter_->in_use.compare_exchange_weak(in_use, in_use + bytes));
     return Grant(counter_, bytes);
+  }
+
+  // A hold on `shared`, which counts its bytes only when no other call holds them (as TryAcquire
+  // would, oversized included), or nullopt when they do not fit. When the last hold goes while
+  // another call takes the first new one, the bytes may be counted twice for a moment; never less
+  // than once while held.
+  std::optional<SharedHold> TryHold(std::shared_ptr<SharedBytes> shared) {
+    std::int64_t holders = shared->holders_.load();
+    while (true) {
+      if (holders > 0) {
+        if (shared->holders_.compare_exchange_weak(holders, holders + 1)) {
+          return SharedHold(std::move(shared), counter_);
+        }
+        continue;
+      }
+      std::optional<Grant> grant = TryAcquire(shared->bytes_);
+      if (!grant) return std::nullopt;
+      if (shared->holders_.compare_exchange_strong(holders, 1)) {
+        // The bytes stay counted: the last hold to go returns them.
+        grant->counter_ = nullptr;
+        grant->bytes_ = 0;
+        return SharedHold(std::move(shared), counter_);
+      }
+      // Another call became the first holder meanwhile; ours go back as the grant goes.
+    }
   }
 
   [[nodiscard]] std::int64_t in_use() const { return counter_->in_use.load(); }

@@ -7,9 +7,10 @@
 // (common/src/server_interceptor.h). It is not free in gRPC 1.51: a call with an interceptor
 // allocates it, runs every batch of the call through it, and re-queues each completed batch on the
 // completion queue once more to run its post-hooks: 7 to 16% of the empty RPC's server CPU under
-// h2load at 16 x 32 (docs/performance.md, "Calls observed in their handlers"). So the hot
-// methods, which are raw (they parse their own requests and so do not need the interceptor's parse
-// check either), observe their calls in their handlers instead: each registers with the server's
+// h2load at 16 x 32 (docs/performance.md, "Calls observed in their handlers"). So the raw
+// methods (the hot ones, and content-service's ListMostReadArticles), which parse their own
+// requests and so do not need the interceptor's parse check either, observe their calls in their
+// handlers instead: each registers with the server's
 // CallObserver (ObserveInHandler), which tells the interceptor to leave its calls alone, and wraps
 // each call in an ObservedCall.
 

@@ -167,6 +167,21 @@ absl::StatusOr<MemoryBudget::Grant> ContentService::GrantResponseBytes(std::size
   const auto bytes = static_cast<std::int64_t>(response_bytes);
   std::optional<MemoryBudget::Grant> grant = response_budget_.TryAcquire(bytes);
   if (grant) return *std::move(grant);
+  return ResponseBytesRefused(bytes);
+}
+
+absl::StatusOr<ContentService::ArticleResponseHold> ContentService::HoldArticleResponse(
+    const StoredArticle& article) {
+  std::optional<MemoryBudget::SharedHold> article_bytes =
+      response_budget_.TryHold(article.shared_bytes());
+  if (!article_bytes)
+    return ResponseBytesRefused(static_cast<std::int64_t>(article.bytes().size()));
+  NEWSROOM_ASSIGN_OR_RETURN(MemoryBudget::Grant added,
+                            GrantResponseBytes(kResponseBytesPerArticle));
+  return ArticleResponseHold{*std::move(article_bytes), std::move(added)};
+}
+
+absl::Status ContentService::ResponseBytesRefused(std::int64_t bytes) const {
   if (bytes > response_budget_.max_bytes()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "server busy: this response (", bytes,
@@ -185,13 +200,13 @@ void ContentService::GetArticle(const content_v1::GetArticleRequest& request, ab
   if (!id.ok()) return std::move(done)(id.status());
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
-  auto grant = GrantResponseBytes(article->bytes().size() + kResponseBytesPerArticle);
-  if (!grant.ok()) return std::move(done)(grant.status());
+  auto held = HoldArticleResponse(*article);
+  if (!held.ok()) return std::move(done)(held.status());
   FetchStats({request.name()}, deadline, trace,
-             [article = *std::move(article), grant = *std::move(grant),
+             [article = *std::move(article), held = *std::move(held),
               done = std::move(done)](StatsList stats) mutable {
                std::move(done)(ArticleWithStats{std::move(article), std::move(stats.front()),
-                                                std::move(grant)});
+                                                std::move(held.added), std::move(held.article)});
              });
 }
 
@@ -210,8 +225,8 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
   // Before the read is recorded: a refused call must not count.
-  auto grant = GrantResponseBytes(article->bytes().size() + kResponseBytesPerArticle);
-  if (!grant.ok()) return std::move(done)(grant.status());
+  auto held = HoldArticleResponse(*article);
+  if (!held.ok()) return std::move(done)(held.status());
 
   analytics_v1::RecordReadRequest read;
   read.set_article(request.name());
@@ -225,11 +240,11 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   read_coalescer_.Record(
       std::move(read), AnalyticsDeadline(deadline), trace,
       [this, hold = callbacks_.Acquire(), read = std::move(kept), sent, trace,
-       article = *std::move(article), grant = *std::move(grant),
+       article = *std::move(article), held = *std::move(held),
        done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
         auto attached = AfterRecordRead(std::move(read), sent, trace, std::move(stats));
-        std::move(done)(
-            ArticleWithStats{std::move(article), std::move(attached), std::move(grant)});
+        std::move(done)(ArticleWithStats{std::move(article), std::move(attached),
+                                         std::move(held.added), std::move(held.article)});
       });
 }
 

@@ -43,8 +43,9 @@ struct ContentServiceOptions {
   // How page views share calls to analytics-service.
   ReadCoalescerOptions read_coalescing;
   // Bytes that the responses of GetArticle, ReadArticle, ListArticles and ListMostReadArticles in
-  // flight may hold at once, until gRPC has sent them (0: no bound). A call that would pass it is
-  // refused with RESOURCE_EXHAUSTED before it records a read or asks analytics for stats.
+  // flight may hold at once, until gRPC has sent them (0: no bound); an article's bytes count once
+  // however many responses carry them, a page's in full. A call that would pass it is refused with
+  // RESOURCE_EXHAUSTED before it records a read or asks analytics for stats.
   std::int64_t max_response_bytes_in_flight = 0;
 };
 
@@ -127,6 +128,18 @@ class ContentService final {
   // A grant of a response's `response_bytes`, or RESOURCE_EXHAUSTED when they would take the bytes
   // the responses in flight hold past max_response_bytes_in_flight (see MemoryBudget).
   absl::StatusOr<MemoryBudget::Grant> GrantResponseBytes(std::size_t response_bytes);
+
+  // The response bytes of one article (GetArticle, ReadArticle): the article's own, counted once
+  // however many responses carry them at once, and what this response adds to them.
+  struct ArticleResponseHold {
+    MemoryBudget::SharedHold article;
+    MemoryBudget::Grant added;
+  };
+  // Holds them, or RESOURCE_EXHAUSTED as GrantResponseBytes.
+  absl::StatusOr<ArticleResponseHold> HoldArticleResponse(const StoredArticle& article);
+
+  // The RESOURCE_EXHAUSTED of a response of `bytes` that the budget refused.
+  absl::Status ResponseBytesRefused(std::int64_t bytes) const;
 
   using StatsList = std::vector<std::optional<analytics_v1::ReadStats>>;
 

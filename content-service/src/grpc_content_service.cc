@@ -34,12 +34,14 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context, absl::
 }
 
 // What a response's slice keeps until gRPC drops it, after sending it or giving up on the client:
-// its bytes, and the grant of the response's bytes (docs/operations.md, "Overload"), so that the
-// grant is returned when the memory is, however slowly the client reads.
+// its bytes, and the grant of the response's bytes and hold on an article's shared bytes
+// (docs/operations.md, "Overload"), so that they are returned when the memory is, however slowly
+// the client reads.
 template <typename Bytes>
 struct HeldBytes {
   Bytes bytes;
   MemoryBudget::Grant grant;
+  MemoryBudget::SharedHold shared;
 };
 
 absl::string_view View(const StoredArticle& article) { return article.bytes(); }
@@ -49,8 +51,9 @@ absl::string_view View(const grpc::Slice& slice) {
 }
 
 template <typename Bytes>
-grpc::Slice HoldingSlice(Bytes bytes, MemoryBudget::Grant grant) {
-  auto* held = new HeldBytes<Bytes>{std::move(bytes), std::move(grant)};
+grpc::Slice HoldingSlice(Bytes bytes, MemoryBudget::Grant grant,
+                         MemoryBudget::SharedHold shared = MemoryBudget::SharedHold()) {
+  auto* held = new HeldBytes<Bytes>{std::move(bytes), std::move(grant), std::move(shared)};
   const absl::string_view view = View(held->bytes);
   // The bytes are immutable; gRPC only reads what it sends.
   return grpc::Slice(
@@ -105,8 +108,9 @@ auto FinishRawInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response
 }  // namespace
 
 grpc::ByteBuffer ArticleResponseBytes(ArticleWithStats served) {
-  grpc::Slice slices[2] = {
-      HoldingSlice(std::move(served.article), std::move(served.response_bytes)), grpc::Slice()};
+  grpc::Slice slices[2] = {HoldingSlice(std::move(served.article), std::move(served.response_bytes),
+                                        std::move(served.article_bytes)),
+                           grpc::Slice()};
   if (!served.read_stats) return grpc::ByteBuffer(slices, 1);
   slices[1] = grpc::Slice(ReadStatsField(*served.read_stats));
   return grpc::ByteBuffer(slices, 2);

@@ -19,9 +19,11 @@ absl::StatusOr<StoredArticle> StoredArticle::FromArticle(const v1::Article& arti
 }
 
 StoredArticle::StoredArticle(std::string bytes)
-    : bytes_(std::make_shared<const std::string>(std::move(bytes))) {}
+    : shared_(std::make_shared<Shared>(std::move(bytes))) {}
 
-absl::StatusOr<v1::Article> StoredArticle::Parse() const { return ParseStoredArticle(*bytes_); }
+absl::StatusOr<v1::Article> StoredArticle::Parse() const {
+  return ParseStoredArticle(shared_->bytes);
+}
 
 absl::StatusOr<v1::Article> ParseStoredArticle(absl::string_view bytes) {
   v1::Article article;

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -26,13 +28,25 @@ class StoredArticle final {
   // Takes bytes that a store read back: what FromArticle made when the article was written.
   explicit StoredArticle(std::string bytes);
 
-  [[nodiscard]] absl::string_view bytes() const { return *bytes_; }
+  [[nodiscard]] absl::string_view bytes() const { return shared_->bytes; }
+
+  // These bytes as a response in flight holds them: counted in a MemoryBudget once, however many
+  // responses (and copies of this object) refer to them at once. Every copy returns the same.
+  [[nodiscard]] std::shared_ptr<MemoryBudget::SharedBytes> shared_bytes() const {
+    return {shared_, &shared_->in_flight};  // sharing the bytes' ownership
+  }
 
   // The article these bytes encode; INTERNAL when they do not parse (a corrupt store).
   [[nodiscard]] absl::StatusOr<v1::Article> Parse() const;
 
  private:
-  std::shared_ptr<const std::string> bytes_;  // never null
+  struct Shared {
+    explicit Shared(std::string bytes_in)
+        : bytes(std::move(bytes_in)), in_flight(static_cast<std::int64_t>(bytes.size())) {}
+    const std::string bytes;
+    MemoryBudget::SharedBytes in_flight;
+  };
+  std::shared_ptr<Shared> shared_;  // never null
 };
 
 // Parses the stored bytes of an article; INTERNAL when they do not parse (a corrupt store).
@@ -43,10 +57,13 @@ class StoredArticle final {
 struct ArticleWithStats {
   StoredArticle article;
   std::optional<analytics::v1::ReadStats> read_stats;
-  // The bytes of the answer's response, granted from ContentServiceOptions'
-  // max_response_bytes_in_flight; the response's slices hold the grant until gRPC drops them
-  // (ArticleResponseBytes). Empty for the articles of a page, whose page holds the grant.
+  // The bytes of the answer's response, from ContentServiceOptions' max_response_bytes_in_flight:
+  // the grant of what this response adds to the article's bytes (its read_stats field), and the
+  // hold on the article's bytes, counted once however many responses carry them. The response's
+  // slices keep both until gRPC drops them (ArticleResponseBytes). Empty for the articles of a
+  // page, whose page holds one grant of all its bytes.
   MemoryBudget::Grant response_bytes;
+  MemoryBudget::SharedHold article_bytes;
 };
 
 // A page of ListArticles as it is answered: its articles as stored, each with its read stats when

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -86,6 +89,86 @@ TEST(MemoryBudgetTest, ZeroBoundAdmitsEverythingAndStillCounts) {
   EXPECT_EQ(budget.in_use(), 10 << 20);
   grants.clear();
   EXPECT_EQ(budget.in_use(), 0);
+}
+
+// One article's bytes in many responses at once take its size once.
+TEST(MemoryBudgetSharedBytesTest, CountedOnceWhileAnyHoldsThem) {
+  MemoryBudget budget(1000);
+  auto shared = std::make_shared<MemoryBudget::SharedBytes>(600);
+  std::optional<MemoryBudget::SharedHold> first = budget.TryHold(shared);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(budget.in_use(), 600);
+  std::optional<MemoryBudget::SharedHold> second = budget.TryHold(shared);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(budget.in_use(), 600) << "the second hold counts nothing more";
+  EXPECT_EQ(shared->holders(), 2);
+  first.reset();
+  EXPECT_EQ(budget.in_use(), 600) << "still held by the second";
+  second->Release();
+  second->Release();  // once only
+  EXPECT_EQ(budget.in_use(), 0) << "the last hold returns them";
+  EXPECT_EQ(shared->holders(), 0);
+  ASSERT_TRUE(budget.TryHold(shared).has_value()) << "and they can be held again";
+  EXPECT_EQ(budget.in_use(), 0) << "a temporary hold";
+}
+
+TEST(MemoryBudgetSharedBytesTest, RefusedWhenNotHeldAndNoRoomAdmittedWhenAlreadyHeld) {
+  MemoryBudget budget(1000);
+  auto held_elsewhere = std::make_shared<MemoryBudget::SharedBytes>(400);
+  auto not_held = std::make_shared<MemoryBudget::SharedBytes>(400);
+  std::optional<MemoryBudget::SharedHold> holding = budget.TryHold(held_elsewhere);
+  ASSERT_TRUE(holding.has_value());
+  std::optional<MemoryBudget::Grant> filler = budget.TryAcquire(500);
+  ASSERT_TRUE(filler.has_value());
+  EXPECT_FALSE(budget.TryHold(not_held).has_value()) << "400 more would pass 1000";
+  EXPECT_EQ(not_held->holders(), 0) << "a refusal holds nothing";
+  EXPECT_EQ(budget.in_use(), 900);
+  std::optional<MemoryBudget::SharedHold> again = budget.TryHold(held_elsewhere);
+  EXPECT_TRUE(again.has_value()) << "bytes already counted take nothing more";
+  EXPECT_EQ(budget.in_use(), 900);
+}
+
+TEST(MemoryBudgetSharedBytesTest, AHoldMovesAndMayOutliveItsBudget) {
+  auto shared = std::make_shared<MemoryBudget::SharedBytes>(10);
+  MemoryBudget::SharedHold moved_to;
+  {
+    MemoryBudget budget(1000);
+    std::optional<MemoryBudget::SharedHold> held = budget.TryHold(shared);
+    ASSERT_TRUE(held.has_value());
+    moved_to = std::move(*held);
+    held.reset();
+    EXPECT_EQ(budget.in_use(), 10) << "the moved-from hold returned nothing";
+    EXPECT_EQ(shared->holders(), 1);
+  }
+  moved_to.Release();  // under AddressSanitizer, a use after free if it pointed into the budget
+  EXPECT_EQ(shared->holders(), 0);
+}
+
+// Holds taken and let go on many threads at once, beside grants: each SharedBytes is counted once
+// at most while held, never less, and everything is returned at the end.
+TEST(MemoryBudgetSharedBytesTest, ConcurrentHoldsNeitherLoseNorLeakBytes) {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 20000;
+  MemoryBudget budget(0);  // no bound: only the count is checked
+  std::vector<std::shared_ptr<MemoryBudget::SharedBytes>> articles;
+  for (int i = 0; i < 3; ++i) articles.push_back(std::make_shared<MemoryBudget::SharedBytes>(1000));
+  std::atomic<bool> undercounted{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        auto& article = articles[static_cast<std::size_t>((i + t) % 3)];
+        std::optional<MemoryBudget::SharedHold> hold = budget.TryHold(article);
+        std::optional<MemoryBudget::Grant> grant = budget.TryAcquire(1);
+        // This article's 1000 bytes and our 1 are counted at least.
+        if (budget.in_use() < 1001) undercounted = true;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_FALSE(undercounted) << "a held article's bytes were not counted";
+  EXPECT_EQ(budget.in_use(), 0);
+  for (const auto& article : articles) EXPECT_EQ(article->holders(), 0);
 }
 
 }  // namespace

@@ -248,27 +248,42 @@ TEST(ArticleResponseBytesTest, EqualsTheSerializedArticleWithAndWithoutStats) {
   }
 }
 
-// The grant of a GetArticle or ReadArticle response is returned when gRPC drops the article's
-// bytes, not before.
-TEST(ArticleResponseBytesTest, HoldsTheGrantUntilTheArticlesSliceIsDropped) {
+// The grant of a GetArticle or ReadArticle response, and its hold on the article's bytes, are
+// returned when gRPC drops the article's bytes, not before.
+TEST(ArticleResponseBytesTest, HoldsTheGrantAndTheArticleUntilTheArticlesSliceIsDropped) {
   MemoryBudget budget(1 << 20);
   auto stored = StoredArticle::FromArticle(ArticleWithBody("one", 3200));
   ASSERT_TRUE(stored.ok()) << stored.status();
   const char* stored_bytes = stored->bytes().data();
-  std::optional<MemoryBudget::Grant> grant = budget.TryAcquire(3300);
+  const auto article_bytes = static_cast<std::int64_t>(stored->bytes().size());
+  std::optional<MemoryBudget::Grant> grant = budget.TryAcquire(100);
   ASSERT_TRUE(grant.has_value());
-  auto buffer = std::make_unique<grpc::ByteBuffer>(ArticleResponseBytes(
-      ArticleWithStats{*std::move(stored), StatsOf("one", 5), *std::move(grant)}));
+  std::optional<MemoryBudget::SharedHold> hold = budget.TryHold(stored->shared_bytes());
+  ASSERT_TRUE(hold.has_value());
+  auto buffer = std::make_unique<grpc::ByteBuffer>(ArticleResponseBytes(ArticleWithStats{
+      *std::move(stored), StatsOf("one", 5), *std::move(grant), *std::move(hold)}));
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(buffer->Dump(&slices).ok());
   buffer.reset();
   ASSERT_EQ(slices.size(), 2u);
   EXPECT_EQ(reinterpret_cast<const char*>(slices[0].begin()), stored_bytes) << "not a copy";
-  EXPECT_EQ(budget.in_use(), 3300);
+  EXPECT_EQ(budget.in_use(), article_bytes + 100);
   slices.erase(slices.begin() + 1);  // the stats field
-  EXPECT_EQ(budget.in_use(), 3300);
+  EXPECT_EQ(budget.in_use(), article_bytes + 100);
   slices.clear();
   EXPECT_EQ(budget.in_use(), 0);
+}
+
+// Every copy of a stored article, such as the cache's and each response's, counts its bytes in
+// flight as one; a store's second read of the same article is other bytes.
+TEST(StoredArticleTest, CopiesShareTheirBytesInFlight) {
+  auto stored = StoredArticle::FromArticle(ArticleWithBody("one", 3200));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  const StoredArticle copy = *stored;
+  EXPECT_EQ(copy.shared_bytes(), stored->shared_bytes());
+  EXPECT_EQ(stored->shared_bytes()->bytes(), static_cast<std::int64_t>(stored->bytes().size()));
+  const StoredArticle read_again(std::string(stored->bytes()));
+  EXPECT_NE(read_again.shared_bytes(), stored->shared_bytes());
 }
 
 // ListMostReadArticles' response is the serialized message, in one slice that holds the page's
