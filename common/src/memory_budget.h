@@ -100,6 +100,14 @@ class MemoryBudget final {
     }
     [[nodiscard]] std::int64_t bytes() const { return bytes_; }
 
+    // Takes over `other`'s bytes, which must come from the same budget, so that this grant
+    // returns both.
+    void Absorb(Grant other) {
+      if (counter_ == nullptr) counter_ = std::move(other.counter_);
+      bytes_ += std::exchange(other.bytes_, 0);
+      other.counter_ = nullptr;
+    }
+
    private:
     friend class MemoryBudget;
     Grant(std::shared_ptr<Counter> counter, std::int64_t bytes)

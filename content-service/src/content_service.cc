@@ -326,11 +326,16 @@ struct TopListing {
   int wanted;
   absl::Time analytics_deadline;
   TraceContext trace;
+  // Grants response bytes (ContentService::GrantResponseBytes).
+  absl::AnyInvocable<absl::StatusOr<MemoryBudget::Grant>(std::size_t)> grant_bytes;
   int rounds = 0;
   std::vector<content_v1::MostReadArticle> found;
+  // The bytes of `found` and the response around them, granted as each round finds them, so that
+  // what waits for the next round is counted too.
+  MemoryBudget::Grant found_bytes;
   absl::flat_hash_set<std::string> listed;
   ContentService::Done<MostReadPage> done;
-  absl::AnyInvocable<void(std::vector<content_v1::MostReadArticle>) &&> finish;
+  absl::AnyInvocable<void(std::vector<content_v1::MostReadArticle>, MemoryBudget::Grant) &&> finish;
 
   static void Next(std::shared_ptr<TopListing> self, std::string page_token) {
     analytics_v1::ListTopArticlesRequest request;
@@ -358,7 +363,7 @@ struct TopListing {
               !response->next_page_token().empty() && self->rounds < kMaxTopRounds) {
             return Next(std::move(self), response->next_page_token());
           }
-          std::move(self->finish)(std::move(self->found));
+          std::move(self->finish)(std::move(self->found), std::move(self->found_bytes));
         });
   }
 
@@ -370,6 +375,7 @@ struct TopListing {
       }
     }
     NEWSROOM_ASSIGN_OR_RETURN(std::vector<content_v1::Article> live, store->BatchGet(ids));
+    const std::size_t found_before = found.size();
     // BatchGet keeps request order and skips missing ids; walk both lists together.
     auto next_live = live.begin();
     for (const auto& ranked : response.articles()) {
@@ -386,6 +392,13 @@ struct TopListing {
       entry.set_reads(ranked.reads());
       found.push_back(std::move(entry));
     }
+    std::size_t bytes = rounds == 0 ? kResponseBytesPerPage : 0;
+    for (std::size_t i = found_before; i < found.size(); ++i) {
+      bytes += found[i].ByteSizeLong() + kResponseBytesPerArticle;
+    }
+    if (bytes == 0) return absl::OkStatus();
+    NEWSROOM_ASSIGN_OR_RETURN(MemoryBudget::Grant granted, grant_bytes(bytes));
+    found_bytes.Absorb(std::move(granted));
     return absl::OkStatus();
   }
 };
@@ -407,21 +420,19 @@ void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticles
       .wanted = *page_size,
       .analytics_deadline = AnalyticsDeadline(deadline),
       .trace = trace,
+      .grant_bytes = [this](std::size_t bytes) { return GrantResponseBytes(bytes); },
   });
   listing->done = std::move(done);
   // Once ranked, the page gets its all-time stats in one more batched call.
   listing->finish = [this, hold = callbacks_.Acquire(), listing_ptr = listing.get(), deadline,
-                     trace](std::vector<content_v1::MostReadArticle> found) mutable {
+                     trace](std::vector<content_v1::MostReadArticle> found,
+                            MemoryBudget::Grant grant) mutable {
     auto done = std::move(listing_ptr->done);
-    std::size_t page_bytes = kResponseBytesPerPage;
-    for (const auto& entry : found) page_bytes += entry.ByteSizeLong() + kResponseBytesPerArticle;
-    auto grant = GrantResponseBytes(page_bytes);
-    if (!grant.ok()) return std::move(done)(grant.status());
     std::vector<content_v1::Article> articles;
     articles.reserve(found.size());
     for (auto& entry : found) articles.push_back(std::move(*entry.mutable_article()));
     AttachStats(std::move(articles), deadline, trace,
-                [found = std::move(found), grant = *std::move(grant),
+                [found = std::move(found), grant = std::move(grant),
                  done = std::move(done)](std::vector<content_v1::Article> articles) mutable {
                   MostReadPage page;
                   for (std::size_t i = 0; i < found.size(); ++i) {

@@ -94,8 +94,8 @@ class ContentService final {
   void ListArticles(const content_v1::ListArticlesRequest& request, absl::Time deadline,
                     const TraceContext& trace, Done<ArticlePageWithStats> done);
 
-  // The most read live articles of a period. Their bytes are granted once the articles are found,
-  // before their stats are fetched.
+  // The most read live articles of a period. Their bytes are granted as each round of the ranking
+  // finds them, before their stats are fetched.
   void ListMostReadArticles(const content_v1::ListMostReadArticlesRequest& request,
                             absl::Time deadline, const TraceContext& trace,
                             Done<MostReadPage> done);

@@ -67,6 +67,22 @@ TEST(MemoryBudgetTest, AGrantMovesItsBytesAndAnEmptyGrantHoldsNone) {
   EXPECT_EQ(budget.in_use(), 0) << "assigning over a grant returns its bytes";
 }
 
+// A response built in rounds gathers its grants into one, which returns them all.
+TEST(MemoryBudgetTest, AGrantAbsorbsAnothersBytes) {
+  MemoryBudget budget(1000);
+  MemoryBudget::Grant gathered;
+  for (int round = 0; round < 3; ++round) {
+    std::optional<MemoryBudget::Grant> granted = budget.TryAcquire(100);
+    ASSERT_TRUE(granted.has_value());
+    gathered.Absorb(*std::move(granted));
+    EXPECT_EQ(granted->bytes(), 0) << "absorbed: it returns nothing";
+  }
+  EXPECT_EQ(gathered.bytes(), 300);
+  EXPECT_EQ(budget.in_use(), 300);
+  gathered.Release();
+  EXPECT_EQ(budget.in_use(), 0);
+}
+
 // gRPC may drop a response's bytes after the server, and the budget with it, is gone.
 TEST(MemoryBudgetTest, AGrantMayOutliveItsBudget) {
   std::optional<MemoryBudget::Grant> grant;
