@@ -15,7 +15,8 @@ namespace newsroom {
 // undone. One call larger than the whole budget is admitted when nothing else holds any, so that
 // every answer the API allows can still be served, one at a time. Bytes that many calls share (one
 // article's bytes in every response that carries it) are counted once, while any call holds them
-// (SharedBytes). Thread-safe; one atomic compare-and-swap a call.
+// (SharedBytes). Thread-safe and lock-free: a call costs one compare-and-swap on the budget, or on
+// the shared bytes' holder count when they are held already.
 class MemoryBudget final {
   struct Counter {
     std::atomic<std::int64_t> in_use{0};
@@ -100,14 +101,6 @@ class MemoryBudget final {
     }
     [[nodiscard]] std::int64_t bytes() const { return bytes_; }
 
-    // Takes over `other`'s bytes, which must come from the same budget, so that this grant
-    // returns both.
-    void Absorb(Grant other) {
-      if (counter_ == nullptr) counter_ = std::move(other.counter_);
-      bytes_ += std::exchange(other.bytes_, 0);
-      other.counter_ = nullptr;
-    }
-
    private:
     friend class MemoryBudget;
     Grant(std::shared_ptr<Counter> counter, std::int64_t bytes)
@@ -130,6 +123,19 @@ class MemoryBudget final {
       if (max_bytes_ > 0 && in_use != 0 && in_use + bytes > max_bytes_) return std::nullopt;
     } while (!counter_->in_use.compare_exchange_weak(in_use, in_use + bytes));
     return Grant(counter_, bytes);
+  }
+
+  // Adds `bytes` to `grant` (empty, or of this budget), for a response built in rounds, or returns
+  // false when they do not fit. The grant's own bytes count as nothing else's: a response larger
+  // than the budget grows while no other call holds any.
+  bool TryGrow(Grant& grant, std::int64_t bytes) {
+    std::int64_t in_use = counter_->in_use.load();
+    do {
+      if (max_bytes_ > 0 && in_use != grant.bytes_ && in_use + bytes > max_bytes_) return false;
+    } while (!counter_->in_use.compare_exchange_weak(in_use, in_use + bytes));
+    if (grant.counter_ == nullptr) grant.counter_ = counter_;
+    grant.bytes_ += bytes;
+    return true;
   }
 
   // A hold on `shared`, which counts its bytes only when no other call holds them (as TryAcquire

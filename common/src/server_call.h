@@ -10,9 +10,8 @@
 // h2load at 16 x 32 (docs/performance.md, "Calls observed in their handlers"). So the raw
 // methods (the hot ones, and content-service's ListMostReadArticles), which parse their own
 // requests and so do not need the interceptor's parse check either, observe their calls in their
-// handlers instead: each registers with the server's
-// CallObserver (ObserveInHandler), which tells the interceptor to leave its calls alone, and wraps
-// each call in an ObservedCall.
+// handlers instead: each registers with the server's CallObserver (ObserveInHandler), which tells
+// the interceptor to leave its calls alone, and wraps each call in an ObservedCall.
 
 #include <grpcpp/support/config.h>
 #include <grpcpp/support/status.h>

@@ -60,6 +60,10 @@ void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const Store
                                        std::uint64_t generation) {
   absl::MutexLock lock(&mutex_);
   if (generation_ != generation) return;
+  // Nothing was written since the miss began, so an entry there now holds these same bytes (a
+  // batch's other articles, or a concurrent miss's): keep it, and with it the bytes that responses
+  // in flight share and count once (StoredArticle::shared_bytes).
+  if (entries_.contains(article_id)) return;
   InsertLocked(std::string(article_id), article);
 }
 

@@ -80,13 +80,13 @@ ABSL_FLAG(int, max_in_flight_calls, 10000,
           "which bounds memory under a flood (env CONTENT_MAX_IN_FLIGHT_CALLS)");
 // 64 MiB: a flood of large answers, or of clients that do not read theirs, stops there rather than
 // at the pod's 256 MiB limit. An article's bytes count once however many GetArticle and
-// ReadArticle responses carry them; a page counts all of its own. --max_in_flight_calls binds
-// first for reads of articles of a few kB (10 000 x 3 kB is 30 MB), and the largest page (100
-// articles of 200 kB, 20 MB) fits.
+// ReadArticle responses share them (from the article cache); a page counts all of its own.
+// --max_in_flight_calls binds first for reads of articles of a few kB (10 000 x 3 kB is 30 MB), and
+// the largest page (100 articles of 200 kB, 20 MB) fits.
 ABSL_FLAG(std::int64_t, max_response_bytes_in_flight, std::int64_t{64} << 20,
           "bytes the GetArticle/ReadArticle/ListArticles/ListMostReadArticles responses in flight "
-          "may hold until sent (an article's bytes once however many responses carry them, a "
-          "page's in full); a call that would pass it is refused with RESOURCE_EXHAUSTED before "
+          "may hold until sent (an article cache's bytes once however many responses share them, "
+          "a page's in full); a call that would pass it is refused with RESOURCE_EXHAUSTED before "
           "it records a read. One larger response is served only while no other is in flight "
           "(env CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT)");
 ABSL_FLAG(int, max_watchers, 1000,

@@ -170,15 +170,16 @@ absl::StatusOr<MemoryBudget::Grant> ContentService::GrantResponseBytes(std::size
   return ResponseBytesRefused(bytes);
 }
 
-absl::StatusOr<ContentService::ArticleResponseHold> ContentService::HoldArticleResponse(
+absl::Status ContentService::GrowResponseGrant(MemoryBudget::Grant& grant, std::size_t bytes) {
+  if (response_budget_.TryGrow(grant, static_cast<std::int64_t>(bytes))) return absl::OkStatus();
+  return ResponseBytesRefused(grant.bytes() + static_cast<std::int64_t>(bytes));
+}
+
+absl::StatusOr<MemoryBudget::SharedHold> ContentService::HoldArticleBytes(
     const StoredArticle& article) {
-  std::optional<MemoryBudget::SharedHold> article_bytes =
-      response_budget_.TryHold(article.shared_bytes());
-  if (!article_bytes)
-    return ResponseBytesRefused(static_cast<std::int64_t>(article.bytes().size()));
-  NEWSROOM_ASSIGN_OR_RETURN(MemoryBudget::Grant added,
-                            GrantResponseBytes(kResponseBytesPerArticle));
-  return ArticleResponseHold{*std::move(article_bytes), std::move(added)};
+  std::optional<MemoryBudget::SharedHold> hold = response_budget_.TryHold(article.shared_bytes());
+  if (hold) return *std::move(hold);
+  return ResponseBytesRefused(static_cast<std::int64_t>(article.bytes().size()));
 }
 
 absl::Status ContentService::ResponseBytesRefused(std::int64_t bytes) const {
@@ -200,13 +201,13 @@ void ContentService::GetArticle(const content_v1::GetArticleRequest& request, ab
   if (!id.ok()) return std::move(done)(id.status());
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
-  auto held = HoldArticleResponse(*article);
+  auto held = HoldArticleBytes(*article);
   if (!held.ok()) return std::move(done)(held.status());
   FetchStats({request.name()}, deadline, trace,
              [article = *std::move(article), held = *std::move(held),
               done = std::move(done)](StatsList stats) mutable {
-               std::move(done)(ArticleWithStats{std::move(article), std::move(stats.front()),
-                                                std::move(held.added), std::move(held.article)});
+               std::move(done)(
+                   ArticleWithStats{std::move(article), std::move(stats.front()), std::move(held)});
              });
 }
 
@@ -225,7 +226,7 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
   auto article = store_->GetStored(*id);
   if (!article.ok()) return std::move(done)(article.status());
   // Before the read is recorded: a refused call must not count.
-  auto held = HoldArticleResponse(*article);
+  auto held = HoldArticleBytes(*article);
   if (!held.ok()) return std::move(done)(held.status());
 
   analytics_v1::RecordReadRequest read;
@@ -243,8 +244,7 @@ void ContentService::ReadArticle(const content_v1::ReadArticleRequest& request, 
        article = *std::move(article), held = *std::move(held),
        done = std::move(done)](absl::StatusOr<analytics_v1::ReadStats> stats) mutable {
         auto attached = AfterRecordRead(std::move(read), sent, trace, std::move(stats));
-        std::move(done)(ArticleWithStats{std::move(article), std::move(attached),
-                                         std::move(held.added), std::move(held.article)});
+        std::move(done)(ArticleWithStats{std::move(article), std::move(attached), std::move(held)});
       });
 }
 
@@ -326,8 +326,8 @@ struct TopListing {
   int wanted;
   absl::Time analytics_deadline;
   TraceContext trace;
-  // Grants response bytes (ContentService::GrantResponseBytes).
-  absl::AnyInvocable<absl::StatusOr<MemoryBudget::Grant>(std::size_t)> grant_bytes;
+  // Grows a grant of response bytes (ContentService::GrowResponseGrant).
+  absl::AnyInvocable<absl::Status(MemoryBudget::Grant&, std::size_t)> grow_grant;
   int rounds = 0;
   std::vector<content_v1::MostReadArticle> found;
   // The bytes of `found` and the response around them, granted as each round finds them, so that
@@ -397,9 +397,7 @@ struct TopListing {
       bytes += found[i].ByteSizeLong() + kResponseBytesPerArticle;
     }
     if (bytes == 0) return absl::OkStatus();
-    NEWSROOM_ASSIGN_OR_RETURN(MemoryBudget::Grant granted, grant_bytes(bytes));
-    found_bytes.Absorb(std::move(granted));
-    return absl::OkStatus();
+    return grow_grant(found_bytes, bytes);
   }
 };
 
@@ -420,7 +418,8 @@ void ContentService::ListMostReadArticles(const content_v1::ListMostReadArticles
       .wanted = *page_size,
       .analytics_deadline = AnalyticsDeadline(deadline),
       .trace = trace,
-      .grant_bytes = [this](std::size_t bytes) { return GrantResponseBytes(bytes); },
+      .grow_grant = [this](MemoryBudget::Grant& grant,
+                           std::size_t bytes) { return GrowResponseGrant(grant, bytes); },
   });
   listing->done = std::move(done);
   // Once ranked, the page gets its all-time stats in one more batched call.

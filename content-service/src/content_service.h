@@ -44,12 +44,13 @@ struct ContentServiceOptions {
   ReadCoalescerOptions read_coalescing;
   // Bytes that the responses of GetArticle, ReadArticle, ListArticles and ListMostReadArticles in
   // flight may hold at once, until gRPC has sent them (0: no bound); an article's bytes count once
-  // however many responses carry them, a page's in full. A call that would pass it is refused with
-  // RESOURCE_EXHAUSTED before it records a read or asks analytics for stats.
+  // however many responses share them (StoredArticle::shared_bytes), a page's in full. A call that
+  // would pass it is refused with RESOURCE_EXHAUSTED before it records a read or asks analytics for
+  // stats.
   std::int64_t max_response_bytes_in_flight = 0;
 };
 
-// A ListMostReadArticles answer, with the grant of its bytes (see ArticleWithStats'
+// A ListMostReadArticles answer, with the grant of its bytes (see ArticlePageWithStats'
 // response_bytes; the response's slice holds it until gRPC drops it).
 struct MostReadPage {
   content_v1::ListMostReadArticlesResponse response;
@@ -129,14 +130,15 @@ class ContentService final {
   // the responses in flight hold past max_response_bytes_in_flight (see MemoryBudget).
   absl::StatusOr<MemoryBudget::Grant> GrantResponseBytes(std::size_t response_bytes);
 
-  // The response bytes of one article (GetArticle, ReadArticle): the article's own, counted once
-  // however many responses carry them at once, and what this response adds to them.
-  struct ArticleResponseHold {
-    MemoryBudget::SharedHold article;
-    MemoryBudget::Grant added;
-  };
-  // Holds them, or RESOURCE_EXHAUSTED as GrantResponseBytes.
-  absl::StatusOr<ArticleResponseHold> HoldArticleResponse(const StoredArticle& article);
+  // Adds `bytes` to `grant`, for a response built in rounds, or RESOURCE_EXHAUSTED as
+  // GrantResponseBytes (its own bytes never count against it; see MemoryBudget::TryGrow).
+  absl::Status GrowResponseGrant(MemoryBudget::Grant& grant, std::size_t bytes);
+
+  // A hold on the bytes of `article` for a GetArticle or ReadArticle response, counted once
+  // however many responses hold the same bytes at once, or RESOURCE_EXHAUSTED as
+  // GrantResponseBytes. What each response adds to them (its read_stats field, about 100 bytes)
+  // is not counted: max_in_flight_calls bounds it.
+  absl::StatusOr<MemoryBudget::SharedHold> HoldArticleBytes(const StoredArticle& article);
 
   // The RESOURCE_EXHAUSTED of a response of `bytes` that the budget refused.
   absl::Status ResponseBytesRefused(std::int64_t bytes) const;

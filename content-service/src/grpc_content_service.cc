@@ -108,7 +108,7 @@ auto FinishRawInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response
 }  // namespace
 
 grpc::ByteBuffer ArticleResponseBytes(ArticleWithStats served) {
-  grpc::Slice slices[2] = {HoldingSlice(std::move(served.article), std::move(served.response_bytes),
+  grpc::Slice slices[2] = {HoldingSlice(std::move(served.article), MemoryBudget::Grant(),
                                         std::move(served.article_bytes)),
                            grpc::Slice()};
   if (!served.read_stats) return grpc::ByteBuffer(slices, 1);

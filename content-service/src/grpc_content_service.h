@@ -33,8 +33,8 @@ using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod
 [[nodiscard]] grpc::ByteBuffer ListArticlesResponseBytes(ArticlePageWithStats page);
 
 // The wire-format bytes of the Article that `served` stands for (GetArticle, ReadArticle): its
-// stored bytes, not copied, in a slice that also holds the grant of response bytes and the hold on
-// the article's bytes until gRPC drops it, then its read_stats field when it has stats.
+// stored bytes, not copied, in a slice that also holds the hold on the article's bytes (counted
+// once in the response budget) until gRPC drops it, then its read_stats field when it has stats.
 [[nodiscard]] grpc::ByteBuffer ArticleResponseBytes(ArticleWithStats served);
 
 // The serialized ListMostReadArticlesResponse of `page`, in one slice that also holds the page's

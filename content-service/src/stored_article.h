@@ -57,12 +57,10 @@ class StoredArticle final {
 struct ArticleWithStats {
   StoredArticle article;
   std::optional<analytics::v1::ReadStats> read_stats;
-  // The bytes of the answer's response, from ContentServiceOptions' max_response_bytes_in_flight:
-  // the grant of what this response adds to the article's bytes (its read_stats field), and the
-  // hold on the article's bytes, counted once however many responses carry them. The response's
-  // slices keep both until gRPC drops them (ArticleResponseBytes). Empty for the articles of a
-  // page, whose page holds one grant of all its bytes.
-  MemoryBudget::Grant response_bytes;
+  // The hold on the article's bytes from ContentServiceOptions' max_response_bytes_in_flight,
+  // counted once however many responses carry the same bytes; the response's slice keeps it until
+  // gRPC drops it (ArticleResponseBytes). Empty for the articles of a page, whose page holds one
+  // grant of all its bytes.
   MemoryBudget::SharedHold article_bytes;
 };
 
@@ -71,7 +69,8 @@ struct ArticleWithStats {
 struct ArticlePageWithStats {
   std::vector<ArticleWithStats> articles;
   std::string next_page_token;
-  MemoryBudget::Grant response_bytes;  // as ArticleWithStats'
+  // The grant of all the page's bytes, held by its last slice until gRPC drops it.
+  MemoryBudget::Grant response_bytes;
 };
 
 // The wire-format bytes of Article's read_stats field holding `stats`. Appended to the bytes of an

@@ -67,20 +67,27 @@ TEST(MemoryBudgetTest, AGrantMovesItsBytesAndAnEmptyGrantHoldsNone) {
   EXPECT_EQ(budget.in_use(), 0) << "assigning over a grant returns its bytes";
 }
 
-// A response built in rounds gathers its grants into one, which returns them all.
-TEST(MemoryBudgetTest, AGrantAbsorbsAnothersBytes) {
+// A response built in rounds grows one grant, which returns all of it; its own bytes never count
+// against its growth.
+TEST(MemoryBudgetTest, AGrantGrowsWhileItFitsOrIsAlone) {
   MemoryBudget budget(1000);
-  MemoryBudget::Grant gathered;
-  for (int round = 0; round < 3; ++round) {
-    std::optional<MemoryBudget::Grant> granted = budget.TryAcquire(100);
-    ASSERT_TRUE(granted.has_value());
-    gathered.Absorb(*std::move(granted));
-    EXPECT_EQ(granted->bytes(), 0) << "absorbed: it returns nothing";
-  }
-  EXPECT_EQ(gathered.bytes(), 300);
-  EXPECT_EQ(budget.in_use(), 300);
-  gathered.Release();
+  MemoryBudget::Grant growing;
+  for (int round = 0; round < 3; ++round) ASSERT_TRUE(budget.TryGrow(growing, 200));
+  EXPECT_EQ(growing.bytes(), 600);
+  EXPECT_EQ(budget.in_use(), 600);
+  EXPECT_TRUE(budget.TryGrow(growing, 900)) << "alone, it may grow past the bound";
+  EXPECT_EQ(budget.in_use(), 1500);
+  EXPECT_FALSE(budget.TryAcquire(1).has_value());
+  growing.Release();
   EXPECT_EQ(budget.in_use(), 0);
+
+  MemoryBudget::Grant small;
+  ASSERT_TRUE(budget.TryGrow(small, 100));
+  std::optional<MemoryBudget::Grant> other = budget.TryAcquire(100);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_FALSE(budget.TryGrow(small, 900)) << "past the bound beside another call";
+  EXPECT_EQ(small.bytes(), 100) << "a refused growth adds nothing";
+  EXPECT_EQ(budget.in_use(), 200);
 }
 
 // gRPC may drop a response's bytes after the server, and the budget with it, is gone.

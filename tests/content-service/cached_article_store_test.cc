@@ -86,6 +86,24 @@ TEST_F(CachedArticleStoreTest, SharesTheStoredBytesOfACachedArticle) {
   EXPECT_EQ(cache_->counters().hits, 2u);
 }
 
+// A batch with one article not cached fetches them all, but keeps the cached ones as they were:
+// their bytes stay the ones responses in flight share.
+TEST_F(CachedArticleStoreTest, ABatchMissKeepsTheArticlesAlreadyCached) {
+  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Title", "e1")).ok());   // cached
+  ASSERT_TRUE(hooked_->Create(MakeArticle("b", "Title", "e1")).ok());  // stored, not cached
+  auto before = cache_->GetStored("a");
+  ASSERT_TRUE(before.ok());
+  auto batch = cache_->BatchGet({"a", "b"});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->size(), 2u);
+  auto after = cache_->GetStored("a");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->shared_bytes(), before->shared_bytes()) << "the cached entry was replaced";
+  auto filled = cache_->GetStored("b");
+  ASSERT_TRUE(filled.ok());
+  EXPECT_EQ(cache_->counters().misses, 1u) << "b was cached by the batch";
+}
+
 TEST_F(CachedArticleStoreTest, CachesWhatAMissReadStored) {
   ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Title", "e1")).ok());  // stored, not yet cached
   auto missed = cache_->GetStored("a");

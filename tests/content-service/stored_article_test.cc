@@ -248,28 +248,26 @@ TEST(ArticleResponseBytesTest, EqualsTheSerializedArticleWithAndWithoutStats) {
   }
 }
 
-// The grant of a GetArticle or ReadArticle response, and its hold on the article's bytes, are
-// returned when gRPC drops the article's bytes, not before.
-TEST(ArticleResponseBytesTest, HoldsTheGrantAndTheArticleUntilTheArticlesSliceIsDropped) {
+// A GetArticle or ReadArticle response's hold on the article's bytes is returned when gRPC drops
+// the article's slice, not before.
+TEST(ArticleResponseBytesTest, HoldsTheArticleUntilTheArticlesSliceIsDropped) {
   MemoryBudget budget(1 << 20);
   auto stored = StoredArticle::FromArticle(ArticleWithBody("one", 3200));
   ASSERT_TRUE(stored.ok()) << stored.status();
   const char* stored_bytes = stored->bytes().data();
   const auto article_bytes = static_cast<std::int64_t>(stored->bytes().size());
-  std::optional<MemoryBudget::Grant> grant = budget.TryAcquire(100);
-  ASSERT_TRUE(grant.has_value());
   std::optional<MemoryBudget::SharedHold> hold = budget.TryHold(stored->shared_bytes());
   ASSERT_TRUE(hold.has_value());
-  auto buffer = std::make_unique<grpc::ByteBuffer>(ArticleResponseBytes(ArticleWithStats{
-      *std::move(stored), StatsOf("one", 5), *std::move(grant), *std::move(hold)}));
+  auto buffer = std::make_unique<grpc::ByteBuffer>(ArticleResponseBytes(
+      ArticleWithStats{*std::move(stored), StatsOf("one", 5), *std::move(hold)}));
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(buffer->Dump(&slices).ok());
   buffer.reset();
   ASSERT_EQ(slices.size(), 2u);
   EXPECT_EQ(reinterpret_cast<const char*>(slices[0].begin()), stored_bytes) << "not a copy";
-  EXPECT_EQ(budget.in_use(), article_bytes + 100);
+  EXPECT_EQ(budget.in_use(), article_bytes);
   slices.erase(slices.begin() + 1);  // the stats field
-  EXPECT_EQ(budget.in_use(), article_bytes + 100);
+  EXPECT_EQ(budget.in_use(), article_bytes);
   slices.clear();
   EXPECT_EQ(budget.in_use(), 0);
 }

@@ -483,11 +483,9 @@ TEST(HostileInputTest, EveryHostileRequestIsRefusedAndRedisKeysStayWellFormed) {
 }
 
 // Unknown fields bypass every bound and check on an article's fields; content-service must not
-// store them and serve them to every reader. It does today: CreateArticle stores the article as
-// parsed and UpdateArticle copies whole sub-messages. Disabled until content-service discards them
-// (`DiscardUnknownFields()` before storing); run with --gtest_also_run_disabled_tests.
-// A client built from a newer schema must learn that its fields were not kept, and nothing it
-// sent is stored: writes with unknown fields anywhere in the article are refused.
+// store them and serve them to every reader. A client built from a newer schema must learn that
+// its fields were not kept, and nothing it sent is stored: writes with unknown fields anywhere in
+// the article are refused.
 TEST(HostileInputTest, UnknownFieldsInAnArticleAreRefusedAndNotStored) {
   NewsroomPair pair;
   const std::string content = kContentService;

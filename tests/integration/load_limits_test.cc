@@ -269,6 +269,9 @@ class UnreadCalls {
   // Fails the test when a step of the call fails.
   void Start(const std::string& name) {
     auto call = std::make_unique<Call>();
+    // Long enough never to end a call the test holds; short enough that a service that never
+    // answers fails the test instead of hanging it.
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     call->stream = grpc::GenericStub(channel_).PrepareCall(
         &call->context, "/newsroom.content.v1.ContentService/GetArticle", &queue_);
     call->stream->StartCall(call.get());
@@ -321,6 +324,7 @@ class UnreadCalls {
   grpc::CompletionQueue queue_;
   std::vector<std::unique_ptr<Call>> calls_;
 };
+
 // Responses a client does not read stay counted against the bound until it goes away: six unread
 // responses of six articles of 160 kB hold most of 1 MiB, so a seventh article is refused, while
 // one more response of a held article is served (its bytes are counted already), and a ranking
