@@ -50,7 +50,8 @@ class CachedArticleStore final : public ArticleStore {
   // The generation to pass to FillAfterMiss for a backend read starting now.
   std::uint64_t Generation();
   // Caches what the backend returned for a miss, unless a write happened since `generation`
-  // (that read may predate the write, and must not overwrite what the write left behind).
+  // (that read may predate the write, and must not overwrite what the write left behind) or the
+  // article is cached already (that entry, whose bytes responses may share, is kept).
   void FillAfterMiss(absl::string_view article_id, const StoredArticle& article,
                      std::uint64_t generation);
   // Replaces the bytes of each listed article that the cache holds with the same bytes by the

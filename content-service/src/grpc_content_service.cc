@@ -88,8 +88,8 @@ grpc::ByteBuffer ToByteBuffer(ArticlePageWithStats page) {
 grpc::ByteBuffer ToByteBuffer(MostReadPage page) { return MostReadPageBytes(std::move(page)); }
 
 // FinishInto for the raw methods: the answer becomes its response message's bytes (ToByteBuffer,
-// whose slices hold the grant of those bytes until gRPC drops them), the call's end is recorded,
-// and the permit is released once the call is finished.
+// whose slices hold the grant of, or hold on, those bytes until gRPC drops them), the call's end is
+// recorded, and the permit is released once the call is finished.
 template <typename T>
 auto FinishRawInto(grpc::ServerUnaryReactor* reactor, grpc::ByteBuffer* response,
                    CallLimiter::Permit permit, ObservedCall call) {

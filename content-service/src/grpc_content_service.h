@@ -14,9 +14,9 @@ namespace newsroom::content {
 // The callback service with GetArticle, ReadArticle, ListArticles and ListMostReadArticles as raw
 // methods. The first three answer with the stored articles' bytes, each with its read_stats field
 // after it (see StoredArticle), so that gRPC neither copies nor serializes the articles on every
-// page view or listing. All four hand gRPC slices that hold the grant of their response's bytes
-// (docs/operations.md, "Overload") until gRPC drops them, and observe their own calls
-// (common/src/server_call.h), sparing the busiest calls gRPC's interceptor path.
+// page view or listing. All four hand gRPC slices that hold the grant of, or hold on, their
+// response's bytes (docs/operations.md, "Overload") until gRPC drops them, and observe their own
+// calls (common/src/server_call.h), sparing the busiest calls gRPC's interceptor path.
 using ContentCallbackService = content_v1::ContentService::WithRawCallbackMethod_GetArticle<
     content_v1::ContentService::WithRawCallbackMethod_ReadArticle<
         content_v1::ContentService::WithRawCallbackMethod_ListArticles<

@@ -167,8 +167,8 @@ TEST(MemoryBudgetSharedBytesTest, AHoldMovesAndMayOutliveItsBudget) {
   EXPECT_EQ(shared->holders(), 0);
 }
 
-// Holds taken and let go on many threads at once, beside grants: each SharedBytes is counted once
-// at most while held, never less, and everything is returned at the end.
+// Holds taken and let go on many threads at once, beside grants: a held SharedBytes is never
+// counted less than once, and everything is returned at the end.
 TEST(MemoryBudgetSharedBytesTest, ConcurrentHoldsNeitherLoseNorLeakBytes) {
   constexpr int kThreads = 4;
   constexpr int kRounds = 20000;

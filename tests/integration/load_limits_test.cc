@@ -164,8 +164,8 @@ TEST(LoadLimitsTest, AFloodGetsFastRefusalsBoundedMemoryAndTheServiceRecovers) {
 // Calls in flight are bounded by the bytes their responses hold, not only by their number, and an
 // article's bytes count once however many responses carry it. With 20 articles of 100 kB and 1 MiB
 // allowed, a flood of reads while analytics hangs (so admitted reads hold their responses for the
-// 5 s budget) admits reads of at most ten of the articles, every read of those, and refuses the
-// rest before recording them, so that a client's retry cannot count a read twice.
+// 5 s budget) admits reads of at most ten of the articles, more reads than articles, and refuses
+// the rest before recording them, so that a client's retry cannot count a read twice.
 TEST(LoadLimitsTest, ResponsesInFlightAreBoundedByBytesAndRefusedReadsAreNotCounted) {
   constexpr int kArticles = 20;
   constexpr int kFloodCalls = 200;
