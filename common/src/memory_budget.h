@@ -103,8 +103,6 @@ class MemoryBudget final {
 
    private:
     friend class MemoryBudget;
-    Grant(std::shared_ptr<Counter> counter, std::int64_t bytes)
-        : counter_(std::move(counter)), bytes_(bytes) {}
     std::shared_ptr<Counter> counter_;
     std::int64_t bytes_ = 0;
   };
@@ -118,11 +116,9 @@ class MemoryBudget final {
   // other grants hold some. A refusal never shows in the count, even for a moment, so that it
   // cannot cause another.
   std::optional<Grant> TryAcquire(std::int64_t bytes) {
-    std::int64_t in_use = counter_->in_use.load();
-    do {
-      if (max_bytes_ > 0 && in_use != 0 && in_use + bytes > max_bytes_) return std::nullopt;
-    } while (!counter_->in_use.compare_exchange_weak(in_use, in_use + bytes));
-    return Grant(counter_, bytes);
+    Grant grant;  // holds nothing, so TryGrow applies the rule above
+    if (!TryGrow(grant, bytes)) return std::nullopt;
+    return grant;
   }
 
   // Adds `bytes` to `grant` (empty, or of this budget), for a response built in rounds, or returns
