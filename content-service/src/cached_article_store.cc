@@ -16,11 +16,13 @@ absl::string_view IdOf(const v1::Article& article) {
 
 }  // namespace
 
-CachedArticleStore::CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes)
-    : backend_(std::move(backend)), max_bytes_(max_bytes) {}
+CachedArticleStore::CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes,
+                                       bool suspended)
+    : backend_(std::move(backend)), max_bytes_(max_bytes), suspended_(suspended) {}
 
 std::optional<StoredArticle> CachedArticleStore::Lookup(absl::string_view article_id) {
   absl::MutexLock lock(&mutex_);
+  // Suspended, the cache is empty: every lookup misses.
   const auto it = entries_.find(article_id);
   if (it == entries_.end()) {
     ++misses_;
@@ -56,10 +58,15 @@ void CachedArticleStore::EraseLocked(absl::string_view article_id) {
   entries_.erase(it);
 }
 
+void CachedArticleStore::ClearLocked() {
+  entries_.clear();
+  bytes_ = 0;
+}
+
 void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const StoredArticle& article,
                                        std::uint64_t generation) {
   absl::MutexLock lock(&mutex_);
-  if (generation_ != generation) return;
+  if (generation_ != generation || suspended_) return;
   // Nothing was written since the miss began, so an entry there now holds these same bytes (a
   // batch's other articles, or a concurrent miss's): keep it, and with it the bytes that responses
   // in flight share and count once (StoredArticle::shared_bytes).
@@ -67,22 +74,53 @@ void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const Store
   InsertLocked(std::string(article_id), article);
 }
 
-void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredArticle* article) {
+void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredArticle* article,
+                                    std::uint64_t generation) {
   absl::MutexLock lock(&mutex_);
+  // Writes through here are serialised, so only an announced change can have moved the
+  // generation since this write began: possibly another writer's, of this article, committed
+  // after ours. Then what this write left is not known to be current, and is not cached.
+  const bool unchanged = generation_ == generation;
   ++generation_;
-  if (article != nullptr) {
+  if (article != nullptr && unchanged && !suspended_) {
     InsertLocked(std::string(article_id), *article);
   } else {
     EraseLocked(article_id);
   }
 }
 
+void CachedArticleStore::Invalidate(absl::string_view article_id) {
+  absl::MutexLock lock(&mutex_);
+  ++generation_;
+  if (article_id.empty()) {
+    ClearLocked();
+  } else {
+    EraseLocked(article_id);
+  }
+}
+
+void CachedArticleStore::Suspend() {
+  absl::MutexLock lock(&mutex_);
+  ++generation_;
+  suspended_ = true;
+  ClearLocked();
+}
+
+void CachedArticleStore::Resume() {
+  absl::MutexLock lock(&mutex_);
+  // A read that began while suspended may have found an article as it was before a change that
+  // was never announced: the new generation keeps it out.
+  ++generation_;
+  suspended_ = false;
+}
+
 absl::Status CachedArticleStore::Create(const v1::Article& article) {
   // The stored form leaves read_stats out, as the store does.
   NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle stored, StoredArticle::FromArticle(article));
   absl::MutexLock write_lock(&write_mutex_);
+  const std::uint64_t generation = Generation();
   absl::Status status = backend_->Create(article);
-  if (status.ok()) AfterWrite(IdOf(article), &stored);
+  if (status.ok()) AfterWrite(IdOf(article), &stored, generation);
   return status;
 }
 
@@ -128,11 +166,12 @@ absl::Status CachedArticleStore::Replace(const v1::Article& article,
                                          absl::string_view expected_etag) {
   NEWSROOM_ASSIGN_OR_RETURN(const StoredArticle stored, StoredArticle::FromArticle(article));
   absl::MutexLock write_lock(&write_mutex_);
+  const std::uint64_t generation = Generation();
   absl::Status status = backend_->Replace(article, expected_etag);
   if (status.ok()) {
-    AfterWrite(IdOf(article), &stored);
+    AfterWrite(IdOf(article), &stored, generation);
   } else if (status.code() == absl::StatusCode::kNotFound) {
-    AfterWrite(IdOf(article), nullptr);
+    AfterWrite(IdOf(article), nullptr, generation);
   }
   return status;
 }
@@ -141,7 +180,9 @@ absl::Status CachedArticleStore::Delete(absl::string_view article_id) {
   absl::MutexLock write_lock(&write_mutex_);
   absl::Status status = backend_->Delete(article_id);
   // NOT_FOUND too: whatever the cache held under this id is gone from the store.
-  if (status.ok() || status.code() == absl::StatusCode::kNotFound) AfterWrite(article_id, nullptr);
+  if (status.ok() || status.code() == absl::StatusCode::kNotFound) {
+    AfterWrite(article_id, nullptr, Generation());
+  }
   return status;
 }
 
@@ -172,7 +213,7 @@ absl::StatusOr<int64_t> CachedArticleStore::Count() { return backend_->Count(); 
 
 CachedArticleStore::Counters CachedArticleStore::counters() const {
   absl::MutexLock lock(&mutex_);
-  return {hits_, misses_, entries_.size(), bytes_};
+  return {hits_, misses_, entries_.size(), bytes_, suspended_};
 }
 
 }  // namespace newsroom::content

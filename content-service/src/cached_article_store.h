@@ -15,16 +15,19 @@
 namespace newsroom::content {
 
 // An ArticleStore in front of another that keeps recently read articles in memory, so the page-view
-// path does not touch the database. Exact while this process is the only writer: every write goes
-// through here and updates or drops the cached copy before it returns. (Several replicas writing to
-// one shared database would each need to learn of the others' writes: not the case with SQLite.)
+// path does not touch the database. Every write through here updates or drops the cached copy
+// before it returns. Writes by others (replicas sharing PostgreSQL) are learnt of through
+// Invalidate; while they might go unannounced (Suspend until Resume) nothing is served from or put
+// in the cache.
 // Articles are kept in their stored form: GetStored, the page-view path, shares them without a
 // copy; Get and BatchGet parse them. List reads the backend, as before, and only swaps in the
 // cached copy of a listed article whose bytes are the same (see ShareCachedBytes).
 class CachedArticleStore final : public ArticleStore {
  public:
-  // `max_bytes` bounds the stored size of the cached articles; `backend` is owned.
-  CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes);
+  // `max_bytes` bounds the stored size of the cached articles; `backend` is owned. A cache whose
+  // backend others write to starts `suspended`, until their changes are being announced (Resume).
+  CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes,
+                     bool suspended = false);
 
   absl::Status Create(const v1::Article& article) override;
   absl::StatusOr<v1::Article> Get(absl::string_view article_id) override;
@@ -36,11 +39,22 @@ class CachedArticleStore final : public ArticleStore {
   absl::StatusOr<ArticlePage> List(const ListQuery& query) override;
   absl::StatusOr<int64_t> Count() override;
 
+  // Another writer changed `article_id` (empty: possibly every article). Drops the cached copy,
+  // and keeps any read that began before this call from caching what it found. Thread-safe.
+  void Invalidate(absl::string_view article_id);
+  // Other writers' changes may go unannounced from now on: drops every cached article, and until
+  // Resume every read goes to the backend and nothing is cached.
+  void Suspend();
+  // Other writers' changes are announced again (the announcements were set up before this call):
+  // caching resumes, though not of what reads that began before this call found.
+  void Resume();
+
   struct Counters {
     std::uint64_t hits = 0;
     std::uint64_t misses = 0;
     std::size_t entries = 0;
     std::size_t bytes = 0;
+    bool suspended = false;
   };
   [[nodiscard]] Counters counters() const;
 
@@ -59,11 +73,13 @@ class CachedArticleStore final : public ArticleStore {
   // own. Neither fills the cache nor counts a hit or a miss, so listings leave the cache's
   // contents and hit rate as they were.
   void ShareCachedBytes(std::vector<ListedArticle>& listed);
-  // After a successful write: replaces or drops the cached copy.
-  void AfterWrite(absl::string_view article_id, const StoredArticle* article);
+  // After a successful write that began at `generation`: replaces or drops the cached copy.
+  void AfterWrite(absl::string_view article_id, const StoredArticle* article,
+                  std::uint64_t generation);
   void InsertLocked(std::string article_id, const StoredArticle& article)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EraseLocked(absl::string_view article_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::unique_ptr<ArticleStore> backend_;
   const std::size_t max_bytes_;
@@ -73,7 +89,10 @@ class CachedArticleStore final : public ArticleStore {
   mutable absl::Mutex mutex_;
   absl::flat_hash_map<std::string, StoredArticle> entries_ ABSL_GUARDED_BY(mutex_);
   std::size_t bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Bumped by every write and every change announced: a fill whose read began before it is
+  // dropped, since the read may predate the change.
   std::uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool suspended_ ABSL_GUARDED_BY(mutex_);
   std::uint64_t hits_ ABSL_GUARDED_BY(mutex_) = 0;
   std::uint64_t misses_ ABSL_GUARDED_BY(mutex_) = 0;
 };

@@ -66,8 +66,9 @@ ABSL_FLAG(bool, stats_feed, true,
 // 8 MiB holds about 2 500 articles of 3 kB, a newsroom's hot set, and keeps content-service's peak
 // resident memory under 64 MB at a catalogue of 100 000 articles (docs/performance.md).
 ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{8} << 20,
-          "serialized size of the articles cached in front of SQLite (0: no cache); memory use "
-          "is about 5% more than that. Off with PostgreSQL, whose other writers it would not see "
+          "serialized size of the articles cached in front of the database (0: no cache); memory "
+          "use is about 5% more than that. With PostgreSQL the cache follows other replicas' "
+          "writes through LISTEN/NOTIFY, and serves nothing while it cannot "
           "(env CONTENT_ARTICLE_CACHE_BYTES)");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,
           "reads kept in the outbox (--outbox_db) while analytics-service is unreachable; more are "

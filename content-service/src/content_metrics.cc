@@ -59,6 +59,12 @@ void AddContentMetrics(metrics::MetricsRegistry& registry, const PendingReads* p
       "Serialized size of the cached articles, in bytes (bounded by --article_cache_bytes).",
       MetricType::kGauge,
       [cache] { return std::vector<Sample>{{.value = double(cache->counters().bytes)}}; });
+  registry.AddCallback(
+      "newsroom_content_article_cache_suspended",
+      "1 while the article cache serves nothing because other replicas' changes may go "
+      "unannounced (PostgreSQL's change listener is reconnecting), else 0.",
+      MetricType::kGauge,
+      [cache] { return std::vector<Sample>{{.value = cache->counters().suspended ? 1.0 : 0.0}}; });
 }
 
 }  // namespace newsroom::content

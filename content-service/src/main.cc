@@ -17,6 +17,7 @@
 #include "common/src/metrics.h"
 #include "common/src/metrics_http_server.h"
 #include "common/src/tls_credentials.h"
+#include "content-service/src/article_change_listener.h"
 #include "content-service/src/cached_article_store.h"
 #include "content-service/src/config.h"
 #include "content-service/src/content_metrics.h"
@@ -101,11 +102,40 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const char* 
   return value;
 }
 
-// The store named by --db: PostgreSQL for a postgresql:// URL, SQLite otherwise. The article cache
-// sits in front of SQLite only: it is exact only while this process is the sole writer, which
-// replicas sharing PostgreSQL are not.
-absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
-    const newsroom::content::ContentConfig& config) {
+// The store named by --db, with the article cache in front unless --article_cache_bytes is 0,
+// and with PostgreSQL the listener that keeps that cache current with other replicas' writes.
+// Declared in this order so that the listener, whose callbacks use the cache, goes first.
+struct OpenedStore {
+  std::unique_ptr<newsroom::content::ArticleStore> store;
+  std::unique_ptr<newsroom::content::ArticleChangeListener> changes;
+};
+
+// Keeps `cache` current with the changes PostgreSQL announces. The cache starts suspended and
+// serves nothing until the listener is listening; it is suspended again whenever announcements
+// may be missed.
+std::unique_ptr<newsroom::content::ArticleChangeListener> FollowChanges(
+    newsroom::content::PostgresOptions options, newsroom::content::CachedArticleStore* cache) {
+  return std::make_unique<newsroom::content::ArticleChangeListener>(
+      std::move(options),
+      newsroom::content::ArticleChangeCallbacks{
+          .on_listening =
+              [cache] {
+                cache->Resume();
+                newsroom::log::Info("article cache following changes in PostgreSQL");
+              },
+          .on_changed = [cache](absl::string_view article_id) { cache->Invalidate(article_id); },
+          .on_lost =
+              [cache](const absl::Status& why) {
+                cache->Suspend();
+                newsroom::log::Warning(
+                    "article cache suspended: changes in PostgreSQL may go unannounced; every "
+                    "read goes to the database until the listener reconnects",
+                    {{"error", why.message()}});
+              }});
+}
+
+absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& config) {
+  OpenedStore opened;
   if (newsroom::content::IsPostgresUrl(config.db_path)) {
     newsroom::content::PostgresOptions options{.url = config.db_path,
                                                .pool_size = config.db_pool_size};
@@ -114,29 +144,37 @@ absl::StatusOr<std::unique_ptr<newsroom::content::ArticleStore>> OpenStore(
       if (!password.ok()) return password.status();
       options.password = *std::move(password);
     }
-    auto postgres = newsroom::content::PostgresArticleStore::Open(std::move(options));
+    auto postgres = newsroom::content::PostgresArticleStore::Open(options);
     // The URL holds no password (checked), so naming it is safe and tells the operator which.
     if (!postgres.ok()) {
       return absl::Status(
           postgres.status().code(),
           absl::StrCat("cannot open --db=", config.db_path, ": ", postgres.status().message()));
     }
-    newsroom::log::Info(
-        "articles in PostgreSQL; no article cache",
-        {{"max_connections", config.db_pool_size}, {"outbox_db", config.outbox_path}});
-    return std::unique_ptr<newsroom::content::ArticleStore>(*std::move(postgres));
+    newsroom::log::Info("articles in PostgreSQL",
+                        {{"max_connections", config.db_pool_size},
+                         {"article_cache_bytes", config.article_cache_bytes},
+                         {"outbox_db", config.outbox_path}});
+    opened.store = *std::move(postgres);
+    if (config.article_cache_bytes > 0) {
+      auto cache = std::make_unique<newsroom::content::CachedArticleStore>(
+          std::move(opened.store), config.article_cache_bytes, /*suspended=*/true);
+      opened.changes = FollowChanges(std::move(options), cache.get());
+      opened.store = std::move(cache);
+    }
+    return opened;
   }
   auto sqlite = newsroom::content::SqliteArticleStore::Open(config.db_path);
   if (!sqlite.ok()) {
     return absl::Status(sqlite.status().code(), absl::StrCat("cannot open --db=", config.db_path,
                                                              ": ", sqlite.status().message()));
   }
-  std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(sqlite);
+  opened.store = *std::move(sqlite);
   if (config.article_cache_bytes > 0) {
-    store = std::make_unique<newsroom::content::CachedArticleStore>(std::move(store),
-                                                                    config.article_cache_bytes);
+    opened.store = std::make_unique<newsroom::content::CachedArticleStore>(
+        std::move(opened.store), config.article_cache_bytes);
   }
-  return store;
+  return opened;
 }
 
 }  // namespace
@@ -178,8 +216,11 @@ int main(int argc, char** argv) {
 
   auto opened = OpenStore(*config);
   if (!opened.ok()) return Fail(opened.status());
-  std::unique_ptr<newsroom::content::ArticleStore> store = *std::move(opened);
-  // The cache, when OpenStore put one in front of SQLite, for its hit and miss counts.
+  std::unique_ptr<newsroom::content::ArticleStore> store = std::move(opened->store);
+  // Declared after `store`, whose cache its callbacks use: destroyed (joined) first.
+  std::unique_ptr<newsroom::content::ArticleChangeListener> article_changes =
+      std::move(opened->changes);
+  // The cache, when OpenStore put one in front of the store, for its hit and miss counts.
   const auto* cache = dynamic_cast<const newsroom::content::CachedArticleStore*>(store.get());
   newsroom::content::GrpcAnalyticsClient analytics(
       config->analytics_address, newsroom::MakeChannelCredentials(config->analytics_tls));

@@ -48,6 +48,29 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX article_tags_by_article ON article_tags (article_id);
     )sql",
+    // Version 2: every change to an article, by any replica or by hand, notifies the replicas'
+    // article caches (kArticleChangesChannel) when its transaction commits. A TRUNCATE notifies an
+    // empty id: every article.
+    R"sql(
+      CREATE FUNCTION newsroom_notify_article_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+          PERFORM pg_notify('newsroom_article_changed', '');
+          RETURN NULL;
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+          PERFORM pg_notify('newsroom_article_changed', OLD.article_id);
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+          PERFORM pg_notify('newsroom_article_changed', NEW.article_id);
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER articles_notify_changed AFTER INSERT OR UPDATE OR DELETE ON articles
+        FOR EACH ROW EXECUTE FUNCTION newsroom_notify_article_changed();
+      CREATE TRIGGER articles_notify_truncated AFTER TRUNCATE ON articles
+        FOR EACH STATEMENT EXECUTE FUNCTION newsroom_notify_article_changed();
+    )sql",
 };
 static_assert(std::size(kMigrations) == PostgresArticleStore::kSchemaVersion);
 

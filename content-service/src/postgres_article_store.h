@@ -13,13 +13,18 @@
 
 namespace newsroom::content {
 
+// The channel on which PostgreSQL announces, at commit, each article that was created, changed or
+// deleted: the payload is its id, or empty for "every article" (a TRUNCATE). Schema version 2 sets
+// this up with a trigger, so writes from any replica, or by hand, are announced.
+inline constexpr char kArticleChangesChannel[] = "newsroom_article_changed";
+
 // An ArticleStore in a PostgreSQL database, through a small pool of libpq connections, so that
 // several content-service replicas can share one store. Same schema shape, semantics and status
 // codes as SqliteArticleStore; UNAVAILABLE when the server is unreachable or busy past 5 s.
 class PostgresArticleStore final : public ArticleStore {
  public:
   // The schema version this binary writes (table content_schema_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Connects and creates or migrates the schema in one transaction, under an advisory lock so
   // that replicas starting together migrate once. Returns INVALID_ARGUMENT for a bad URL (or one

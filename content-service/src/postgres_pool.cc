@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/src/log.h"
 
 namespace newsroom::content {
 namespace {
@@ -22,6 +23,15 @@ bool IsTransient(absl::string_view sqlstate) {
     if (sqlstate == code) return true;
   }
   return false;
+}
+
+// A notice or error the server sent unasked, as one log line; `connection` is its
+// application_name, a string constant.
+void LogNotice(void* connection, const char* message) {
+  std::string text = message;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  log::Warning("message from the article database",
+               {{"connection", static_cast<const char*>(connection)}, {"message", text}});
 }
 
 }  // namespace
@@ -54,6 +64,39 @@ absl::Status CheckPostgresUrl(absl::string_view url) {
         "in env PGPASSWORD, a PGPASSFILE file, or --db_password_file");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<pg_conn*> OpenPostgresConnection(const PostgresOptions& options,
+                                                const char* application_name) {
+  // Our defaults come before the URL, so that the URL's own settings win; the password comes
+  // after it (the URL may not hold one). statement_timeout and lock_timeout match SQLite's 5 s
+  // busy wait: a stuck query becomes UNAVAILABLE rather than a hung call. Notices (e.g. "already
+  // exists, skipping") are not for the log.
+  std::vector<const char*> keywords = {"connect_timeout", "application_name", "options", "dbname"};
+  std::vector<const char*> values = {
+      "5", application_name,
+      "-c statement_timeout=5000 -c lock_timeout=5000 -c client_min_messages=warning",
+      options.url.c_str()};
+  if (!options.password.empty()) {
+    keywords.push_back("password");
+    values.push_back(options.password.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_conn* conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  if (conn == nullptr) return absl::ResourceExhaustedError("article database: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    // libpq's message names the host and the reason (refused, password failed), never the
+    // password; it is the one thing an operator needs to fix the setting.
+    std::string reason = PQerrorMessage(conn);
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+    PQfinish(conn);
+    return absl::UnavailableError(absl::StrCat("article database unreachable: ", reason));
+  }
+  // libpq writes what the server says unasked (a warning, or "terminating connection" before it
+  // closes one) to stderr as plain text; it goes into our JSON log instead.
+  PQsetNoticeProcessor(conn, &LogNotice, const_cast<char*>(application_name));
+  return conn;
 }
 
 void PgResultDeleter::operator()(pg_result* result) const { PQclear(result); }
@@ -133,35 +176,6 @@ absl::StatusOr<std::unique_ptr<PostgresPool>> PostgresPool::Open(PostgresOptions
   return pool;
 }
 
-absl::StatusOr<pg_conn*> PostgresPool::Connect() const {
-  // Our defaults come before the URL, so that the URL's own settings win; the password comes
-  // after it (the URL may not hold one). statement_timeout and lock_timeout match SQLite's 5 s
-  // busy wait: a stuck query becomes UNAVAILABLE rather than a hung call. Notices (e.g. "already
-  // exists, skipping") are not for the log.
-  std::vector<const char*> keywords = {"connect_timeout", "application_name", "options", "dbname"};
-  std::vector<const char*> values = {
-      "5", "content-service",
-      "-c statement_timeout=5000 -c lock_timeout=5000 -c client_min_messages=warning",
-      options_.url.c_str()};
-  if (!options_.password.empty()) {
-    keywords.push_back("password");
-    values.push_back(options_.password.c_str());
-  }
-  keywords.push_back(nullptr);
-  values.push_back(nullptr);
-  pg_conn* conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
-  if (conn == nullptr) return absl::ResourceExhaustedError("article database: out of memory");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    // libpq's message names the host and the reason (refused, password failed), never the
-    // password; it is the one thing an operator needs to fix the setting.
-    std::string reason = PQerrorMessage(conn);
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-    PQfinish(conn);
-    return absl::UnavailableError(absl::StrCat("article database unreachable: ", reason));
-  }
-  return conn;
-}
-
 absl::StatusOr<pg_conn*> PostgresPool::Acquire() {
   {
     absl::MutexLock lock(&mu_);
@@ -178,7 +192,7 @@ absl::StatusOr<pg_conn*> PostgresPool::Acquire() {
     }
     ++open_;  // reserved while connecting outside the lock
   }
-  absl::StatusOr<pg_conn*> conn = Connect();
+  absl::StatusOr<pg_conn*> conn = OpenPostgresConnection(options_, "content-service");
   if (!conn.ok()) {
     absl::MutexLock lock(&mu_);
     --open_;

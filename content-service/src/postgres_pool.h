@@ -38,6 +38,14 @@ struct PostgresOptions {
 // `?password=`): a password on the command line shows in `ps`. The message never repeats the URL.
 [[nodiscard]] absl::Status CheckPostgresUrl(absl::string_view url);
 
+// Opens one connection with our session settings (5 s statement and lock timeouts, quiet notices)
+// under `application_name` (a string constant), which shows in pg_stat_activity and in the log
+// line of any message the server sends unasked. UNAVAILABLE when the server cannot
+// be reached or refuses the login; the message names the reason, never the password. The caller
+// owns the connection (PQfinish).
+[[nodiscard]] absl::StatusOr<pg_conn*> OpenPostgresConnection(const PostgresOptions& options,
+                                                              const char* application_name);
+
 struct PgResultDeleter {
   void operator()(pg_result* result) const;
 };
@@ -101,7 +109,6 @@ class PostgresPool final {
 
  private:
   explicit PostgresPool(PostgresOptions options);
-  absl::StatusOr<pg_conn*> Connect() const;
   absl::StatusOr<pg_conn*> Acquire();
   void Release(pg_conn* conn);
   // Makes `conn` usable again after the server dropped it; false when the server is still away.

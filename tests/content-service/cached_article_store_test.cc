@@ -24,6 +24,8 @@ class HookedStore final : public ArticleStore {
  public:
   explicit HookedStore(std::unique_ptr<ArticleStore> inner) : inner_(std::move(inner)) {}
   std::function<void()> hook;
+  // Runs once after a Replace that succeeded, before the cache learns of it.
+  std::function<void()> after_replace;
 
   absl::Status Create(const v1::Article& a) override { return inner_->Create(a); }
   absl::StatusOr<v1::Article> Get(absl::string_view id) override { return inner_->Get(id); }
@@ -36,7 +38,9 @@ class HookedStore final : public ArticleStore {
     return inner_->BatchGet(ids);
   }
   absl::Status Replace(const v1::Article& a, absl::string_view etag) override {
-    return inner_->Replace(a, etag);
+    absl::Status status = inner_->Replace(a, etag);
+    if (status.ok() && after_replace) std::exchange(after_replace, nullptr)();
+    return status;
   }
   absl::Status Delete(absl::string_view id) override { return inner_->Delete(id); }
   absl::StatusOr<ArticlePage> List(const ListQuery& q) override { return inner_->List(q); }
@@ -175,6 +179,96 @@ TEST_F(CachedArticleStoreTest, AReadRacingAWriteNeverCachesTheOldVersion) {
   hooked_->hook = [&] { ASSERT_TRUE(cache_->Replace(MakeArticle("a", "New", "e2"), "e1").ok()); };
   EXPECT_EQ(cache_->Get("a")->title(), "Old");  // this read started before the write
   EXPECT_EQ(cache_->Get("a")->title(), "New");  // and did not overwrite what the write cached
+}
+
+// Another writer (a replica sharing PostgreSQL) writes to the backend directly: `hooked_` here.
+// The cache learns of its changes only through Invalidate, as the change listener announces them.
+TEST_F(CachedArticleStoreTest, AnAnnouncedChangeDropsTheCachedCopy) {
+  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(MakeArticle("b", "Other", "e1")).ok());
+  ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "After", "e2"), "e1").ok());
+  EXPECT_EQ(cache_->Get("a")->title(), "Before");  // not announced yet: why announcements matter
+
+  cache_->Invalidate("a");
+  EXPECT_EQ(cache_->Get("a")->title(), "After");
+  EXPECT_EQ(cache_->counters().entries, 2u);  // "b" stayed, "a" came back on its miss
+
+  ASSERT_TRUE(hooked_->Delete("a").ok());
+  ASSERT_TRUE(hooked_->Delete("b").ok());
+  cache_->Invalidate("");  // every article
+  EXPECT_EQ(cache_->counters().entries, 0u);
+  EXPECT_EQ(cache_->Get("a").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(cache_->Get("b").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(CachedArticleStoreTest, AReadThatBeganBeforeAnAnnouncedChangeIsNotCached) {
+  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Old", "e1")).ok());
+  hooked_->hook = [&] {
+    ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "New", "e2"), "e1").ok());
+    cache_->Invalidate("a");
+  };
+  EXPECT_EQ(cache_->Get("a")->title(), "Old");  // read before the other writer's change
+  EXPECT_EQ(cache_->Get("a")->title(), "New");  // and not kept past its announcement
+}
+
+TEST_F(CachedArticleStoreTest, AWriteRacingAnotherWritersAnnouncedChangeIsNotCached) {
+  ASSERT_TRUE(cache_->Create(MakeArticle("a", "First", "e1")).ok());
+  // Between our commit and the cache's update, another writer commits a newer version and its
+  // announcement arrives: what our write left must not be cached over it.
+  hooked_->after_replace = [&] {
+    ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "Theirs", "e3"), "e2").ok());
+    cache_->Invalidate("a");
+  };
+  ASSERT_TRUE(cache_->Replace(MakeArticle("a", "Ours", "e2"), "e1").ok());
+  EXPECT_EQ(cache_->Get("a")->title(), "Theirs");
+}
+
+TEST_F(CachedArticleStoreTest, SuspendedItServesAndKeepsNothingUntilResumed) {
+  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
+  ASSERT_TRUE(cache_->Get("a").ok());
+  cache_->Suspend();
+  EXPECT_TRUE(cache_->counters().suspended);
+  EXPECT_EQ(cache_->counters().entries, 0u);
+
+  // A change nobody announces (the listener was away) is seen at once: reads go to the backend.
+  ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "After", "e2"), "e1").ok());
+  const auto misses = cache_->counters().misses;
+  EXPECT_EQ(cache_->Get("a")->title(), "After");
+  EXPECT_EQ(cache_->Get("a")->title(), "After");
+  ASSERT_TRUE(cache_->Create(MakeArticle("b", "Written while suspended", "e1")).ok());
+  EXPECT_EQ(cache_->counters().misses, misses + 2);
+  EXPECT_EQ(cache_->counters().entries, 0u);
+
+  cache_->Resume();
+  EXPECT_FALSE(cache_->counters().suspended);
+  EXPECT_EQ(cache_->Get("a")->title(), "After");  // a miss that fills
+  const auto hits = cache_->counters().hits;
+  EXPECT_EQ(cache_->Get("a")->title(), "After");
+  EXPECT_EQ(cache_->counters().hits, hits + 1);
+}
+
+TEST_F(CachedArticleStoreTest, AReadBegunWhileSuspendedIsNotCachedOnceResumed) {
+  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Title", "e1")).ok());
+  cache_->Suspend();
+  hooked_->hook = [&] { cache_->Resume(); };
+  ASSERT_TRUE(cache_->Get("a").ok());
+  EXPECT_EQ(cache_->counters().entries, 0u);  // it may predate a change that went unannounced
+  ASSERT_TRUE(cache_->Get("a").ok());
+  EXPECT_EQ(cache_->counters().entries, 1u);
+}
+
+TEST(CachedArticleStoreSuspendedTest, ACacheStartedSuspendedServesNothingUntilResumed) {
+  auto sqlite = SqliteArticleStore::Open(":memory:");
+  ASSERT_TRUE(sqlite.ok());
+  CachedArticleStore cache(*std::move(sqlite), 1 << 20, /*suspended=*/true);
+  ASSERT_TRUE(cache.Create(MakeArticle("a", "Title", "e1")).ok());
+  ASSERT_TRUE(cache.Get("a").ok());
+  EXPECT_EQ(cache.counters().entries, 0u);
+  EXPECT_EQ(cache.counters().hits, 0u);
+  cache.Resume();
+  ASSERT_TRUE(cache.Get("a").ok());
+  ASSERT_TRUE(cache.Get("a").ok());
+  EXPECT_EQ(cache.counters().hits, 1u);
 }
 
 TEST(CachedArticleStoreBoundTest, KeepsWithinItsMemoryBound) {

@@ -3,7 +3,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,39 +11,17 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/metrics_scrape.h"
 
 namespace newsroom::testing {
 namespace {
 
 constexpr char kContent[] = "newsroom.content.v1.ContentService";
 constexpr char kAnalytics[] = "newsroom.analytics.v1.AnalyticsService";
-
-std::string Scrape(int port) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(5);
-  const httplib::Result result = client.Get("/metrics");
-  if (!result) return "scrape failed: " + httplib::to_string(result.error());
-  EXPECT_EQ(result->status, 200);
-  EXPECT_EQ(result->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-  return result->body;
-}
-
-// The value of the sample written exactly as `series` (name and labels), or nullopt.
-std::optional<double> Value(const std::string& scrape, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
-    if (!absl::ConsumePrefix(&line, series) || !absl::ConsumePrefix(&line, " ")) continue;
-    double value = 0;
-    if (absl::SimpleAtod(line, &value)) return value;
-  }
-  return std::nullopt;
-}
 
 std::string Handled(const char* service, const char* method, const char* code) {
   return absl::StrCat("grpc_server_handled_total{grpc_service=\"", service, "\",grpc_method=\"",
@@ -131,25 +108,25 @@ TEST_F(MetricsTest, CallsReadsAndCodesAreCountedExactlyAndTheScrapesPassPromtool
   EXPECT_EQ(pair_->content().GetArticle(Context().get(), bad, &unused).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 
-  const std::string content = Scrape(pair_->content_metrics_port());
-  EXPECT_EQ(Value(content, Handled(kContent, "ReadArticle", "OK")), kReads);
-  EXPECT_EQ(Value(content, Handled(kContent, "ReadArticle", "NotFound")), 2);
-  EXPECT_EQ(Value(content, Handled(kContent, "ReadArticle", "Unavailable")), 0);
-  EXPECT_EQ(Value(content, Handled(kContent, "GetArticle", "InvalidArgument")), 1);
-  EXPECT_EQ(Value(content, Handled(kContent, "CreateArticle", "OK")), 1);
-  EXPECT_EQ(Value(content, LatencyCount(kContent, "ReadArticle")), kReads + 2);
-  EXPECT_EQ(Value(content, "newsroom_content_reads_queued_total"), 0);
-  EXPECT_EQ(Value(content, "newsroom_content_outbox_reads"), 0);
+  const std::string content = ScrapeMetrics(pair_->content_metrics_port());
+  EXPECT_EQ(MetricValue(content, Handled(kContent, "ReadArticle", "OK")), kReads);
+  EXPECT_EQ(MetricValue(content, Handled(kContent, "ReadArticle", "NotFound")), 2);
+  EXPECT_EQ(MetricValue(content, Handled(kContent, "ReadArticle", "Unavailable")), 0);
+  EXPECT_EQ(MetricValue(content, Handled(kContent, "GetArticle", "InvalidArgument")), 1);
+  EXPECT_EQ(MetricValue(content, Handled(kContent, "CreateArticle", "OK")), 1);
+  EXPECT_EQ(MetricValue(content, LatencyCount(kContent, "ReadArticle")), kReads + 2);
+  EXPECT_EQ(MetricValue(content, "newsroom_content_reads_queued_total"), 0);
+  EXPECT_EQ(MetricValue(content, "newsroom_content_outbox_reads"), 0);
   EXPECT_THAT(content, ::testing::HasSubstr("newsroom_build_info{service=\"content-service\""));
 
-  const std::string analytics = Scrape(pair_->analytics_metrics_port());
-  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"recorded\"}"), kReads);
-  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"failed\"}"), 0);
-  EXPECT_EQ(Value(analytics, "newsroom_analytics_redis_up"), 1);
-  EXPECT_EQ(
-      Value(analytics, "newsroom_analytics_top_article_reads{article_id=\"metrics-counted\"}"),
-      kReads);
-  EXPECT_GE(Value(analytics, "newsroom_analytics_redis_commands_total").value_or(0), kReads);
+  const std::string analytics = ScrapeMetrics(pair_->analytics_metrics_port());
+  EXPECT_EQ(MetricValue(analytics, "newsroom_analytics_reads_total{result=\"recorded\"}"), kReads);
+  EXPECT_EQ(MetricValue(analytics, "newsroom_analytics_reads_total{result=\"failed\"}"), 0);
+  EXPECT_EQ(MetricValue(analytics, "newsroom_analytics_redis_up"), 1);
+  EXPECT_EQ(MetricValue(analytics,
+                        "newsroom_analytics_top_article_reads{article_id=\"metrics-counted\"}"),
+            kReads);
+  EXPECT_GE(MetricValue(analytics, "newsroom_analytics_redis_commands_total").value_or(0), kReads);
 
   for (const std::string* scrape : {&content, &analytics}) {
     const auto [status, output] = PromtoolCheck(*scrape);
@@ -168,10 +145,10 @@ TEST_F(MetricsTest, ARetriedReadIsCountedAsADuplicate) {
     const grpc::Status status = pair_->analytics().RecordRead(Context().get(), read, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
-  const std::string analytics = Scrape(pair_->analytics_metrics_port());
-  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"recorded\"}"), 1);
-  EXPECT_EQ(Value(analytics, "newsroom_analytics_reads_total{result=\"duplicate\"}"), 1);
-  EXPECT_EQ(Value(analytics, Handled(kAnalytics, "RecordRead", "OK")), 2);
+  const std::string analytics = ScrapeMetrics(pair_->analytics_metrics_port());
+  EXPECT_EQ(MetricValue(analytics, "newsroom_analytics_reads_total{result=\"recorded\"}"), 1);
+  EXPECT_EQ(MetricValue(analytics, "newsroom_analytics_reads_total{result=\"duplicate\"}"), 1);
+  EXPECT_EQ(MetricValue(analytics, Handled(kAnalytics, "RecordRead", "OK")), 2);
 }
 
 TEST_F(MetricsTest, ReadsQueuedWhileAnalyticsIsDownAreCountedThenDelivered) {
@@ -182,31 +159,31 @@ TEST_F(MetricsTest, ReadsQueuedWhileAnalyticsIsDownAreCountedThenDelivered) {
     content_v1::Article article;
     ASSERT_TRUE(pair_->content().ReadArticle(Context().get(), ReadRequest(name, i), &article).ok());
   }
-  std::string content = Scrape(pair_->content_metrics_port());
-  EXPECT_EQ(Value(content, "newsroom_content_reads_queued_total"), kReads);
-  EXPECT_EQ(Value(content, "newsroom_content_outbox_reads"), kReads);
-  EXPECT_GT(Value(content, "newsroom_content_outbox_oldest_read_age_seconds").value_or(0), 0);
+  std::string content = ScrapeMetrics(pair_->content_metrics_port());
+  EXPECT_EQ(MetricValue(content, "newsroom_content_reads_queued_total"), kReads);
+  EXPECT_EQ(MetricValue(content, "newsroom_content_outbox_reads"), kReads);
+  EXPECT_GT(MetricValue(content, "newsroom_content_outbox_oldest_read_age_seconds").value_or(0), 0);
 
   setenv("ANALYTICS_METRICS_LISTEN", "127.0.0.1:0", 1);
   pair_->StartAnalytics();
   unsetenv("ANALYTICS_METRICS_LISTEN");
   ASSERT_TRUE(Eventually([&] {
-    content = Scrape(pair_->content_metrics_port());
-    return Value(content, "newsroom_content_outbox_reads") == 0;
+    content = ScrapeMetrics(pair_->content_metrics_port());
+    return MetricValue(content, "newsroom_content_outbox_reads") == 0;
   }));
-  EXPECT_EQ(Value(content, "newsroom_content_reads_delivered_total"), kReads);
-  EXPECT_EQ(Value(content, "newsroom_content_outbox_oldest_read_age_seconds"), 0);
-  EXPECT_EQ(Value(content, "newsroom_content_reads_dropped_total{reason=\"full\"}"), 0);
-  EXPECT_EQ(Value(Scrape(pair_->analytics_metrics_port()),
-                  "newsroom_analytics_reads_total{result=\"recorded\"}"),
+  EXPECT_EQ(MetricValue(content, "newsroom_content_reads_delivered_total"), kReads);
+  EXPECT_EQ(MetricValue(content, "newsroom_content_outbox_oldest_read_age_seconds"), 0);
+  EXPECT_EQ(MetricValue(content, "newsroom_content_reads_dropped_total{reason=\"full\"}"), 0);
+  EXPECT_EQ(MetricValue(ScrapeMetrics(pair_->analytics_metrics_port()),
+                        "newsroom_analytics_reads_total{result=\"recorded\"}"),
             kReads);
 }
 
 // Calls content-service made to analytics-service for stats (not counting reads), so far.
 double StatsCalls(int analytics_metrics_port) {
-  const std::string scrape = Scrape(analytics_metrics_port);
-  return Value(scrape, Handled(kAnalytics, "BatchGetReadStats", "OK")).value_or(-1) +
-         Value(scrape, Handled(kAnalytics, "GetReadStats", "OK")).value_or(-1);
+  const std::string scrape = ScrapeMetrics(analytics_metrics_port);
+  return MetricValue(scrape, Handled(kAnalytics, "BatchGetReadStats", "OK")).value_or(-1) +
+         MetricValue(scrape, Handled(kAnalytics, "GetReadStats", "OK")).value_or(-1);
 }
 
 class StatsFeedTest : public MetricsTest {

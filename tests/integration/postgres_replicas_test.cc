@@ -1,5 +1,6 @@
 // Two content-service processes on one real PostgreSQL server, as replicas behind a load balancer
-// run: a write through either is seen by the other at once.
+// run, each with its article cache: a write through either is seen by the other as soon as
+// PostgreSQL announces it, and by itself at once.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 
 #include "newsroom/content/v1/content_service.grpc.pb.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 
@@ -23,11 +25,14 @@ constexpr char kEditorToken[] = "replica-test-editor-token-0123456789";
 
 class Replica {
  public:
-  Replica(const PostgresServer& postgres, const TempDir& dir, const std::string& name)
+  Replica(const PostgresServer& postgres, const TempDir& dir, const std::string& name,
+          std::vector<std::string> flags = {})
       : service_(StartService(
             CONTENT_SERVICE_BIN,
-            {"--db=" + postgres.Url("newsroom"), "--outbox_db=" + dir.path() + "/" + name + ".db",
-             "--analytics=127.0.0.1:" + std::to_string(PickFreePort())},
+            WithFlags({"--db=" + postgres.Url("newsroom"),
+                       "--outbox_db=" + dir.path() + "/" + name + ".db",
+                       "--analytics=127.0.0.1:" + std::to_string(PickFreePort())},
+                      std::move(flags)),
             // The password reaches the service the way a deployment gives it: libpq's own env.
             {"PGPASSWORD=" + postgres.password(), std::string("EDITOR_TOKEN=") + kEditorToken})),
         stub_(content_v1::ContentService::NewStub(
@@ -48,7 +53,25 @@ class Replica {
     return stub_->GetArticle(Context().get(), request, article).error_code();
   }
 
+  // Whether GetArticle of `name` answers `code` and, when OK, the title `title`, within a few
+  // seconds: how long another replica's write may take to be announced.
+  bool Serves(const std::string& name, grpc::StatusCode code, const std::string& title = "") {
+    return Eventually(
+        [&] {
+          content_v1::Article article;
+          const grpc::StatusCode got = Get(name, &article);
+          return got == code && (code != grpc::StatusCode::OK || article.title() == title);
+        },
+        std::chrono::seconds(10));
+  }
+
  private:
+  static std::vector<std::string> WithFlags(std::vector<std::string> base,
+                                            std::vector<std::string> more) {
+    base.insert(base.end(), more.begin(), more.end());
+    return base;
+  }
+
   StartedService service_;
   std::unique_ptr<content_v1::ContentService::Stub> stub_;
 };
@@ -72,8 +95,9 @@ TEST(PostgresReplicasTest, TwoProcessesSeeEachOthersWrites) {
   EXPECT_EQ(seen.title(), "Written by the first");
   EXPECT_EQ(seen.etag(), created.etag());
 
-  // The second updates it; the first serves the new version at once (no cache in front of
-  // PostgreSQL), and a stale etag through the first is refused.
+  // The second updates it: the second serves its write at once, the first (which cached the
+  // article when it created it) once PostgreSQL announces the change; a stale etag through the
+  // first is refused, as the database decides that.
   content_v1::UpdateArticleRequest update;
   update.mutable_article()->set_name(created.name());
   update.mutable_article()->set_title("Updated by the second");
@@ -81,8 +105,9 @@ TEST(PostgresReplicasTest, TwoProcessesSeeEachOthersWrites) {
   update.mutable_update_mask()->add_paths("title");
   content_v1::Article updated;
   ASSERT_TRUE(second.stub().UpdateArticle(Replica::Editor().get(), update, &updated).ok());
-  ASSERT_EQ(first.Get(created.name(), &seen), grpc::StatusCode::OK);
+  ASSERT_EQ(second.Get(created.name(), &seen), grpc::StatusCode::OK);
   EXPECT_EQ(seen.title(), "Updated by the second");
+  EXPECT_TRUE(first.Serves(created.name(), grpc::StatusCode::OK, "Updated by the second"));
   EXPECT_EQ(first.stub().UpdateArticle(Replica::Editor().get(), update, &updated).error_code(),
             grpc::StatusCode::ABORTED);
 
@@ -95,7 +120,46 @@ TEST(PostgresReplicasTest, TwoProcessesSeeEachOthersWrites) {
   remove.set_name(created.name());
   google::protobuf::Empty empty;
   ASSERT_TRUE(first.stub().DeleteArticle(Replica::Editor().get(), remove, &empty).ok());
-  EXPECT_EQ(second.Get(created.name(), &seen), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(first.Get(created.name(), &seen), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(second.Serves(created.name(), grpc::StatusCode::NOT_FOUND));
+}
+
+// The cache is what makes a replica's reads cheap; this checks it is really there (a second read
+// is a hit) and that it never serves what changed while it could not hear of changes: the
+// listener's connection is killed, the article deleted by hand meanwhile, and the replica must
+// not serve it from memory afterwards.
+TEST(PostgresReplicasTest, AReplicaLosingItsListenerServesNothingStale) {
+  PostgresServer postgres;
+  TempDir dir;
+  Replica writer(postgres, dir, "writer");
+  const int metrics_port = PickFreePort();
+  Replica reader(postgres, dir, "reader",
+                 {"--metrics_listen=127.0.0.1:" + std::to_string(metrics_port)});
+
+  content_v1::CreateArticleRequest create;
+  create.set_article_id("watched-story");
+  *create.mutable_article() = SampleArticle("Cached by the reader");
+  content_v1::Article created;
+  ASSERT_TRUE(writer.stub().CreateArticle(Replica::Editor().get(), create, &created).ok());
+  ASSERT_TRUE(reader.Serves(created.name(), grpc::StatusCode::OK, "Cached by the reader"));
+  const auto metric = [&](const char* name) {
+    return MetricValue(ScrapeMetrics(metrics_port), name).value_or(-1);
+  };
+  const auto hits = [&] { return metric("newsroom_content_article_cache_hits_total"); };
+  const double hits_before = hits();
+  content_v1::Article seen;
+  ASSERT_EQ(reader.Get(created.name(), &seen), grpc::StatusCode::OK);
+  EXPECT_EQ(hits(), hits_before + 1) << "the second read was not served from the cache";
+
+  // Kill the reader's listener connection (and the writer's); delete the article by hand at
+  // once, which the reader may or may not hear of depending on how soon it reconnects.
+  postgres.Execute("newsroom",
+                   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE application_name = 'content-service-changes'");
+  postgres.Execute("newsroom", "DELETE FROM articles WHERE article_id = 'watched-story'");
+  EXPECT_TRUE(reader.Serves(created.name(), grpc::StatusCode::NOT_FOUND));
+  EXPECT_TRUE(
+      Eventually([&] { return metric("newsroom_content_article_cache_suspended") == 0.0; }));
 }
 
 // A first deployment starts every replica at once on an empty database, each told to load the

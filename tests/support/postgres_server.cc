@@ -117,17 +117,28 @@ void PostgresServer::CreateDatabase(const std::string& name) {
       Fail("not a plain database name: " + name);
     }
   }
-  const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port_) +
-                               " dbname=postgres user=" + kUser + " password=" + password_;
-  PGconn* conn = PQconnectdb(conninfo.c_str());
   // CREATE DATABASE takes no parameters; the name was checked to be a plain identifier above.
-  PGresult* result =
-      PQstatus(conn) == CONNECTION_OK ? PQexec(conn, ("CREATE DATABASE " + name).c_str()) : nullptr;
-  const bool ok = result != nullptr && PQresultStatus(result) == PGRES_COMMAND_OK;
+  Execute("postgres", "CREATE DATABASE " + name);
+}
+
+std::vector<std::string> PostgresServer::Execute(const std::string& database,
+                                                 const std::string& sql) {
+  const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port_) +
+                               " dbname=" + database + " user=" + kUser + " password=" + password_;
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  PGresult* result = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, sql.c_str()) : nullptr;
+  const ExecStatusType status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
+  std::vector<std::string> first_column;
+  if (status == PGRES_TUPLES_OK) {
+    for (int row = 0; row < PQntuples(result); ++row) {
+      first_column.emplace_back(PQgetvalue(result, row, 0));
+    }
+  }
   const std::string error = PQerrorMessage(conn);
   PQclear(result);
   PQfinish(conn);
-  if (!ok) Fail("CREATE DATABASE " + name + " failed: " + error);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) Fail(sql + " failed: " + error);
+  return first_column;
 }
 
 }  // namespace newsroom::testing

@@ -34,6 +34,9 @@ class PostgresServer final {
   std::string Url(const std::string& database) const;
   // Creates an empty database (the name must be a plain lowercase identifier).
   void CreateDatabase(const std::string& name);
+  // Runs our own test SQL (never input) in `database` as the test user, failing the test when it
+  // fails; returns the first column of the rows it returned.
+  std::vector<std::string> Execute(const std::string& database, const std::string& sql);
   const std::string& log_path() const { return log_path_; }
 
  private:

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "content-service/src/postgres_pool.h"
+
+namespace newsroom::content {
+
+// What ArticleChangeListener tells its owner; each runs on the listener's thread.
+struct ArticleChangeCallbacks {
+  // LISTEN is in effect: every change committed from now on will be announced.
+  absl::AnyInvocable<void()> on_listening;
+  // An article was created, changed or deleted (empty id: possibly every article).
+  absl::AnyInvocable<void(absl::string_view article_id)> on_changed;
+  // Changes may go unannounced from now until the next on_listening: the connection was lost, or
+  // did not answer a ping in time.
+  absl::AnyInvocable<void(const absl::Status& why)> on_lost;
+};
+
+struct ArticleChangeListenerOptions {
+  // A connection quiet this long is pinged, and one that does not answer within `ping_timeout`
+  // is given up: so a change announced into a silently broken connection (a network partition,
+  // no RST) is missed for at most about ping_interval + ping_timeout before on_lost.
+  absl::Duration ping_interval = absl::Seconds(1);
+  absl::Duration ping_timeout = absl::Seconds(2);
+  // First wait before reconnecting; doubles on each failure up to `max_reconnect_delay`.
+  absl::Duration reconnect_delay = absl::Milliseconds(100);
+  absl::Duration max_reconnect_delay = absl::Seconds(5);
+};
+
+// Follows kArticleChangesChannel on a PostgreSQL connection of its own (application_name
+// "content-service-changes"), on a thread of its own, reconnecting whenever it is lost, so that
+// a replica's article cache learns of the other replicas' writes.
+class ArticleChangeListener final {
+ public:
+  // Starts the thread, which connects at once. Nothing is announced before the first
+  // on_listening.
+  ArticleChangeListener(PostgresOptions database, ArticleChangeCallbacks callbacks,
+                        ArticleChangeListenerOptions options = {});
+  // Stops and joins the thread: at once, or after a connection attempt in progress (at most its
+  // 5 s connect timeout). Calls no callback after it returns.
+  ~ArticleChangeListener();
+  ArticleChangeListener(const ArticleChangeListener&) = delete;
+  ArticleChangeListener& operator=(const ArticleChangeListener&) = delete;
+
+ private:
+  enum class Ready { kReadable, kTimedOut, kStopping };
+
+  void Run();
+  // LISTENs on `conn` and relays what arrives until the connection fails (the error) or the
+  // listener stops (OK).
+  absl::Status Follow(pg_conn* conn);
+  // Pings `conn`, relaying what arrives meanwhile: OK once answered, or why not.
+  absl::Status Ping(pg_conn* conn);
+  // Reads what arrived on `conn` and relays its announcements.
+  absl::Status Consume(pg_conn* conn);
+  // Waits until `fd` is readable, `deadline` passes or the listener stops.
+  Ready WaitFor(int fd, absl::Time deadline);
+
+  const PostgresOptions database_;
+  ArticleChangeCallbacks callbacks_;
+  const ArticleChangeListenerOptions options_;
+  // Written once to wake the thread when stopping.
+  const int wake_fd_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace newsroom::content

@@ -1,0 +1,180 @@
+// ArticleChangeListener against a real PostgreSQL server: what the schema's trigger announces,
+// and how the listener behaves when its connection is killed, frozen or the server restarts.
+
+#include "content-service/src/article_change_listener.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "content-service/src/postgres_article_store.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/waiting.h"
+
+namespace newsroom::content {
+namespace {
+
+using ::newsroom::testing::Eventually;
+using ::newsroom::testing::PostgresServer;
+
+v1::Article MakeArticle(const std::string& id, const std::string& title, const std::string& etag) {
+  v1::Article article;
+  article.set_name("articles/" + id);
+  article.set_title(title);
+  article.set_etag(etag);
+  article.mutable_publish_time()->set_seconds(1795000000);
+  return article;
+}
+
+// What the callbacks saw, in order: "listening", "changed:ID" or "lost".
+class Events {
+ public:
+  ArticleChangeCallbacks Callbacks() {
+    return {.on_listening = [this] { Add("listening"); },
+            .on_changed = [this](absl::string_view id) { Add("changed:" + std::string(id)); },
+            .on_lost = [this](const absl::Status&) { Add("lost"); }};
+  }
+  std::vector<std::string> Get() {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+  int Count(const std::string& event) {
+    int n = 0;
+    for (const std::string& seen : Get()) n += seen == event ? 1 : 0;
+    return n;
+  }
+  // Waits until `event` has been seen `times` times in all.
+  bool WaitFor(const std::string& event, int times = 1) {
+    return Eventually([&] { return Count(event) >= times; }, std::chrono::seconds(20));
+  }
+
+ private:
+  void Add(std::string event) {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(std::move(event));
+  }
+  absl::Mutex mu_;
+  std::vector<std::string> events_;
+};
+
+class ArticleChangeListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.url = postgres_.Url("newsroom");
+    options_.password = postgres_.password();
+    auto store = PostgresArticleStore::Open(options_);  // migrates: the trigger is in place
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  std::unique_ptr<ArticleChangeListener> Listen(ArticleChangeListenerOptions options = {}) {
+    return std::make_unique<ArticleChangeListener>(options_, events_.Callbacks(), options);
+  }
+
+  // The listener's server process, found by its application_name.
+  std::vector<std::string> ListenerBackends() {
+    return postgres_.Execute("newsroom",
+                             "SELECT pid FROM pg_stat_activity "
+                             "WHERE application_name = 'content-service-changes'");
+  }
+
+  PostgresServer postgres_;
+  PostgresOptions options_;
+  std::unique_ptr<PostgresArticleStore> store_;
+  Events events_;
+};
+
+TEST_F(ArticleChangeListenerTest, AnnouncesEveryWriteOnceListening) {
+  auto listener = Listen();
+  ASSERT_TRUE(events_.WaitFor("listening"));
+
+  ASSERT_TRUE(store_->Create(MakeArticle("created", "One", "e1")).ok());
+  ASSERT_TRUE(events_.WaitFor("changed:created"));
+  ASSERT_TRUE(store_->Replace(MakeArticle("created", "Two", "e2"), "e1").ok());
+  ASSERT_TRUE(events_.WaitFor("changed:created", 2));
+  ASSERT_TRUE(store_->Delete("created").ok());
+  ASSERT_TRUE(events_.WaitFor("changed:created", 3));
+
+  // Writes that do not go through content-service at all are announced too (the trigger).
+  ASSERT_TRUE(store_->Create(MakeArticle("by-hand", "Three", "e1")).ok());
+  postgres_.Execute("newsroom", "UPDATE articles SET etag = 'edited' WHERE article_id = 'by-hand'");
+  ASSERT_TRUE(events_.WaitFor("changed:by-hand", 2));
+  postgres_.Execute("newsroom", "TRUNCATE articles");
+  ASSERT_TRUE(events_.WaitFor("changed:"));  // every article
+
+  // A write rolled back is not announced: after a committed marker, nothing of it arrived.
+  postgres_.Execute("newsroom",
+                    "BEGIN; INSERT INTO articles VALUES ('rolled-back', 0, 0, 'e', ''); ROLLBACK");
+  ASSERT_TRUE(store_->Create(MakeArticle("marker", "Four", "e1")).ok());
+  ASSERT_TRUE(events_.WaitFor("changed:marker"));
+  EXPECT_EQ(events_.Count("changed:rolled-back"), 0);
+  EXPECT_EQ(events_.Count("lost"), 0);
+}
+
+TEST_F(ArticleChangeListenerTest, AKilledConnectionIsReportedLostThenListensAgain) {
+  auto listener = Listen();
+  ASSERT_TRUE(events_.WaitFor("listening"));
+  ASSERT_EQ(ListenerBackends().size(), 1u);
+  postgres_.Execute("newsroom",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'content-service-changes'");
+  ASSERT_TRUE(events_.WaitFor("lost"));
+  ASSERT_TRUE(events_.WaitFor("listening", 2));
+  // Lost comes before listening again, never the other way round.
+  const std::vector<std::string> seen = events_.Get();
+  EXPECT_EQ(seen, (std::vector<std::string>{"listening", "lost", "listening"}));
+
+  ASSERT_TRUE(store_->Create(MakeArticle("after", "Title", "e1")).ok());
+  EXPECT_TRUE(events_.WaitFor("changed:after"));
+}
+
+TEST_F(ArticleChangeListenerTest, AConnectionThatStopsAnsweringIsReportedLost) {
+  // A frozen server process stands for a network partition: the socket stays open, nothing comes.
+  auto listener = Listen({.ping_interval = absl::Milliseconds(100),
+                          .ping_timeout = absl::Milliseconds(300),
+                          .reconnect_delay = absl::Milliseconds(50)});
+  ASSERT_TRUE(events_.WaitFor("listening"));
+  const std::vector<std::string> backends = ListenerBackends();
+  ASSERT_EQ(backends.size(), 1u);
+  const pid_t frozen = std::stoi(backends[0]);
+  ASSERT_EQ(kill(frozen, SIGSTOP), 0);
+  const bool lost = events_.WaitFor("lost");
+  kill(frozen, SIGCONT);
+  ASSERT_TRUE(lost);
+  // It reconnects on a new connection (the frozen one may linger until it notices).
+  EXPECT_TRUE(events_.WaitFor("listening", 2));
+}
+
+TEST_F(ArticleChangeListenerTest, ListensAgainAfterTheServerRestarts) {
+  auto listener = Listen(
+      {.reconnect_delay = absl::Milliseconds(50), .max_reconnect_delay = absl::Milliseconds(200)});
+  ASSERT_TRUE(events_.WaitFor("listening"));
+  postgres_.Stop();
+  ASSERT_TRUE(events_.WaitFor("lost"));
+  postgres_.Start();
+  ASSERT_TRUE(events_.WaitFor("listening", 2));
+  ASSERT_TRUE(store_->Create(MakeArticle("after-restart", "Title", "e1")).ok());
+  EXPECT_TRUE(events_.WaitFor("changed:after-restart"));
+  EXPECT_EQ(events_.Count("lost"), 1);
+}
+
+TEST_F(ArticleChangeListenerTest, StartsListeningOnceTheServerIsThere) {
+  postgres_.Stop();
+  auto listener = Listen(
+      {.reconnect_delay = absl::Milliseconds(50), .max_reconnect_delay = absl::Milliseconds(200)});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(events_.Get().empty());  // nothing to lose before it ever listened
+  postgres_.Start();
+  ASSERT_TRUE(events_.WaitFor("listening"));
+  listener.reset();  // stops promptly while connected
+  EXPECT_EQ(events_.Get(), std::vector<std::string>{"listening"});
+}
+
+}  // namespace
+}  // namespace newsroom::content
