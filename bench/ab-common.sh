@@ -1,7 +1,7 @@
 # What bench/ab-analytics and bench/ab-content share, sourced by both after they set `ab_name`
 # (their name, for messages): a temp dir `work` removed on exit with every process started into
-# `pids`, wait_for, and start_redis, which starts a throwaway redis-server on a free loopback port.
-# Not run on its own.
+# `pids`, wait_for, start_redis, which starts a throwaway redis-server on a free loopback port, and
+# start_postgres, a throwaway PostgreSQL server likewise. Not run on its own.
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/newsroom-$ab_name.XXXXXX")
 pids=()
@@ -24,13 +24,55 @@ wait_for() {  # wait_for FILE: the port of its "listening on" line
   exit 1
 }
 
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local port=$((20000 + RANDOM % 20000))
+  while ! port_free "$port"; do port=$((port + 1)); done
+  echo "$port"
+}
+
 start_redis() {  # sets redis_port and redis_pid
-  port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-  redis_port=$((20000 + RANDOM % 20000))
-  while ! port_free "$redis_port"; do redis_port=$((redis_port + 1)); done
+  redis_port=$(free_port)
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" --appendonly no \
     --logfile "$work/redis.log" &
   redis_pid=$!
   pids+=("$redis_pid")
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# start_postgres DATABASE...: initdb and postgres 15 (Debian's) in $work/pg on a free loopback
+# port, as the `postgres` user when run as root (PostgreSQL refuses root), user `newsroom` trusted
+# on loopback (a throwaway server that lives as long as this script), one empty database per
+# argument. Sets postgres_port and postgres_pid; postgres_cpu_ticks sums the CPU clock ticks of
+# the server and its backends so far.
+start_postgres() {
+  local bin=/usr/lib/postgresql/15/bin as_server=() db
+  mkdir -p "$work/pg"
+  if [ "$(id -u)" = 0 ]; then
+    chmod 711 "$work"
+    chown postgres: "$work/pg"
+    as_server=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
+  fi
+  "${as_server[@]}" "$bin/initdb" --pgdata="$work/pg/data" --username=newsroom --auth=trust \
+    >"$work/pg/initdb.log" 2>&1
+  postgres_port=$(free_port)
+  "${as_server[@]}" "$bin/postgres" -D "$work/pg/data" -p "$postgres_port" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$work/pg" -c fsync=off \
+    >"$work/pg/server.log" 2>&1 &
+  postgres_pid=$!
+  pids+=("$postgres_pid")
+  for _ in $(seq 100); do
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$postgres_port" && break
+    sleep 0.1
+  done
+  for db in "$@"; do "$bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U newsroom "$db"; done
+}
+
+postgres_cpu_ticks() {
+  local pid total=0
+  for pid in "$postgres_pid" $(pgrep -P "$postgres_pid"); do
+    # utime and stime, fields 14 and 15 (the command in field 2 has no spaces here).
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
 }
