@@ -5,10 +5,11 @@
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/newsroom-$ab_name.XXXXXX")
 pids=()
+postgres_dir=
 cleanup() {
   for started in "${pids[@]}"; do kill "$started" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "$work" ${postgres_dir:+"$postgres_dir"}
 }
 trap cleanup EXIT
 export GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS=100 READER_HASH_KEY=bench-ab-key
@@ -40,32 +41,37 @@ start_redis() {  # sets redis_port and redis_pid
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-# start_postgres DATABASE...: initdb and postgres 15 (Debian's) in $work/pg on a free loopback
-# port, as the `postgres` user when run as root (PostgreSQL refuses root), user `newsroom` trusted
-# on loopback (a throwaway server that lives as long as this script), one empty database per
+# start_postgres DATABASE...: initdb and postgres 15 (Debian's) in a temp dir of their own on a
+# free loopback port, as the `postgres` user when run as root (PostgreSQL refuses root; the dir is
+# then made under /tmp, which that user can reach whatever TMPDIR is), user `newsroom` trusted on
+# loopback (a throwaway server that lives as long as this script), one empty database per
 # argument. Sets postgres_port and postgres_pid; postgres_cpu_ticks sums the CPU clock ticks of
 # the server and its backends so far.
 start_postgres() {
   local bin=/usr/lib/postgresql/15/bin as_server=() db
-  mkdir -p "$work/pg"
   if [ "$(id -u)" = 0 ]; then
-    chmod 711 "$work"
-    chown postgres: "$work/pg"
+    postgres_dir=$(mktemp -d "/tmp/newsroom-$ab_name-pg.XXXXXX")
+    chown postgres: "$postgres_dir"
     as_server=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
+  else
+    postgres_dir=$(mktemp -d "${TMPDIR:-/tmp}/newsroom-$ab_name-pg.XXXXXX")
   fi
-  "${as_server[@]}" "$bin/initdb" --pgdata="$work/pg/data" --username=newsroom --auth=trust \
-    >"$work/pg/initdb.log" 2>&1
+  "${as_server[@]}" "$bin/initdb" --pgdata="$postgres_dir/data" --username=newsroom --auth=trust \
+    >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
   postgres_port=$(free_port)
-  "${as_server[@]}" "$bin/postgres" -D "$work/pg/data" -p "$postgres_port" \
-    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$work/pg" -c fsync=off \
-    >"$work/pg/server.log" 2>&1 &
+  "${as_server[@]}" "$bin/postgres" -D "$postgres_dir/data" -p "$postgres_port" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$postgres_dir" -c fsync=off \
+    >"$work/postgres.log" 2>&1 &
   postgres_pid=$!
   pids+=("$postgres_pid")
   for _ in $(seq 100); do
     "$bin/pg_isready" -q -h 127.0.0.1 -p "$postgres_port" && break
     sleep 0.1
   done
-  for db in "$@"; do "$bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U newsroom "$db"; done
+  for db in "$@"; do
+    "$bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U newsroom "$db" ||
+      { cat "$work/postgres.log" >&2; exit 1; }
+  done
 }
 
 postgres_cpu_ticks() {
