@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "content-service/src/postgres_article_store.h"
+#include "tests/content-service/titled_article.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/waiting.h"
 
@@ -22,15 +23,6 @@ namespace {
 
 using ::newsroom::testing::Eventually;
 using ::newsroom::testing::PostgresServer;
-
-v1::Article MakeArticle(const std::string& id, const std::string& title, const std::string& etag) {
-  v1::Article article;
-  article.set_name("articles/" + id);
-  article.set_title(title);
-  article.set_etag(etag);
-  article.mutable_publish_time()->set_seconds(1795000000);
-  return article;
-}
 
 // What the callbacks saw, in order: "listening", "changed:ID" or "lost".
 class Events {
@@ -94,15 +86,15 @@ TEST_F(ArticleChangeListenerTest, AnnouncesEveryWriteOnceListening) {
   auto listener = Listen();
   ASSERT_TRUE(events_.WaitFor("listening"));
 
-  ASSERT_TRUE(store_->Create(MakeArticle("created", "One", "e1")).ok());
+  ASSERT_TRUE(store_->Create(TitledArticle("created", "One", "e1")).ok());
   ASSERT_TRUE(events_.WaitFor("changed:created"));
-  ASSERT_TRUE(store_->Replace(MakeArticle("created", "Two", "e2"), "e1").ok());
+  ASSERT_TRUE(store_->Replace(TitledArticle("created", "Two", "e2"), "e1").ok());
   ASSERT_TRUE(events_.WaitFor("changed:created", 2));
   ASSERT_TRUE(store_->Delete("created").ok());
   ASSERT_TRUE(events_.WaitFor("changed:created", 3));
 
   // Writes that do not go through content-service at all are announced too (the trigger).
-  ASSERT_TRUE(store_->Create(MakeArticle("by-hand", "Three", "e1")).ok());
+  ASSERT_TRUE(store_->Create(TitledArticle("by-hand", "Three", "e1")).ok());
   postgres_.Execute("newsroom", "UPDATE articles SET etag = 'edited' WHERE article_id = 'by-hand'");
   ASSERT_TRUE(events_.WaitFor("changed:by-hand", 2));
   postgres_.Execute("newsroom", "TRUNCATE articles");
@@ -111,7 +103,7 @@ TEST_F(ArticleChangeListenerTest, AnnouncesEveryWriteOnceListening) {
   // A write rolled back is not announced: after a committed marker, nothing of it arrived.
   postgres_.Execute("newsroom",
                     "BEGIN; INSERT INTO articles VALUES ('rolled-back', 0, 0, 'e', ''); ROLLBACK");
-  ASSERT_TRUE(store_->Create(MakeArticle("marker", "Four", "e1")).ok());
+  ASSERT_TRUE(store_->Create(TitledArticle("marker", "Four", "e1")).ok());
   ASSERT_TRUE(events_.WaitFor("changed:marker"));
   EXPECT_EQ(events_.Count("changed:rolled-back"), 0);
   EXPECT_EQ(events_.Count("lost"), 0);
@@ -130,7 +122,7 @@ TEST_F(ArticleChangeListenerTest, AKilledConnectionIsReportedLostThenListensAgai
   const std::vector<std::string> seen = events_.Get();
   EXPECT_EQ(seen, (std::vector<std::string>{"listening", "lost", "listening"}));
 
-  ASSERT_TRUE(store_->Create(MakeArticle("after", "Title", "e1")).ok());
+  ASSERT_TRUE(store_->Create(TitledArticle("after", "Title", "e1")).ok());
   EXPECT_TRUE(events_.WaitFor("changed:after"));
 }
 
@@ -159,7 +151,7 @@ TEST_F(ArticleChangeListenerTest, ListensAgainAfterTheServerRestarts) {
   ASSERT_TRUE(events_.WaitFor("lost"));
   postgres_.Start();
   ASSERT_TRUE(events_.WaitFor("listening", 2));
-  ASSERT_TRUE(store_->Create(MakeArticle("after-restart", "Title", "e1")).ok());
+  ASSERT_TRUE(store_->Create(TitledArticle("after-restart", "Title", "e1")).ok());
   EXPECT_TRUE(events_.WaitFor("changed:after-restart"));
   EXPECT_EQ(events_.Count("lost"), 1);
 }

@@ -5,18 +5,10 @@
 #include <functional>
 
 #include "content-service/src/sqlite_article_store.h"
+#include "tests/content-service/titled_article.h"
 
 namespace newsroom::content {
 namespace {
-
-v1::Article MakeArticle(const std::string& id, const std::string& title, const std::string& etag) {
-  v1::Article article;
-  article.set_name("articles/" + id);
-  article.set_title(title);
-  article.set_etag(etag);
-  article.mutable_publish_time()->set_seconds(1795000000);
-  return article;
-}
 
 // Runs `hook` in the middle of every backend GetStored (the cache's read): between the database
 // read and the cache fill, which is where a concurrent write can slip in.
@@ -65,7 +57,7 @@ class CachedArticleStoreTest : public ::testing::Test {
 };
 
 TEST_F(CachedArticleStoreTest, ServesRepeatedReadsFromMemory) {
-  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Title", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Title", "e1")).ok());
   for (int i = 0; i < 3; ++i) {
     auto article = cache_->Get("a");
     ASSERT_TRUE(article.ok());
@@ -76,7 +68,7 @@ TEST_F(CachedArticleStoreTest, ServesRepeatedReadsFromMemory) {
 }
 
 TEST_F(CachedArticleStoreTest, SharesTheStoredBytesOfACachedArticle) {
-  v1::Article article = MakeArticle("a", "Title", "e1");
+  v1::Article article = TitledArticle("a", "Title", "e1");
   article.mutable_read_stats()->set_reads(7);  // never stored, so never cached either
   ASSERT_TRUE(cache_->Create(article).ok());
   auto first = cache_->GetStored("a");
@@ -93,8 +85,8 @@ TEST_F(CachedArticleStoreTest, SharesTheStoredBytesOfACachedArticle) {
 // A batch with one article not cached fetches them all, but keeps the cached ones as they were:
 // their bytes stay the ones responses in flight share.
 TEST_F(CachedArticleStoreTest, ABatchMissKeepsTheArticlesAlreadyCached) {
-  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Title", "e1")).ok());   // cached
-  ASSERT_TRUE(hooked_->Create(MakeArticle("b", "Title", "e1")).ok());  // stored, not cached
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Title", "e1")).ok());   // cached
+  ASSERT_TRUE(hooked_->Create(TitledArticle("b", "Title", "e1")).ok());  // stored, not cached
   auto before = cache_->GetStored("a");
   ASSERT_TRUE(before.ok());
   auto batch = cache_->BatchGet({"a", "b"});
@@ -109,7 +101,7 @@ TEST_F(CachedArticleStoreTest, ABatchMissKeepsTheArticlesAlreadyCached) {
 }
 
 TEST_F(CachedArticleStoreTest, CachesWhatAMissReadStored) {
-  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Title", "e1")).ok());  // stored, not yet cached
+  ASSERT_TRUE(hooked_->Create(TitledArticle("a", "Title", "e1")).ok());  // stored, not yet cached
   auto missed = cache_->GetStored("a");
   ASSERT_TRUE(missed.ok());
   EXPECT_EQ(cache_->counters().misses, 1u);
@@ -122,11 +114,11 @@ TEST_F(CachedArticleStoreTest, CachesWhatAMissReadStored) {
 }
 
 TEST_F(CachedArticleStoreTest, ListSharesTheBytesItHoldsAndNeitherFillsNorCounts) {
-  ASSERT_TRUE(cache_->Create(MakeArticle("cached", "Cached", "e1")).ok());
-  ASSERT_TRUE(hooked_->Create(MakeArticle("stored", "Stored", "e1")).ok());  // not cached
+  ASSERT_TRUE(cache_->Create(TitledArticle("cached", "Cached", "e1")).ok());
+  ASSERT_TRUE(hooked_->Create(TitledArticle("stored", "Stored", "e1")).ok());  // not cached
   // Changed behind the cache's back: the cached copy is stale, so the listing's own bytes stand.
-  ASSERT_TRUE(cache_->Create(MakeArticle("stale", "Before", "e1")).ok());
-  ASSERT_TRUE(hooked_->Replace(MakeArticle("stale", "After", "e2"), "e1").ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("stale", "Before", "e1")).ok());
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("stale", "After", "e2"), "e1").ok());
   const CachedArticleStore::Counters before = cache_->counters();
 
   auto page = cache_->List({.limit = 10, .tag = "", .after = {}});
@@ -156,13 +148,13 @@ TEST_F(CachedArticleStoreTest, ListSharesTheBytesItHoldsAndNeitherFillsNorCounts
 }
 
 TEST_F(CachedArticleStoreTest, UpdatesAndDeletesAreVisibleAtOnce) {
-  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Before", "e1")).ok());
   ASSERT_TRUE(cache_->Get("a").ok());
-  ASSERT_TRUE(cache_->Replace(MakeArticle("a", "After", "e2"), "e1").ok());
+  ASSERT_TRUE(cache_->Replace(TitledArticle("a", "After", "e2"), "e1").ok());
   EXPECT_EQ(cache_->Get("a")->title(), "After");
 
   // A failed compare-and-set changes nothing.
-  EXPECT_EQ(cache_->Replace(MakeArticle("a", "Lost", "e3"), "e1").code(),
+  EXPECT_EQ(cache_->Replace(TitledArticle("a", "Lost", "e3"), "e1").code(),
             absl::StatusCode::kAborted);
   EXPECT_EQ(cache_->Get("a")->title(), "After");
 
@@ -175,8 +167,8 @@ TEST_F(CachedArticleStoreTest, UpdatesAndDeletesAreVisibleAtOnce) {
 }
 
 TEST_F(CachedArticleStoreTest, AReadRacingAWriteNeverCachesTheOldVersion) {
-  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Old", "e1")).ok());  // stored, not yet cached
-  hooked_->hook = [&] { ASSERT_TRUE(cache_->Replace(MakeArticle("a", "New", "e2"), "e1").ok()); };
+  ASSERT_TRUE(hooked_->Create(TitledArticle("a", "Old", "e1")).ok());  // stored, not yet cached
+  hooked_->hook = [&] { ASSERT_TRUE(cache_->Replace(TitledArticle("a", "New", "e2"), "e1").ok()); };
   EXPECT_EQ(cache_->Get("a")->title(), "Old");  // this read started before the write
   EXPECT_EQ(cache_->Get("a")->title(), "New");  // and did not overwrite what the write cached
 }
@@ -184,9 +176,9 @@ TEST_F(CachedArticleStoreTest, AReadRacingAWriteNeverCachesTheOldVersion) {
 // Another writer (a replica sharing PostgreSQL) writes to the backend directly: `hooked_` here.
 // The cache learns of its changes only through Invalidate, as the change listener announces them.
 TEST_F(CachedArticleStoreTest, AnAnnouncedChangeDropsTheCachedCopy) {
-  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
-  ASSERT_TRUE(cache_->Create(MakeArticle("b", "Other", "e1")).ok());
-  ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "After", "e2"), "e1").ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Before", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("b", "Other", "e1")).ok());
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "After", "e2"), "e1").ok());
   EXPECT_EQ(cache_->Get("a")->title(), "Before");  // not announced yet: why announcements matter
 
   cache_->Invalidate("a");
@@ -202,9 +194,9 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeDropsTheCachedCopy) {
 }
 
 TEST_F(CachedArticleStoreTest, AReadThatBeganBeforeAnAnnouncedChangeIsNotCached) {
-  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Old", "e1")).ok());
+  ASSERT_TRUE(hooked_->Create(TitledArticle("a", "Old", "e1")).ok());
   hooked_->hook = [&] {
-    ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "New", "e2"), "e1").ok());
+    ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "New", "e2"), "e1").ok());
     cache_->Invalidate("a");
   };
   EXPECT_EQ(cache_->Get("a")->title(), "Old");  // read before the other writer's change
@@ -212,30 +204,30 @@ TEST_F(CachedArticleStoreTest, AReadThatBeganBeforeAnAnnouncedChangeIsNotCached)
 }
 
 TEST_F(CachedArticleStoreTest, AWriteRacingAnotherWritersAnnouncedChangeIsNotCached) {
-  ASSERT_TRUE(cache_->Create(MakeArticle("a", "First", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "First", "e1")).ok());
   // Between our commit and the cache's update, another writer commits a newer version and its
   // announcement arrives: what our write left must not be cached over it.
   hooked_->after_replace = [&] {
-    ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "Theirs", "e3"), "e2").ok());
+    ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "Theirs", "e3"), "e2").ok());
     cache_->Invalidate("a");
   };
-  ASSERT_TRUE(cache_->Replace(MakeArticle("a", "Ours", "e2"), "e1").ok());
+  ASSERT_TRUE(cache_->Replace(TitledArticle("a", "Ours", "e2"), "e1").ok());
   EXPECT_EQ(cache_->Get("a")->title(), "Theirs");
 }
 
 TEST_F(CachedArticleStoreTest, SuspendedItServesAndKeepsNothingUntilResumed) {
-  ASSERT_TRUE(cache_->Create(MakeArticle("a", "Before", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Before", "e1")).ok());
   ASSERT_TRUE(cache_->Get("a").ok());
   cache_->Suspend();
   EXPECT_TRUE(cache_->counters().suspended);
   EXPECT_EQ(cache_->counters().entries, 0u);
 
   // A change nobody announces (the listener was away) is seen at once: reads go to the backend.
-  ASSERT_TRUE(hooked_->Replace(MakeArticle("a", "After", "e2"), "e1").ok());
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "After", "e2"), "e1").ok());
   const auto misses = cache_->counters().misses;
   EXPECT_EQ(cache_->Get("a")->title(), "After");
   EXPECT_EQ(cache_->Get("a")->title(), "After");
-  ASSERT_TRUE(cache_->Create(MakeArticle("b", "Written while suspended", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("b", "Written while suspended", "e1")).ok());
   EXPECT_EQ(cache_->counters().misses, misses + 2);
   EXPECT_EQ(cache_->counters().entries, 0u);
 
@@ -248,7 +240,7 @@ TEST_F(CachedArticleStoreTest, SuspendedItServesAndKeepsNothingUntilResumed) {
 }
 
 TEST_F(CachedArticleStoreTest, AReadBegunWhileSuspendedIsNotCachedOnceResumed) {
-  ASSERT_TRUE(hooked_->Create(MakeArticle("a", "Title", "e1")).ok());
+  ASSERT_TRUE(hooked_->Create(TitledArticle("a", "Title", "e1")).ok());
   cache_->Suspend();
   hooked_->hook = [&] { cache_->Resume(); };
   ASSERT_TRUE(cache_->Get("a").ok());
@@ -261,7 +253,7 @@ TEST(CachedArticleStoreSuspendedTest, ACacheStartedSuspendedServesNothingUntilRe
   auto sqlite = SqliteArticleStore::Open(":memory:");
   ASSERT_TRUE(sqlite.ok());
   CachedArticleStore cache(*std::move(sqlite), 1 << 20, /*suspended=*/true);
-  ASSERT_TRUE(cache.Create(MakeArticle("a", "Title", "e1")).ok());
+  ASSERT_TRUE(cache.Create(TitledArticle("a", "Title", "e1")).ok());
   ASSERT_TRUE(cache.Get("a").ok());
   EXPECT_EQ(cache.counters().entries, 0u);
   EXPECT_EQ(cache.counters().hits, 0u);
@@ -277,7 +269,7 @@ TEST(CachedArticleStoreBoundTest, KeepsWithinItsMemoryBound) {
   CachedArticleStore cache(*std::move(sqlite), 4096);
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(
-        cache.Create(MakeArticle("a" + std::to_string(i), std::string(200, 't'), "e")).ok());
+        cache.Create(TitledArticle("a" + std::to_string(i), std::string(200, 't'), "e")).ok());
   }
   EXPECT_LE(cache.counters().bytes, 4096u);
   EXPECT_GT(cache.counters().entries, 0u);
