@@ -41,14 +41,18 @@ start_redis() {  # sets redis_port and redis_pid
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-# start_postgres DATABASE...: initdb and postgres 15 (Debian's) in a temp dir of their own on a
-# free loopback port, as the `postgres` user when run as root (PostgreSQL refuses root; the dir is
-# then made under /tmp, which that user can reach whatever TMPDIR is), user `newsroom` trusted on
-# loopback (a throwaway server that lives as long as this script), one empty database per
-# argument. Sets postgres_port and postgres_pid; postgres_cpu_ticks sums the CPU clock ticks of
-# the server and its backends so far.
+# start_postgres DATABASE...: initdb and postgres 15 (Debian's, or those in $PG_BIN) in a temp dir
+# of their own on a free loopback port, as the `postgres` user when run as root (PostgreSQL refuses
+# root; the dir is then made under /tmp, which that user can reach whatever TMPDIR is), user
+# `newsroom` trusted on loopback (a throwaway server that lives as long as this script), one empty
+# database per argument. Sets postgres_port and postgres_pid; postgres_cpu_ticks sums the CPU clock
+# ticks of the server and its backends so far.
 start_postgres() {
-  local bin=/usr/lib/postgresql/15/bin as_server=() db
+  local bin=${PG_BIN:-/usr/lib/postgresql/15/bin} as_server=() db
+  if [ ! -x "$bin/initdb" ]; then
+    echo "$ab_name: no $bin/initdb (scripts/install-deps installs it; or set PG_BIN)" >&2
+    exit 1
+  fi
   if [ "$(id -u)" = 0 ]; then
     postgres_dir=$(mktemp -d "/tmp/newsroom-$ab_name-pg.XXXXXX")
     chown postgres: "$postgres_dir"

@@ -35,15 +35,16 @@ struct ArticleChangeListenerOptions {
 
 // Follows kArticleChangesChannel on a PostgreSQL connection of its own (application_name
 // "content-service-changes"), on a thread of its own, reconnecting whenever it is lost, so that
-// a replica's article cache learns of the other replicas' writes.
+// a replica's article cache learns of the other replicas' writes. Logs (a warning) why it cannot
+// listen while it cannot; a loss after listening is the owner's to log (on_lost).
 class ArticleChangeListener final {
  public:
   // Starts the thread, which connects at once. Nothing is announced before the first
   // on_listening.
   ArticleChangeListener(PostgresOptions database, ArticleChangeCallbacks callbacks,
                         ArticleChangeListenerOptions options = {});
-  // Stops and joins the thread: at once, or after a connection attempt in progress (at most its
-  // 5 s connect timeout). Calls no callback after it returns.
+  // Stops and joins the thread: at once, or after a connection attempt in progress (libpq's
+  // connect_timeout, 5 s, once the host name is resolved). Calls no callback after it returns.
   ~ArticleChangeListener();
   ArticleChangeListener(const ArticleChangeListener&) = delete;
   ArticleChangeListener& operator=(const ArticleChangeListener&) = delete;
@@ -57,6 +58,9 @@ class ArticleChangeListener final {
   absl::Status Follow(pg_conn* conn);
   // Pings `conn`, relaying what arrives meanwhile: OK once answered, or why not.
   absl::Status Ping(pg_conn* conn);
+  // Sends `sql` (our own constant SQL) and waits up to ping_timeout for a result of status
+  // `expected` (an ExecStatusType), relaying what arrives meanwhile.
+  absl::Status Query(pg_conn* conn, const char* sql, int expected);
   // Reads what arrived on `conn` and relays its announcements.
   absl::Status Consume(pg_conn* conn);
   // Waits until `fd` is readable, `deadline` passes or the listener stops.

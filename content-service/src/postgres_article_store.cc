@@ -48,31 +48,37 @@ constexpr const char* kMigrations[] = {
       );
       CREATE INDEX article_tags_by_article ON article_tags (article_id);
     )sql",
-    // Version 2: every change to an article, by any replica or by hand, notifies the replicas'
-    // article caches (kArticleChangesChannel) when its transaction commits. A TRUNCATE notifies an
-    // empty id: every article.
-    R"sql(
-      CREATE FUNCTION newsroom_notify_article_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF TG_OP = 'TRUNCATE' THEN
-          PERFORM pg_notify('newsroom_article_changed', '');
-          RETURN NULL;
-        END IF;
-        IF TG_OP <> 'INSERT' THEN
-          PERFORM pg_notify('newsroom_article_changed', OLD.article_id);
-        END IF;
-        IF TG_OP <> 'DELETE' THEN
-          PERFORM pg_notify('newsroom_article_changed', NEW.article_id);
-        END IF;
-        RETURN NULL;
-      END $$;
-      CREATE TRIGGER articles_notify_changed AFTER INSERT OR UPDATE OR DELETE ON articles
-        FOR EACH ROW EXECUTE FUNCTION newsroom_notify_article_changed();
-      CREATE TRIGGER articles_notify_truncated AFTER TRUNCATE ON articles
-        FOR EACH STATEMENT EXECUTE FUNCTION newsroom_notify_article_changed();
-    )sql",
 };
 static_assert(std::size(kMigrations) == PostgresArticleStore::kSchemaVersion);
+
+// Every change to an article, whoever makes it (any replica, of any version, or by hand), is
+// announced on kArticleChangesChannel when its transaction commits, so that each replica's article
+// cache can drop its copy. A TRUNCATE announces an empty id: every article. This is an addition
+// that older binaries neither need nor mind, so it is not a schema version: a version bump would
+// make a replica of the previous release refuse to restart during a rollout, and rule out rolling
+// back. It is created at start when missing (without touching the table when present, so a
+// starting replica takes no lock that would stall others' reads).
+constexpr char kAnnounceChangesSql[] = R"sql(
+  CREATE OR REPLACE FUNCTION newsroom_notify_article_changed() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+      PERFORM pg_notify('newsroom_article_changed', '');
+      RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+      PERFORM pg_notify('newsroom_article_changed', OLD.article_id);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+      PERFORM pg_notify('newsroom_article_changed', NEW.article_id);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER articles_notify_changed AFTER INSERT OR UPDATE OR DELETE ON articles
+    FOR EACH ROW EXECUTE FUNCTION newsroom_notify_article_changed();
+  CREATE TRIGGER articles_notify_truncated AFTER TRUNCATE ON articles
+    FOR EACH STATEMENT EXECUTE FUNCTION newsroom_notify_article_changed();
+)sql";
 
 // A listing selects the article's bytes and its position (see ListedRow).
 constexpr char kListColumns[] =
@@ -184,6 +190,15 @@ absl::Status Migrate(PostgresSession& session) {
     for (int v = version; v < PostgresArticleStore::kSchemaVersion; ++v) {
       NEWSROOM_RETURN_IF_ERROR(
           session.ExecScript(kMigrations[v], absl::StrCat("migrate schema to version ", v + 1)));
+    }
+    NEWSROOM_ASSIGN_OR_RETURN(
+        PgResultPtr announcing,
+        session.Exec("SELECT 1 FROM pg_trigger WHERE tgrelid = 'articles'::regclass "
+                     "AND tgname = 'articles_notify_changed'",
+                     {}, "look for the change trigger"));
+    if (PQntuples(announcing.get()) == 0) {
+      NEWSROOM_RETURN_IF_ERROR(
+          session.ExecScript(kAnnounceChangesSql, "create the change trigger"));
     }
     if (version == PostgresArticleStore::kSchemaVersion) return absl::OkStatus();
     NEWSROOM_RETURN_IF_ERROR(

@@ -14,8 +14,8 @@
 namespace newsroom::content {
 
 // The channel on which PostgreSQL announces, at commit, each article that was created, changed or
-// deleted: the payload is its id, or empty for "every article" (a TRUNCATE). Schema version 2 sets
-// this up with a trigger, so writes from any replica, or by hand, are announced.
+// deleted: the payload is its id, or empty for "every article" (a TRUNCATE). Open sets this up
+// with a trigger on the articles table, so writes from any replica, or by hand, are announced.
 inline constexpr char kArticleChangesChannel[] = "newsroom_article_changed";
 
 // An ArticleStore in a PostgreSQL database, through a small pool of libpq connections, so that
@@ -24,10 +24,11 @@ inline constexpr char kArticleChangesChannel[] = "newsroom_article_changed";
 class PostgresArticleStore final : public ArticleStore {
  public:
   // The schema version this binary writes (table content_schema_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 1;
 
   // Connects and creates or migrates the schema in one transaction, under an advisory lock so
-  // that replicas starting together migrate once. Returns INVALID_ARGUMENT for a bad URL (or one
+  // that replicas starting together migrate once; creates the trigger behind
+  // kArticleChangesChannel when it is missing. Returns INVALID_ARGUMENT for a bad URL (or one
   // holding a password), UNAVAILABLE when the server cannot be reached or refuses the login, and
   // FAILED_PRECONDITION when the schema is newer than this binary understands.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<PostgresArticleStore>> Open(

@@ -65,7 +65,10 @@ class ArticleChangeListenerTest : public ::testing::Test {
     store_ = *std::move(store);
   }
 
-  std::unique_ptr<ArticleChangeListener> Listen(ArticleChangeListenerOptions options = {}) {
+  // By default with a ping timeout long enough that a stalled test machine cannot make the
+  // listener give up on a healthy connection (the tests count losses).
+  std::unique_ptr<ArticleChangeListener> Listen(ArticleChangeListenerOptions options = {
+                                                    .ping_timeout = absl::Seconds(10)}) {
     return std::make_unique<ArticleChangeListener>(options_, events_.Callbacks(), options);
   }
 
@@ -109,6 +112,33 @@ TEST_F(ArticleChangeListenerTest, AnnouncesEveryWriteOnceListening) {
   EXPECT_EQ(events_.Count("lost"), 0);
 }
 
+// A database set up before announcements existed (the previous release's schema, same version)
+// gets the trigger when a store opens it, without a schema version of its own: a replica of that
+// release can still restart on it.
+TEST_F(ArticleChangeListenerTest, AStoreOpeningADatabaseWithoutTheTriggerAddsIt) {
+  postgres_.Execute("newsroom",
+                    "DROP TRIGGER articles_notify_changed ON articles; "
+                    "DROP TRIGGER articles_notify_truncated ON articles; "
+                    "DROP FUNCTION newsroom_notify_article_changed()");
+  auto listener = Listen();
+  ASSERT_TRUE(events_.WaitFor("listening"));
+  ASSERT_TRUE(store_->Create(TitledArticle("unannounced", "One", "e1")).ok());
+
+  auto reopened = PostgresArticleStore::Open(options_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(postgres_.Execute("newsroom", "SELECT version FROM content_schema_version"),
+            std::vector<std::string>{std::to_string(PostgresArticleStore::kSchemaVersion)});
+  ASSERT_TRUE((*reopened)->Create(TitledArticle("announced", "Two", "e1")).ok());
+  ASSERT_TRUE(events_.WaitFor("changed:announced"));
+  EXPECT_EQ(events_.Count("changed:unannounced"), 0);
+  // Opening again finds it in place and leaves it alone: one announcement per change.
+  ASSERT_TRUE(PostgresArticleStore::Open(options_).ok());
+  ASSERT_TRUE((*reopened)->Delete("announced").ok());
+  ASSERT_TRUE((*reopened)->Create(TitledArticle("marker", "Three", "e1")).ok());
+  ASSERT_TRUE(events_.WaitFor("changed:marker"));
+  EXPECT_EQ(events_.Count("changed:announced"), 2);
+}
+
 TEST_F(ArticleChangeListenerTest, AKilledConnectionIsReportedLostThenListensAgain) {
   auto listener = Listen();
   ASSERT_TRUE(events_.WaitFor("listening"));
@@ -144,8 +174,9 @@ TEST_F(ArticleChangeListenerTest, AConnectionThatStopsAnsweringIsReportedLost) {
 }
 
 TEST_F(ArticleChangeListenerTest, ListensAgainAfterTheServerRestarts) {
-  auto listener = Listen(
-      {.reconnect_delay = absl::Milliseconds(50), .max_reconnect_delay = absl::Milliseconds(200)});
+  auto listener = Listen({.ping_timeout = absl::Seconds(10),
+                          .reconnect_delay = absl::Milliseconds(50),
+                          .max_reconnect_delay = absl::Milliseconds(200)});
   ASSERT_TRUE(events_.WaitFor("listening"));
   postgres_.Stop();
   ASSERT_TRUE(events_.WaitFor("lost"));
@@ -158,8 +189,9 @@ TEST_F(ArticleChangeListenerTest, ListensAgainAfterTheServerRestarts) {
 
 TEST_F(ArticleChangeListenerTest, StartsListeningOnceTheServerIsThere) {
   postgres_.Stop();
-  auto listener = Listen(
-      {.reconnect_delay = absl::Milliseconds(50), .max_reconnect_delay = absl::Milliseconds(200)});
+  auto listener = Listen({.ping_timeout = absl::Seconds(10),
+                          .reconnect_delay = absl::Milliseconds(50),
+                          .max_reconnect_delay = absl::Milliseconds(200)});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(events_.Get().empty());  // nothing to lose before it ever listened
   postgres_.Start();
