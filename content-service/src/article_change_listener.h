@@ -1,12 +1,16 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "content-service/src/postgres_article_store.h"
 #include "content-service/src/postgres_pool.h"
 
 namespace newsroom::content {
@@ -23,14 +27,20 @@ struct ArticleChangeCallbacks {
 };
 
 struct ArticleChangeListenerOptions {
-  // A connection quiet this long is pinged, and one that does not answer within `ping_timeout`
-  // is given up: so a change announced into a silently broken connection (a network partition,
-  // no RST) is missed for at most about ping_interval + ping_timeout before on_lost.
+  // A connection quiet this long is pinged. A ping is a notification the listener sends itself on
+  // the channel it listens to: it must come back within `ping_timeout`, or the listener gives up
+  // on the connection (on_lost). So what is checked is the whole path an announcement takes, not
+  // only that the server answers: a silently broken connection (a network partition, no RST), or
+  // a pooler that does not relay notifications, is found within about ping_interval +
+  // ping_timeout.
   absl::Duration ping_interval = absl::Seconds(1);
   absl::Duration ping_timeout = absl::Seconds(2);
   // First wait before reconnecting; doubles on each failure up to `max_reconnect_delay`.
   absl::Duration reconnect_delay = absl::Milliseconds(100);
   absl::Duration max_reconnect_delay = absl::Seconds(5);
+  // Where pings are sent: the channel listened to. A test sends them elsewhere to stand for a
+  // path that loses announcements.
+  std::string ping_channel = kArticleChangesChannel;
 };
 
 // Follows kArticleChangesChannel on a PostgreSQL connection of its own (application_name
@@ -56,12 +66,14 @@ class ArticleChangeListener final {
   // LISTENs on `conn` and relays what arrives until the connection fails (the error) or the
   // listener stops (OK).
   absl::Status Follow(pg_conn* conn);
-  // Pings `conn`, relaying what arrives meanwhile: OK once answered, or why not.
+  // Pings (see ArticleChangeListenerOptions) and waits for the echo, relaying what arrives
+  // meanwhile: OK once it came back, or why not.
   absl::Status Ping(pg_conn* conn);
-  // Sends `sql` (our own constant SQL) and waits up to ping_timeout for a result of status
+  // Sends `sql` (our own SQL) with `params` and waits until `deadline` for a result of status
   // `expected` (an ExecStatusType), relaying what arrives meanwhile.
-  absl::Status Query(pg_conn* conn, const char* sql, int expected);
-  // Reads what arrived on `conn` and relays its announcements.
+  absl::Status Query(pg_conn* conn, const char* sql, const std::vector<std::string>& params,
+                     int expected, absl::Time deadline);
+  // Reads what arrived on `conn` and relays its announcements; notes the echo of the last ping.
   absl::Status Consume(pg_conn* conn);
   // Waits until `fd` is readable, `deadline` passes or the listener stops.
   Ready WaitFor(int fd, absl::Time deadline);
@@ -72,6 +84,12 @@ class ArticleChangeListener final {
   // Written once to wake the thread when stopping.
   const int wake_fd_;
   std::atomic<bool> stopping_{false};
+  // The listener thread's own: what its pings carry (a prefix no article id has, this listener's
+  // random token, a count), so it tells its echo from other replicas' pings.
+  const std::string ping_prefix_;
+  std::uint64_t pings_sent_ = 0;
+  std::string awaited_echo_;
+  bool echo_seen_ = false;
   std::thread thread_;
 };
 

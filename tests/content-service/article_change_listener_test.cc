@@ -139,6 +139,32 @@ TEST_F(ArticleChangeListenerTest, AStoreOpeningADatabaseWithoutTheTriggerAddsIt)
   EXPECT_EQ(events_.Count("changed:announced"), 2);
 }
 
+// Its pings go to the channel it listens to and must come back: a path that loses announcements
+// (here: pings sent to another channel, as through a transaction-mode pooler) is never trusted.
+TEST_F(ArticleChangeListenerTest, APathThatLosesItsPingsIsNeverTrusted) {
+  auto listener = Listen({.ping_timeout = absl::Milliseconds(200),
+                          .reconnect_delay = absl::Milliseconds(50),
+                          .max_reconnect_delay = absl::Milliseconds(100),
+                          .ping_channel = "not_listened_to"});
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // several attempts
+  EXPECT_TRUE(events_.Get().empty());
+}
+
+// Every replica's pings reach every other: they are not announcements of any article.
+TEST_F(ArticleChangeListenerTest, OtherListenersPingsAnnounceNothing) {
+  Events other_events;
+  ArticleChangeListener other(options_, other_events.Callbacks(),
+                              {.ping_interval = absl::Milliseconds(20)});
+  auto listener =
+      Listen({.ping_interval = absl::Milliseconds(20), .ping_timeout = absl::Seconds(10)});
+  ASSERT_TRUE(events_.WaitFor("listening"));
+  ASSERT_TRUE(other_events.WaitFor("listening"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // dozens of pings each way
+  ASSERT_TRUE(store_->Create(TitledArticle("after-pings", "Title", "e1")).ok());
+  ASSERT_TRUE(events_.WaitFor("changed:after-pings"));
+  EXPECT_EQ(events_.Get(), (std::vector<std::string>{"listening", "changed:after-pings"}));
+}
+
 TEST_F(ArticleChangeListenerTest, AKilledConnectionIsReportedLostThenListensAgain) {
   auto listener = Listen();
   ASSERT_TRUE(events_.WaitFor("listening"));
