@@ -46,6 +46,7 @@ ArticleChangeListener::ArticleChangeListener(PostgresOptions database,
       callbacks_(std::move(callbacks)),
       options_(std::move(options)),
       wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      wake_fd_errno_(wake_fd_ < 0 ? errno : 0),
       ping_prefix_(NewPingPrefix()),
       thread_([this] { Run(); }) {}
 
@@ -84,25 +85,23 @@ ArticleChangeListener::Ready ArticleChangeListener::WaitFor(int fd, absl::Time d
 void ArticleChangeListener::Run() {
   if (wake_fd_ < 0) {
     log::Error("article change listener: no eventfd; stopping may take up to 100 ms",
-               {{"errno", errno}});
+               {{"errno", wake_fd_errno_}});
   }
   absl::Duration delay = options_.reconnect_delay;
   std::string last_logged;
   absl::Time logged_at = absl::InfinitePast();
   while (!stopping_.load()) {
-    absl::StatusOr<pg_conn*> conn = OpenPostgresConnection(database_, "content-service-changes");
-    absl::Status ended = conn.status();
-    if (conn.ok()) {
-      ended = Follow(*conn);
-      PQfinish(*conn);
-    }
+    absl::Time trusted_since = absl::InfiniteFuture();
+    const absl::Status ended = Connect(trusted_since);
     if (stopping_.load()) return;
-    if (ended.ok()) {
-      // Follow listened before it failed (and on_lost said so): start the next attempt soon.
-      delay = options_.reconnect_delay;
+    if (trusted_since != absl::InfiniteFuture()) {
+      // It was trusted, and on_lost has said why it is no longer. A path that held for a while
+      // is reopened soon; one that keeps failing right after it is trusted, after the growing
+      // delay, so that it does not cycle (and log) ten times a second.
+      if (absl::Now() - trusted_since >= options_.stable_after) delay = options_.reconnect_delay;
       last_logged.clear();
     } else if (ended.message() != last_logged || absl::Now() - logged_at > absl::Minutes(1)) {
-      // An attempt that never got to listen: said when the reason changes, and once a minute
+      // An attempt that never got to be trusted: said when the reason changes, and once a minute
       // while it lasts, so a replica stuck without its cache is visible in the log.
       log::Warning("article change listener cannot listen; the article cache stays suspended",
                    {{"error", ended.message()}, {"retry_in", absl::FormatDuration(delay)}});
@@ -114,46 +113,65 @@ void ArticleChangeListener::Run() {
   }
 }
 
-absl::Status ArticleChangeListener::Follow(pg_conn* conn) {
+absl::Status ArticleChangeListener::Connect(absl::Time& trusted_since) {
+  absl::StatusOr<pg_conn*> listen = OpenPostgresConnection(database_, "content-service-changes");
+  if (!listen.ok()) return listen.status();
+  absl::StatusOr<pg_conn*> ping = OpenPostgresConnection(database_, "content-service-pings");
+  absl::Status ended = ping.status();
+  if (ping.ok()) {
+    ended = Follow(*listen, *ping, trusted_since);
+    PQfinish(*ping);
+  }
+  PQfinish(*listen);
+  return ended;
+}
+
+absl::Status ArticleChangeListener::Follow(pg_conn* listen, pg_conn* ping,
+                                           absl::Time& trusted_since) {
   // Sent and awaited like a ping, so a server that stops answering cannot hold this thread (and
   // the destructor) for TCP's minutes. The channel is ours, not input.
-  if (absl::Status listen = Query(conn, absl::StrCat("LISTEN ", kArticleChangesChannel).c_str(), {},
-                                  PGRES_COMMAND_OK, absl::Now() + options_.ping_timeout);
-      !listen.ok()) {
-    return absl::UnavailableError(absl::StrCat("LISTEN: ", listen.message()));
+  if (absl::Status listening =
+          Query(listen, absl::StrCat("LISTEN ", kArticleChangesChannel).c_str(), {},
+                PGRES_COMMAND_OK, absl::Now() + options_.ping_timeout, /*relay=*/true);
+      !listening.ok()) {
+    return absl::UnavailableError(absl::StrCat("LISTEN: ", listening.message()));
   }
+  listen_backend_pid_ = PQbackendPID(listen);
   // Announcements reach us only if pings do: check once before trusting the path.
-  if (absl::Status echoed = Ping(conn); !echoed.ok()) return echoed;
+  if (absl::Status echoed = Ping(listen, ping); !echoed.ok()) return echoed;
+  trusted_since = absl::Now();
   callbacks_.on_listening();
   absl::Status lost;
   while (lost.ok()) {
-    switch (WaitFor(PQsocket(conn), absl::Now() + options_.ping_interval)) {
+    switch (WaitFor(PQsocket(listen), absl::Now() + options_.ping_interval)) {
       case Ready::kStopping:
         return absl::OkStatus();
       case Ready::kReadable:
-        lost = Consume(conn);
+        lost = Consume(listen, /*relay=*/true);
         break;
       case Ready::kTimedOut:
-        lost = Ping(conn);
+        lost = Ping(listen, ping);
         break;
     }
   }
   if (stopping_.load()) return absl::OkStatus();
   callbacks_.on_lost(lost);
-  // It did listen: OK tells Run to reconnect without backing off.
-  return absl::OkStatus();
+  return lost;
 }
 
-absl::Status ArticleChangeListener::Consume(pg_conn* conn) {
+absl::Status ArticleChangeListener::Consume(pg_conn* conn, bool relay) {
   if (PQconsumeInput(conn) == 0 || PQstatus(conn) == CONNECTION_BAD) {
     return absl::UnavailableError(absl::StrCat("connection lost: ", ConnectionError(conn)));
   }
   while (PGnotify* notify = PQnotifies(conn)) {
     const std::string payload = notify->extra != nullptr ? notify->extra : "";
+    const int sender = notify->be_pid;
     PQfreemem(notify);
+    if (!relay) continue;
     if (absl::StartsWith(payload, kPingMark)) {
-      // Ours, or another replica's (ignored).
-      if (payload == awaited_echo_) echo_seen_ = true;
+      // Ours, or another replica's (ignored). Ours counts only when another session sent it,
+      // as an announcement would be: a pooler may run the ping on the listening session itself.
+      if (payload == awaited_echo_ && sender != listen_backend_pid_) echo_seen_ = true;
       continue;
     }
     callbacks_.on_changed(payload);
@@ -161,26 +179,29 @@ absl::Status ArticleChangeListener::Consume(pg_conn* conn) {
   return absl::OkStatus();
 }
 
-absl::Status ArticleChangeListener::Ping(pg_conn* conn) {
+absl::Status ArticleChangeListener::Ping(pg_conn* listen, pg_conn* ping) {
   const absl::Time deadline = absl::Now() + options_.ping_timeout;
   awaited_echo_ = absl::StrCat(ping_prefix_, ++pings_sent_);
   echo_seen_ = false;
-  if (absl::Status sent = Query(conn, "SELECT pg_notify($1, $2)",
-                                {options_.ping_channel, awaited_echo_}, PGRES_TUPLES_OK, deadline);
+  if (absl::Status sent =
+          Query(ping, "SELECT pg_notify($1, $2)", {options_.ping_channel, awaited_echo_},
+                PGRES_TUPLES_OK, deadline, /*relay=*/false);
       !sent.ok()) {
     return absl::UnavailableError(absl::StrCat("ping: ", sent.message()));
   }
-  // PostgreSQL sends the notification after the statement's result, at its commit.
+  // The ping is delivered at its commit, which came before the answer above.
   while (!echo_seen_) {
-    switch (WaitFor(PQsocket(conn), deadline)) {
+    switch (WaitFor(PQsocket(listen), deadline)) {
       case Ready::kStopping:
         return absl::CancelledError("stopping");
       case Ready::kTimedOut:
         return absl::DeadlineExceededError(absl::StrCat(
-            "a ping did not come back within ", absl::FormatDuration(options_.ping_timeout),
+            "a ping did not arrive within ", absl::FormatDuration(options_.ping_timeout),
             " (is a transaction-mode pooler between us and PostgreSQL?)"));
       case Ready::kReadable:
-        if (absl::Status consumed = Consume(conn); !consumed.ok()) return consumed;
+        if (absl::Status consumed = Consume(listen, /*relay=*/true); !consumed.ok()) {
+          return consumed;
+        }
         break;
     }
   }
@@ -189,33 +210,37 @@ absl::Status ArticleChangeListener::Ping(pg_conn* conn) {
 
 absl::Status ArticleChangeListener::Query(pg_conn* conn, const char* sql,
                                           const std::vector<std::string>& params, int expected,
-                                          absl::Time deadline) {
+                                          absl::Time deadline, bool relay) {
   std::vector<const char*> values;
   for (const std::string& param : params) values.push_back(param.c_str());
   if (PQsendQueryParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                         nullptr, 0) == 0) {
     return absl::UnavailableError(absl::StrCat("not sent: ", ConnectionError(conn)));
   }
-  while (PQisBusy(conn) != 0) {
-    switch (WaitFor(PQsocket(conn), deadline)) {
-      case Ready::kStopping:
-        return absl::CancelledError("stopping");
-      case Ready::kTimedOut:
-        return absl::DeadlineExceededError(
-            absl::StrCat("no answer within ", absl::FormatDuration(options_.ping_timeout)));
-      case Ready::kReadable:
-        if (absl::Status consumed = Consume(conn); !consumed.ok()) return consumed;
-        break;
-    }
-  }
   bool answered = false;
-  while (PGresult* result = PQgetResult(conn)) {
+  // PQgetResult blocks unless PQisBusy says it will not, so each result is waited for here, with
+  // the deadline, until the null one that ends the query.
+  while (true) {
+    while (PQisBusy(conn) != 0) {
+      switch (WaitFor(PQsocket(conn), deadline)) {
+        case Ready::kStopping:
+          return absl::CancelledError("stopping");
+        case Ready::kTimedOut:
+          return absl::DeadlineExceededError(
+              absl::StrCat("no answer within ", absl::FormatDuration(options_.ping_timeout)));
+        case Ready::kReadable:
+          if (absl::Status consumed = Consume(conn, relay); !consumed.ok()) return consumed;
+          break;
+      }
+    }
+    PGresult* result = PQgetResult(conn);
+    if (result == nullptr) break;
     answered = answered || PQresultStatus(result) == expected;
     PQclear(result);
   }
   if (!answered) return absl::UnavailableError(absl::StrCat("failed: ", ConnectionError(conn)));
   // Announcements that arrived with the answer.
-  return Consume(conn);
+  return Consume(conn, relay);
 }
 
 }  // namespace newsroom::content

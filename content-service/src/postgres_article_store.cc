@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/src/log.h"
 #include "common/src/status_macros.h"
 #include "common/src/validation.h"
 
@@ -56,9 +57,9 @@ static_assert(std::size(kMigrations) == PostgresArticleStore::kSchemaVersion);
 // cache can drop its copy. A TRUNCATE announces an empty id: every article. This is an addition
 // that older binaries neither need nor mind, so it is not a schema version: a version bump would
 // make a replica of the previous release refuse to restart during a rollout, and rule out rolling
-// back. It is created at start when missing (without touching the table when present, so a
-// starting replica takes no lock that would stall others' reads).
-constexpr char kAnnounceChangesSql[] = R"sql(
+// back. EnsureChangeTriggers creates each trigger that is missing at start (without touching the
+// table when both are there, so a starting replica takes no lock that would stall others' writes).
+constexpr char kAnnounceChangesFunctionSql[] = R"sql(
   CREATE OR REPLACE FUNCTION newsroom_notify_article_changed() RETURNS trigger
   LANGUAGE plpgsql AS $$
   BEGIN
@@ -74,11 +75,20 @@ constexpr char kAnnounceChangesSql[] = R"sql(
     END IF;
     RETURN NULL;
   END $$;
-  CREATE TRIGGER articles_notify_changed AFTER INSERT OR UPDATE OR DELETE ON articles
-    FOR EACH ROW EXECUTE FUNCTION newsroom_notify_article_changed();
-  CREATE TRIGGER articles_notify_truncated AFTER TRUNCATE ON articles
-    FOR EACH STATEMENT EXECUTE FUNCTION newsroom_notify_article_changed();
 )sql";
+
+struct ChangeTrigger {
+  const char* name;
+  const char* create_sql;
+};
+constexpr ChangeTrigger kChangeTriggers[] = {
+    {"articles_notify_changed",
+     "CREATE TRIGGER articles_notify_changed AFTER INSERT OR UPDATE OR DELETE ON articles "
+     "FOR EACH ROW EXECUTE FUNCTION newsroom_notify_article_changed()"},
+    {"articles_notify_truncated",
+     "CREATE TRIGGER articles_notify_truncated AFTER TRUNCATE ON articles "
+     "FOR EACH STATEMENT EXECUTE FUNCTION newsroom_notify_article_changed()"},
+};
 
 // A listing selects the article's bytes and its position (see ListedRow).
 constexpr char kListColumns[] =
@@ -162,6 +172,34 @@ int64_t Changed(PGresult* result) {
   return absl::SimpleAtoi(PQcmdTuples(result), &n) ? n : 0;
 }
 
+// Creates each trigger of kChangeTriggers that is missing (with the function they call), and warns
+// of one that is there but disabled: while it is, its changes go unannounced and other replicas'
+// caches can serve them stale, which no ping can see.
+absl::Status EnsureChangeTriggers(PostgresSession& session) {
+  for (const ChangeTrigger& trigger : kChangeTriggers) {
+    NEWSROOM_ASSIGN_OR_RETURN(PgResultPtr found,
+                              session.Exec("SELECT tgenabled FROM pg_trigger "
+                                           "WHERE tgrelid = 'articles'::regclass AND tgname = $1",
+                                           {Text(trigger.name)}, "look for a change trigger"));
+    if (PQntuples(found.get()) > 0) {
+      // 'O' and 'A' fire on ordinary writes; 'D' (disabled) and 'R' (replica only) do not.
+      const absl::string_view enabled = PQgetvalue(found.get(), 0, 0);
+      if (enabled != "O" && enabled != "A") {
+        log::Warning(
+            "a change trigger on articles is disabled: changes it would announce go unannounced, "
+            "and other replicas' article caches may serve them stale; ALTER TABLE articles ENABLE "
+            "TRIGGER it, then NOTIFY newsroom_article_changed, ''",
+            {{"trigger", trigger.name}});
+      }
+      continue;
+    }
+    NEWSROOM_RETURN_IF_ERROR(
+        session.ExecScript(kAnnounceChangesFunctionSql, "create the change function"));
+    NEWSROOM_RETURN_IF_ERROR(session.ExecScript(trigger.create_sql, "create a change trigger"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Migrate(PostgresSession& session) {
   return session.InTransaction([&]() -> absl::Status {
     // Held to the end of this transaction: a second replica starting now waits here, then finds
@@ -191,15 +229,7 @@ absl::Status Migrate(PostgresSession& session) {
       NEWSROOM_RETURN_IF_ERROR(
           session.ExecScript(kMigrations[v], absl::StrCat("migrate schema to version ", v + 1)));
     }
-    NEWSROOM_ASSIGN_OR_RETURN(
-        PgResultPtr announcing,
-        session.Exec("SELECT 1 FROM pg_trigger WHERE tgrelid = 'articles'::regclass "
-                     "AND tgname = 'articles_notify_changed'",
-                     {}, "look for the change trigger"));
-    if (PQntuples(announcing.get()) == 0) {
-      NEWSROOM_RETURN_IF_ERROR(
-          session.ExecScript(kAnnounceChangesSql, "create the change trigger"));
-    }
+    NEWSROOM_RETURN_IF_ERROR(EnsureChangeTriggers(session));
     if (version == PostgresArticleStore::kSchemaVersion) return absl::OkStatus();
     NEWSROOM_RETURN_IF_ERROR(
         session.Exec("DELETE FROM content_schema_version", {}, "set schema version").status());
