@@ -116,6 +116,10 @@ void ArticleChangeListener::Run() {
 absl::Status ArticleChangeListener::Connect(absl::Time& trusted_since) {
   absl::StatusOr<pg_conn*> listen = OpenPostgresConnection(database_, "content-service-changes");
   if (!listen.ok()) return listen.status();
+  if (stopping_.load()) {
+    PQfinish(*listen);
+    return absl::OkStatus();
+  }
   absl::StatusOr<pg_conn*> ping = OpenPostgresConnection(database_, "content-service-pings");
   absl::Status ended = ping.status();
   if (ping.ok()) {
@@ -169,8 +173,9 @@ absl::Status ArticleChangeListener::Consume(pg_conn* conn, bool relay) {
     PQfreemem(notify);
     if (!relay) continue;
     if (absl::StartsWith(payload, kPingMark)) {
-      // Ours, or another replica's (ignored). Ours counts only when another session sent it,
-      // as an announcement would be: a pooler may run the ping on the listening session itself.
+      // Ours, or another replica's (ignored). Ours is sent from the other connection, so when
+      // connected directly it always comes from another backend; the pid check only makes sure
+      // of that (through a pooler PQbackendPID is the pooler's own number, and checks nothing).
       if (payload == awaited_echo_ && sender != listen_backend_pid_) echo_seen_ = true;
       continue;
     }

@@ -58,7 +58,7 @@ class ArticleChangeListener final {
   // on_listening.
   ArticleChangeListener(PostgresOptions database, ArticleChangeCallbacks callbacks,
                         ArticleChangeListenerOptions options = {});
-  // Stops and joins the thread: at once, or after a connection attempt in progress (libpq's
+  // Stops and joins the thread: at once, or after the connection attempt in progress (libpq's
   // connect_timeout, 5 s, once the host name is resolved). Calls no callback after it returns.
   ~ArticleChangeListener();
   ArticleChangeListener(const ArticleChangeListener&) = delete;

@@ -172,10 +172,19 @@ int64_t Changed(PGresult* result) {
   return absl::SimpleAtoi(PQcmdTuples(result), &n) ? n : 0;
 }
 
-// Creates each trigger of kChangeTriggers that is missing (with the function they call), and warns
-// of one that is there but disabled: while it is, its changes go unannounced and other replicas'
+// Creates the function the change triggers call when it is missing (one made by hand, perhaps by
+// another role, is left as it is), and each trigger of kChangeTriggers that is missing; warns of
+// one that is there but disabled: while it is, its changes go unannounced and other replicas'
 // caches can serve them stale, which no ping can see.
 absl::Status EnsureChangeTriggers(PostgresSession& session) {
+  NEWSROOM_ASSIGN_OR_RETURN(
+      PgResultPtr function,
+      session.Exec("SELECT to_regprocedure('newsroom_notify_article_changed()') IS NOT NULL", {},
+                   "look for the change function"));
+  if (absl::string_view(PQgetvalue(function.get(), 0, 0)) != "t") {
+    NEWSROOM_RETURN_IF_ERROR(
+        session.ExecScript(kAnnounceChangesFunctionSql, "create the change function"));
+  }
   for (const ChangeTrigger& trigger : kChangeTriggers) {
     NEWSROOM_ASSIGN_OR_RETURN(PgResultPtr found,
                               session.Exec("SELECT tgenabled FROM pg_trigger "
@@ -193,8 +202,6 @@ absl::Status EnsureChangeTriggers(PostgresSession& session) {
       }
       continue;
     }
-    NEWSROOM_RETURN_IF_ERROR(
-        session.ExecScript(kAnnounceChangesFunctionSql, "create the change function"));
     NEWSROOM_RETURN_IF_ERROR(session.ExecScript(trigger.create_sql, "create a change trigger"));
   }
   return absl::OkStatus();
@@ -202,6 +209,11 @@ absl::Status EnsureChangeTriggers(PostgresSession& session) {
 
 absl::Status Migrate(PostgresSession& session) {
   return session.InTransaction([&]() -> absl::Status {
+    // The connection's own 5 s timeouts may be missing (a pooler that drops startup options): a
+    // migration or a new trigger must not wait for, or hold, the articles table without bound.
+    NEWSROOM_RETURN_IF_ERROR(
+        session.ExecScript("SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '5s'",
+                           "bound the migration's waits"));
     // Held to the end of this transaction: a second replica starting now waits here, then finds
     // the schema in place.
     NEWSROOM_RETURN_IF_ERROR(session

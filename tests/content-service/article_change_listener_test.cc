@@ -139,8 +139,6 @@ TEST_F(ArticleChangeListenerTest, AStoreOpeningADatabaseWithoutTheTriggerAddsIt)
   EXPECT_EQ(events_.Count("changed:announced"), 2);
 }
 
-// Its pings go to the channel it listens to and must arrive: a path that loses announcements
-// (here stood for by pings sent to a channel nobody listens to) is never trusted.
 // Either trigger missing alone (a half-finished manual repair) is made again, and the other left
 // as it is.
 TEST_F(ArticleChangeListenerTest, AStoreOpeningADatabaseMissingOneTriggerAddsThatOne) {
@@ -159,6 +157,8 @@ TEST_F(ArticleChangeListenerTest, AStoreOpeningADatabaseMissingOneTriggerAddsTha
   EXPECT_EQ(events_.Count("changed:row-trigger-back"), 1);
 }
 
+// Its pings go to the channel it listens to and must arrive: a path that loses announcements
+// (here stood for by pings sent to a channel nobody listens to) is never trusted.
 TEST_F(ArticleChangeListenerTest, APathThatLosesItsPingsIsNeverTrusted) {
   auto listener = Listen({.ping_timeout = absl::Milliseconds(200),
                           .reconnect_delay = absl::Milliseconds(50),

@@ -38,8 +38,18 @@ INI
     as_server=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
   fi
   "${as_server[@]}" /usr/sbin/pgbouncer -q "$postgres_dir/pgbouncer-$mode.ini" &
-  pids+=($!)
-  for _ in $(seq 100); do port_free "$bouncer_port" || break; sleep 0.1; done
+  local bouncer=$!
+  pids+=("$bouncer")
+  for _ in $(seq 100); do
+    port_free "$bouncer_port" || break
+    kill -0 "$bouncer" 2>/dev/null || break
+    sleep 0.1
+  done
+  if port_free "$bouncer_port"; then
+    cat "$postgres_dir/pgbouncer-$mode.log" 2>/dev/null || true
+    echo "FAIL $mode: PgBouncer is not listening"
+    exit 1
+  fi
   metrics_port=$(free_port)
   "$binary" --listen=127.0.0.1:0 --analytics=127.0.0.1:1 \
     --db="postgresql://newsroom@127.0.0.1:$bouncer_port/newsroom" \
@@ -53,18 +63,18 @@ INI
     grep -q "$want_log" "$work/$mode.log" && break
     sleep 0.1
   done
-  value=$(/usr/bin/python3 -c '
+  value=$(/usr/bin/python3 2>&1 -c '
 import sys, urllib.request
 for line in urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode().splitlines():
     if line.startswith("newsroom_content_article_cache_suspended "):
         print(line.split()[1])
-' "$metrics_port")
+' "$metrics_port" || true)
   if [ "$value" != "$want" ] || ! grep -q "$want_log" "$work/$mode.log"; then
-    cat "$work/$mode.log"
+    cat "$work/$mode.log" "$postgres_dir/pgbouncer-$mode.log" 2>/dev/null || true
     echo "FAIL $mode: newsroom_content_article_cache_suspended is '$value', want $want, and the log must say '$want_log'"
     exit 1
   fi
-  kill "$pid"
+  kill "$pid" 2>/dev/null || true
   echo "ok $mode"
 }
 
