@@ -45,10 +45,12 @@ start_redis() {  # sets redis_port and redis_pid
 # of their own on a free loopback port, as the `postgres` user when run as root (PostgreSQL refuses
 # root; the dir is then made under /tmp, which that user can reach whatever TMPDIR is), user
 # `newsroom` trusted on loopback (a throwaway server that lives as long as this script), one empty
-# database per argument. Sets postgres_port and postgres_pid; postgres_cpu_ticks sums the CPU clock
+# database per argument. Sets postgres_port, postgres_pid and as_postgres (the command prefix that
+# runs a program as the server's user: empty unless root); postgres_cpu_ticks sums the CPU clock
 # ticks of the server and its backends so far.
 start_postgres() {
-  local bin=${PG_BIN:-/usr/lib/postgresql/15/bin} as_server=() db
+  local bin=${PG_BIN:-/usr/lib/postgresql/15/bin} db
+  as_postgres=()
   if [ ! -x "$bin/initdb" ]; then
     echo "$ab_name: no $bin/initdb (scripts/install-deps installs it; or set PG_BIN)" >&2
     exit 1
@@ -56,14 +58,14 @@ start_postgres() {
   if [ "$(id -u)" = 0 ]; then
     postgres_dir=$(mktemp -d "/tmp/newsroom-$ab_name-pg.XXXXXX")
     chown postgres: "$postgres_dir"
-    as_server=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
+    as_postgres=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
   else
     postgres_dir=$(mktemp -d "${TMPDIR:-/tmp}/newsroom-$ab_name-pg.XXXXXX")
   fi
-  "${as_server[@]}" "$bin/initdb" --pgdata="$postgres_dir/data" --username=newsroom --auth=trust \
+  "${as_postgres[@]}" "$bin/initdb" --pgdata="$postgres_dir/data" --username=newsroom --auth=trust \
     >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
   postgres_port=$(free_port)
-  "${as_server[@]}" "$bin/postgres" -D "$postgres_dir/data" -p "$postgres_port" \
+  "${as_postgres[@]}" "$bin/postgres" -D "$postgres_dir/data" -p "$postgres_port" \
     -c listen_addresses=127.0.0.1 -c unix_socket_directories="$postgres_dir" -c fsync=off \
     >"$work/postgres.log" 2>&1 &
   postgres_pid=$!

@@ -3,7 +3,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -602,22 +601,10 @@ TEST(SqliteArticleStoreFileTest, UnopenablePathsAreErrors) {
             absl::StatusCode::kInternal);
 }
 
-// Runs `sql` (test-owned text) on `database` as the server's superuser; returns the first value.
+// Runs `sql` (test-owned text) on `database` as the test user; returns the first value, or "".
 std::string QueryOne(const std::string& database, const std::string& sql) {
-  const std::string conninfo =
-      absl::StrCat("host=127.0.0.1 port=", SharedPostgres().port(),
-                   " user=", newsroom::testing::PostgresServer::kUser, " dbname=", database,
-                   " password=", SharedPostgres().password());
-  PGconn* conn = PQconnectdb(conninfo.c_str());
-  EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-  PGresult* result = PQexec(conn, sql.c_str());
-  const ExecStatusType status = PQresultStatus(result);
-  EXPECT_TRUE(status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) << PQerrorMessage(conn);
-  std::string value =
-      status == PGRES_TUPLES_OK && PQntuples(result) > 0 ? PQgetvalue(result, 0, 0) : "";
-  PQclear(result);
-  PQfinish(conn);
-  return value;
+  const std::vector<std::string> rows = SharedPostgres().Execute(database, sql);
+  return rows.empty() ? "" : rows.front();
 }
 
 TEST(PostgresArticleStoreTest, ReplicasStartingTogetherMigrateOnce) {

@@ -31,13 +31,11 @@ ignore_startup_parameters = options
 logfile = $postgres_dir/pgbouncer-$mode.log
 INI
   echo '"newsroom" ""' >"$postgres_dir/users.txt"
-  local as_server=()
-  # PgBouncer refuses to run as root, like PostgreSQL.
+  # PgBouncer refuses to run as root, like PostgreSQL: it runs as PostgreSQL's user.
   if [ "$(id -u)" = 0 ]; then
     chown postgres: "$postgres_dir/pgbouncer-$mode.ini" "$postgres_dir/users.txt"
-    as_server=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
   fi
-  "${as_server[@]}" /usr/sbin/pgbouncer -q "$postgres_dir/pgbouncer-$mode.ini" &
+  "${as_postgres[@]}" /usr/sbin/pgbouncer -q "$postgres_dir/pgbouncer-$mode.ini" &
   local bouncer=$!
   pids+=("$bouncer")
   for _ in $(seq 100); do
