@@ -81,6 +81,20 @@ metrics::Gauge& AddRedisUp(metrics::MetricsRegistry& registry) {
   return up;
 }
 
+std::function<void(RedisMemory)> AddRedisMemory(metrics::MetricsRegistry& registry) {
+  metrics::Gauge& used = registry.AddGauge(
+      "newsroom_analytics_redis_used_memory_bytes",
+      "Redis's used_memory (INFO memory), read every 10 s by the health monitor: what counts "
+      "against maxmemory, dedup markers of the last --dedup-window included.");
+  metrics::Gauge& max =
+      registry.AddGauge("newsroom_analytics_redis_maxmemory_bytes",
+                        "Redis's maxmemory (INFO memory), read with used_memory; 0: no limit.");
+  return [&used, &max](RedisMemory memory) {
+    used.Set(double(memory.used_bytes));
+    max.Set(double(memory.max_bytes));
+  };
+}
+
 void AddTopArticles(metrics::MetricsRegistry& registry, ReadCounter* counter) {
   registry.AddCallback(
       "newsroom_analytics_top_article_reads",

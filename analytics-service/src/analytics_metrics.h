@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "analytics-service/src/read_counter.h"
+#include "analytics-service/src/redis_health_monitor.h"
 #include "analytics-service/src/redis_read_counter.h"
 #include "common/src/metrics.h"
 
@@ -37,6 +39,11 @@ class CountingReadCounter final : public ReadCounter {
 // Registers newsroom_analytics_redis_up (1 while the health monitor's PING succeeds) and returns
 // it.
 [[nodiscard]] metrics::Gauge& AddRedisUp(metrics::MetricsRegistry& registry);
+
+// Registers newsroom_analytics_redis_used_memory_bytes and newsroom_analytics_redis_maxmemory_bytes
+// (what the health monitor last read from INFO memory; 0 until it has read them; a maxmemory of 0
+// means no limit) and returns the function that sets them.
+[[nodiscard]] std::function<void(RedisMemory)> AddRedisMemory(metrics::MetricsRegistry& registry);
 
 // Registers newsroom_analytics_top_article_reads{article_id}: today's (UTC) ten most read
 // articles and their reads today, asked of `counter` at each scrape (one Redis round trip, at

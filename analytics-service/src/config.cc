@@ -171,6 +171,14 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
                    absl::StrCat("expected 0 to 1, got \"", raw.access_log_sample_rate, "\""));
   }
 
+  // Whole seconds (the marker's EX), from a minute (a client's own retries) to 30 days.
+  if (!absl::ParseDuration(raw.dedup_window, &config.dedup_window) ||
+      config.dedup_window < absl::Minutes(1) || config.dedup_window > absl::Hours(30 * 24) ||
+      config.dedup_window != absl::Seconds(absl::ToInt64Seconds(config.dedup_window))) {
+    return Invalid("dedup-window", absl::StrCat("expected whole seconds from 1m to 720h, got \"",
+                                                raw.dedup_window, "\""));
+  }
+
   config.reader_hash_key = raw.reader_hash_key;
   if (!raw.reader_hash_key_file.empty()) {
     std::ifstream file(raw.reader_hash_key_file, std::ios::binary);

@@ -36,6 +36,7 @@ struct RawConfig {
   std::string changes_interval = "250ms";    // --changes-interval, ANALYTICS_CHANGES_INTERVAL
   std::string max_watchers = "1000";         // --max-watchers, ANALYTICS_MAX_WATCHERS
   std::string access_log_sample_rate = "0.01";  // --access-log-sample-rate, ANALYTICS_ACCESS_...
+  std::string dedup_window = "48h";             // --dedup-window, ANALYTICS_DEDUP_WINDOW
 };
 
 struct Config {
@@ -75,6 +76,8 @@ struct Config {
   HostPort metrics_listen;
   // Share of new traces (calls without a valid traceparent) sampled for the access log.
   double access_log_sample_rate = 0.01;
+  // How long a read_id is remembered (its dedup marker's lifetime in Redis).
+  absl::Duration dedup_window = absl::Hours(48);
 };
 
 // Checks and converts `raw`, reading the hash key file when given. Returns INVALID_ARGUMENT naming

@@ -42,6 +42,11 @@ ABSL_FLAG(std::string, changes_interval, "250ms",
 ABSL_FLAG(std::string, max_watchers, "1000",
           "WatchReadStats streams open at once, each watching up to 100 articles; more are refused "
           "with RESOURCE_EXHAUSTED (env ANALYTICS_MAX_WATCHERS)");
+ABSL_FLAG(std::string, dedup_window, "48h",
+          "how long a read_id is remembered, so that a retry of it counts once; every read keeps "
+          "a marker this long in Redis (about 180 bytes), whole seconds from 1m to 720h. "
+          "content-service's --max_pending_read_age must stay well inside it (env "
+          "ANALYTICS_DEDUP_WINDOW)");
 ABSL_FLAG(std::string, reader_hash_key_file, "",
           "file holding the reader-id HMAC key, or the key itself in env READER_HASH_KEY; without "
           "either, a random key is created once and kept in Redis (env READER_HASH_KEY_FILE)");
@@ -87,6 +92,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"ANALYTICS_WATCH_INTERVAL", "watch_interval"},
     {"ANALYTICS_CHANGES_INTERVAL", "changes_interval"},
     {"ANALYTICS_MAX_WATCHERS", "max_watchers"},
+    {"ANALYTICS_DEDUP_WINDOW", "dedup_window"},
     {"READER_HASH_KEY_FILE", "reader_hash_key_file"},
     {"ANALYTICS_TLS_CERT_FILE", "tls_cert_file"},
     {"ANALYTICS_TLS_KEY_FILE", "tls_key_file"},
@@ -134,6 +140,7 @@ RawConfig RawConfigFromFlags() {
       .changes_interval = absl::GetFlag(FLAGS_changes_interval),
       .max_watchers = absl::GetFlag(FLAGS_max_watchers),
       .access_log_sample_rate = absl::GetFlag(FLAGS_access_log_sample_rate),
+      .dedup_window = absl::GetFlag(FLAGS_dedup_window),
   };
 }
 

@@ -129,17 +129,20 @@ int Run(int argc, char** argv) {
   std::unique_ptr<metrics::MetricsRegistry> registry;
   std::unique_ptr<GrpcServerMetrics> grpc_metrics;
   metrics::Gauge* redis_up = nullptr;
+  std::function<void(RedisMemory)> report_redis_memory;
   if (!config->metrics_listen_address.empty()) {
     registry = std::make_unique<metrics::MetricsRegistry>();
     AddBuildInfo(*registry, "analytics-service");
     grpc_metrics = std::make_unique<GrpcServerMetrics>(
         *registry, std::vector<std::string>{v1::AnalyticsService::service_full_name()});
     redis_up = &AddRedisUp(*registry);
+    report_redis_memory = AddRedisMemory(*registry);
   }
   std::unique_ptr<ReadCounter> counter = std::make_unique<RedisReadCounter>(RedisReadCounterOptions{
       .connection = connection_options,
       .key_prefix = config->key_prefix,
       .pool_size = config->redis_pool_size,
+      .dedup_window = config->dedup_window,
       .metrics = registry != nullptr ? AddRedisMetrics(*registry) : RedisMetrics{},
   });
   if (registry != nullptr) {
@@ -185,7 +188,8 @@ int Run(int argc, char** argv) {
   auto monitor = std::make_unique<RedisHealthMonitor>(
       RedisHealthMonitorOptions{.connection = connection_options,
                                 .interval = config->health_check_interval,
-                                .on_recovery = std::move(on_recovery)},
+                                .on_recovery = std::move(on_recovery),
+                                .on_memory = std::move(report_redis_memory)},
       [server = server->get(), redis_up](bool healthy) {
         server->SetServing(healthy);
         if (redis_up != nullptr) redis_up->Set(healthy ? 1 : 0);

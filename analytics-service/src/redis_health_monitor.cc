@@ -2,7 +2,10 @@
 
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/src/log.h"
 
 namespace newsroom::analytics {
@@ -24,6 +27,23 @@ absl::Status Ping(RedisConnection& connection) {
 
 }  // namespace
 
+absl::StatusOr<RedisMemory> ParseRedisMemory(absl::string_view info) {
+  RedisMemory memory;
+  bool have_used = false, have_max = false;
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    line = absl::StripSuffix(line, "\r");
+    if (absl::ConsumePrefix(&line, "used_memory:")) {
+      have_used = absl::SimpleAtoi(line, &memory.used_bytes) && memory.used_bytes >= 0;
+    } else if (absl::ConsumePrefix(&line, "maxmemory:")) {
+      have_max = absl::SimpleAtoi(line, &memory.max_bytes) && memory.max_bytes >= 0;
+    }
+  }
+  if (!have_used || !have_max) {
+    return absl::InternalError("INFO memory has no numeric used_memory and maxmemory");
+  }
+  return memory;
+}
+
 RedisHealthMonitor::RedisHealthMonitor(RedisHealthMonitorOptions options,
                                        std::function<void(bool)> on_change)
     : options_(std::move(options)), on_change_(std::move(on_change)) {
@@ -42,6 +62,8 @@ void RedisHealthMonitor::Loop() {
   RedisConnection connection(options_.connection);
   bool healthy = true;
   std::string logged_reason;
+  std::string logged_memory_reason;
+  absl::Time next_memory_report = absl::InfinitePast();
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -54,24 +76,56 @@ void RedisHealthMonitor::Loop() {
       logged_reason = std::string(status.message());
       log::Error(absl::StrCat(logged_reason, "; health is still NOT_SERVING"));
     }
-    if (status.ok() == healthy) continue;
-    healthy = status.ok();
-    logged_reason = std::string(status.message());
-    if (healthy && !options_.on_recovery.empty()) {
-      (void)connection.Pipeline(options_.on_recovery);
+    if (status.ok() != healthy) {
+      healthy = status.ok();
+      logged_reason = std::string(status.message());
+      if (healthy && !options_.on_recovery.empty()) {
+        (void)connection.Pipeline(options_.on_recovery);
+      }
+      // The reason ("Redis at ... unavailable (...)" or "... refused AUTH ...") tells an outage
+      // from a rotated password or a changed ACL; it never holds the password.
+      const std::string what =
+          healthy ? absl::StrCat("Redis at ", connection.address(), " is reachable again")
+                  : std::string(status.message());
+      if (healthy) {
+        log::Info(absl::StrCat(what, "; health is now SERVING"));
+      } else {
+        log::Error(absl::StrCat(what, "; health is now NOT_SERVING"));
+      }
+      on_change_(healthy);
     }
-    // The reason ("Redis at ... unavailable (...)" or "... refused AUTH ...") tells an outage from
-    // a rotated password or a changed ACL; it never holds the password.
-    const std::string what =
-        healthy ? absl::StrCat("Redis at ", connection.address(), " is reachable again")
-                : std::string(status.message());
-    if (healthy) {
-      log::Info(absl::StrCat(what, "; health is now SERVING"));
-    } else {
-      log::Error(absl::StrCat(what, "; health is now NOT_SERVING"));
+    // After the recovery above, so that a slow INFO never delays SERVING.
+    if (healthy && options_.on_memory && absl::Now() >= next_memory_report) {
+      next_memory_report = absl::Now() + options_.memory_interval;
+      ReportMemory(connection, logged_memory_reason);
     }
-    on_change_(healthy);
   }
+}
+
+void RedisHealthMonitor::ReportMemory(RedisConnection& connection, std::string& logged_reason) {
+  absl::StatusOr<RedisReply> reply = connection.Run({"INFO", "memory"});
+  absl::StatusOr<RedisMemory> memory = absl::InternalError("");
+  if (!reply.ok()) {
+    memory = reply.status();
+  } else if ((*reply)->type == REDIS_REPLY_ERROR) {
+    // E.g. NOPERM: an ACL rule from before INFO was added to scripts/redis-acl.
+    memory = absl::PermissionDeniedError(std::string((*reply)->str, (*reply)->len));
+  } else if ((*reply)->type == REDIS_REPLY_STRING) {
+    memory = ParseRedisMemory(absl::string_view((*reply)->str, (*reply)->len));
+  } else {
+    memory = absl::InternalError("INFO memory answered with a non-string");
+  }
+  if (memory.ok()) {
+    logged_reason.clear();
+    options_.on_memory(*memory);
+    return;
+  }
+  if (memory.status().message() == logged_reason) return;
+  logged_reason = std::string(memory.status().message());
+  // NOPERM after an upgrade: Redis still has the ACL rule from before INFO was added to it.
+  log::Warning(absl::StrCat("cannot read Redis's memory use (INFO memory): ", logged_reason,
+                            "; newsroom_analytics_redis_used_memory_bytes is not updated. If "
+                            "NOPERM, give the ACL user the rule scripts/redis-acl prints"));
 }
 
 }  // namespace newsroom::analytics

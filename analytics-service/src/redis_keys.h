@@ -13,7 +13,7 @@ namespace newsroom::analytics {
 //
 //   {prefix}reads:{article_id}                string  all-time read count (INCR)
 //   {prefix}readers:{article_id}              HLL     keyed hashes of reader ids (PFADD)
-//   {prefix}seen:{article_id}:{read_id}       string  dedup marker, SET NX EX 48h
+//   {prefix}seen:{article_id}:{read_id}       string  dedup marker, SET NX EX --dedup-window
 //   {prefix}top:all                           zset    article_id -> all-time reads
 //   {prefix}top:day:{YYYY-MM-DD}              zset    article_id -> reads that UTC day; expires
 //                                                     kRankingDayTtlDays after the day starts

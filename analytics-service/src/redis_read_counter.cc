@@ -212,7 +212,11 @@ absl::StatusOr<RankingPage> ParseRankingReply(const redisReply& reply, int64_t l
 }  // namespace
 
 RedisReadCounter::RedisReadCounter(RedisReadCounterOptions options)
-    : options_(std::move(options)), keys_(options_.key_prefix), change_log_id_(RandomHexId()) {
+    : options_(std::move(options)),
+      keys_(options_.key_prefix),
+      dedup_seconds_(
+          absl::StrCat(std::max<std::int64_t>(absl::ToInt64Seconds(options_.dedup_window), 1))),
+      change_log_id_(RandomHexId()) {
   const int pool_size = options_.pool_size < 1 ? 1 : options_.pool_size;
   for (int i = 0; i < pool_size; ++i) {
     slots_.push_back(std::make_unique<Slot>(options_.connection));
@@ -305,7 +309,7 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     }
     command.push_back(keys_.ChangesHead());
     command.push_back(keys_.Changes());
-    command.push_back(absl::StrCat(absl::ToInt64Seconds(kDedupWindow)));
+    command.push_back(dedup_seconds_);
     command.push_back(absl::StrCat(days.size()));
     command.push_back(absl::StrCat(articles.size()));
     for (absl::CivilDay day : days) {

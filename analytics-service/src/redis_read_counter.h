@@ -19,8 +19,9 @@
 
 namespace newsroom::analytics {
 
-// How long a read_id is remembered per article; the API promises 48 hours.
-inline constexpr absl::Duration kDedupWindow = absl::Hours(48);
+// How long a read_id is remembered per article unless --dedup-window says otherwise; the API
+// promises 48 hours by default.
+inline constexpr absl::Duration kDefaultDedupWindow = absl::Hours(48);
 // A day's ranking expires this long after the day starts: past the longest period (30 days),
 // with slack for reads recorded up to 5 minutes early and for clock skew between replicas.
 inline constexpr int kRankingDayTtlDays = 32;
@@ -48,6 +49,9 @@ struct RedisReadCounterOptions {
   // anyone else, so this bounds that stall (and the call's argv) while still paying the script
   // call's overhead once per this many reads.
   std::size_t max_reads_per_script = 256;
+  // How long each read's dedup marker lives (whole seconds, at least one). Every read recorded
+  // keeps one marker this long, so Redis's memory grows with reads per second times this.
+  absl::Duration dedup_window = kDefaultDedupWindow;
   RedisMetrics metrics;
 };
 
@@ -125,6 +129,8 @@ class RedisReadCounter final : public ReadCounter {
 
   const RedisReadCounterOptions options_;
   const RedisKeys keys_;
+  // options_.dedup_window in whole seconds, as the record script's argument.
+  const std::string dedup_seconds_;
   // The id this process gives the change log when it finds none (random, so that a lost log is
   // never mistaken for the one it replaces).
   const std::string change_log_id_;

@@ -75,7 +75,8 @@ ABSL_FLAG(std::size_t, max_pending_reads, 100000,
           "dropped and counted (env CONTENT_MAX_PENDING_READS)");
 ABSL_FLAG(absl::Duration, max_pending_read_age, absl::Hours(24),
           "how long a read may wait in the outbox before it is dropped and counted (at most 36h: "
-          "analytics-service dedups read_ids for 48h) (env CONTENT_MAX_PENDING_READ_AGE)");
+          "analytics-service dedups read_ids for 48h by default; keep this well inside its "
+          "--dedup-window) (env CONTENT_MAX_PENDING_READ_AGE)");
 ABSL_FLAG(int, max_in_flight_calls, 10000,
           "Get/Read/List calls served at once; more are refused at once with RESOURCE_EXHAUSTED, "
           "which bounds memory under a flood (env CONTENT_MAX_IN_FLIGHT_CALLS)");
@@ -241,7 +242,8 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   if (config.max_pending_reads == 0) {
     return absl::InvalidArgumentError("--max_pending_reads: must be positive");
   }
-  // A redelivered read is deduplicated only while analytics remembers its read_id (48 h).
+  // A redelivered read is deduplicated only while analytics remembers its read_id (48 h by
+  // default; an operator who shortens --dedup-window must lower this too, as the flag says).
   if (config.max_pending_read_age <= absl::ZeroDuration() ||
       config.max_pending_read_age > absl::Hours(36)) {
     return absl::InvalidArgumentError("--max_pending_read_age: must be between 0 and 36h");

@@ -14,8 +14,8 @@ struct PendingReadsOptions {
   // Reads held at most; a read that finds the outbox full is dropped, counted and logged.
   std::size_t max_pending = 100000;
   // How long a read may wait for delivery; older ones are dropped, counted and logged. Must stay
-  // well inside analytics-service's 48 h dedup window, or a late redelivery of a read that was
-  // in fact counted would count it twice.
+  // well inside analytics-service's dedup window (--dedup-window, 48 h by default), or a late
+  // redelivery of a read that was in fact counted would count it twice.
   absl::Duration max_age = absl::Hours(24);
   // Reads sent per BatchRecordReads call (analytics accepts up to 500).
   std::size_t batch_size = 500;

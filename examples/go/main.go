@@ -127,7 +127,7 @@ func (c *client) createArticle(articleID string, article *contentv1.Article) (*c
 }
 
 // readArticle: a page view. Safe to retry because every attempt carries the same read_id, which
-// analytics counts once however often it arrives (within 48 hours).
+// analytics counts once however often it arrives (within its dedup window, 48 hours by default).
 func (c *client) readArticle(name, readerID, readID string) (*contentv1.Article, error) {
 	request := &contentv1.ReadArticleRequest{Name: name, ReaderId: readerID, ReadId: readID}
 	return call(c, "ReadArticle", func(ctx context.Context) (*contentv1.Article, error) {

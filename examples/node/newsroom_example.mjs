@@ -104,7 +104,7 @@ class Client {
   }
 
   // ReadArticle: a page view. Safe to retry because every attempt carries the same read_id, which
-  // analytics counts once however often it arrives (within 48 hours).
+  // analytics counts once however often it arrives (within its dedup window, 48 hours by default).
   readArticle(name, readerId, readId) {
     return this.call('ReadArticle', { name, reader_id: readerId, read_id: readId });
   }

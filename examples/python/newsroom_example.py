@@ -101,7 +101,7 @@ class Client:
 
     def read_article(self, name, reader_id, read_id):
         """ReadArticle: a page view. Safe to retry because every attempt carries the same
-        read_id, which analytics counts once however often it arrives (within 48 hours)."""
+        read_id, which analytics counts once however often it arrives (within its dedup window, 48 hours by default)."""
         request = content_pb2.ReadArticleRequest(name=name, reader_id=reader_id, read_id=read_id)
         return self.call("ReadArticle", request)
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <utility>
 
 #include "tests/support/process.h"
 
@@ -34,6 +35,19 @@ TEST(ConfigTest, ParsesDefaults) {
   EXPECT_EQ(config->shutdown_drain, absl::Seconds(10));
   EXPECT_EQ(config->max_connection_age, absl::Minutes(5));
   EXPECT_EQ(config->reader_hash_key, "");
+  EXPECT_EQ(config->dedup_window, absl::Hours(48));
+}
+
+TEST(ConfigTest, DedupWindowFromAMinuteTo30DaysInWholeSeconds) {
+  for (const auto& [given, expected] :
+       {std::pair{"1m", absl::Minutes(1)}, std::pair{"6h", absl::Hours(6)},
+        std::pair{"720h", absl::Hours(720)}}) {
+    RawConfig raw = Defaults();
+    raw.dedup_window = given;
+    absl::StatusOr<Config> config = ParseConfig(raw);
+    ASSERT_TRUE(config.ok()) << given << ": " << config.status();
+    EXPECT_EQ(config->dedup_window, expected);
+  }
 }
 
 TEST(ConfigTest, MaxConnectionAgeMayBeInfinite) {
@@ -62,6 +76,11 @@ TEST(ConfigTest, RejectsBadValuesNamingTheFlag) {
       {[](auto& c) { c.max_connection_age = "0s"; }, "--max-connection-age: "},
       {[](auto& c) { c.max_connection_age = "often"; }, "--max-connection-age: "},
       {[](auto& c) { c.reader_hash_key_file = "/nonexistent/key"; }, "--reader-hash-key-file: "},
+      {[](auto& c) { c.dedup_window = "59s"; }, "--dedup-window: "},
+      {[](auto& c) { c.dedup_window = "721h"; }, "--dedup-window: "},
+      {[](auto& c) { c.dedup_window = "90.5s"; }, "--dedup-window: "},
+      {[](auto& c) { c.dedup_window = "inf"; }, "--dedup-window: "},
+      {[](auto& c) { c.dedup_window = "forever"; }, "--dedup-window: "},
   };
   for (const auto& c : cases) {
     RawConfig raw = Defaults();

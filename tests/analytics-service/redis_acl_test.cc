@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/process.h"
 #include "tests/support/waiting.h"
 
@@ -39,8 +40,10 @@ using ::grpc::health::v1::HealthCheckResponse;
 using ::newsroom::testing::ChildProcess;
 using ::newsroom::testing::Context;
 using ::newsroom::testing::Eventually;
+using ::newsroom::testing::MetricValue;
 using ::newsroom::testing::RedisServer;
 using ::newsroom::testing::RedisServerOptions;
+using ::newsroom::testing::ScrapeMetrics;
 using ::newsroom::testing::StartedService;
 using ::newsroom::testing::StartService;
 using ::newsroom::testing::TempDir;
@@ -180,6 +183,19 @@ class RedisAclTest : public ::testing::Test {
 
   std::string Log() { return ReadFile(log_path_); }
 
+  // The port of the service's "metrics listening on HOST:PORT" line (started with
+  // --metrics-listen), or 0.
+  int MetricsPort() {
+    for (const std::string& line : service_.process->lines()) {
+      if (absl::StrContains(line, "metrics listening on ")) {
+        return std::stoi(line.substr(line.rfind(':') + 1));
+      }
+    }
+    const auto line =
+        service_.process->WaitForLine("metrics listening on ", std::chrono::seconds(10));
+    return line ? std::stoi(line->substr(line->rfind(':') + 1)) : 0;
+  }
+
   TempDir dir_;
   std::string password_file_;
   std::string rule_;
@@ -198,10 +214,12 @@ TEST_F(RedisAclTest, TheRuleIsOneLineForThePrefixWithTheHashedPassword) {
 }
 
 TEST_F(RedisAclTest, EveryRpcAndPeriodWorksAsTheAclUser) {
-  // The password from a file here; the next tests take it from env REDIS_PASSWORD.
-  StartAnalytics({absl::StrCat("--redis-user=", kUser),
-                  absl::StrCat("--redis-password-file=", password_file_)},
-                 {});
+  // The password from a file here; the next tests take it from env REDIS_PASSWORD. With metrics,
+  // so that the health monitor reads Redis's memory use (INFO) too; and a dedup window of its own.
+  StartAnalytics(
+      {absl::StrCat("--redis-user=", kUser), absl::StrCat("--redis-password-file=", password_file_),
+       "--metrics-listen=127.0.0.1:0", "--dedup-window=10m"},
+      {});
   ASSERT_EQ(Health(), HealthCheckResponse::SERVING);
 
   // RecordRead: today, three days ago (the 7/30-day union), and a retry (the dedup branch).
@@ -210,6 +228,10 @@ TEST_F(RedisAclTest, EveryRpcAndPeriodWorksAsTheAclUser) {
   ASSERT_TRUE(Record("a", "r2", absl::Now() - absl::Hours(72)).ok());
   ASSERT_TRUE(Record("a", "r1", absl::Now(), &stats).ok());
   EXPECT_EQ(stats.reads(), 2);
+  // --dedup-window is each marker's lifetime.
+  const int64_t marker_ttl = std::stoll(Admin({"TTL", "newsroom:seen:a:r1"}).text);
+  EXPECT_GT(marker_ttl, 600 - 60);
+  EXPECT_LE(marker_ttl, 600);
 
   v1::BatchRecordReadsRequest batch;
   for (const char* read_id : {"b1", "b2"}) {
@@ -275,6 +297,15 @@ TEST_F(RedisAclTest, EveryRpcAndPeriodWorksAsTheAclUser) {
   // Redis logs every command or key the ACL refused: none may have been.
   const Reply acl_log = Admin({"ACL", "LOG"});
   EXPECT_TRUE(acl_log.elements.empty()) << "Redis refused something; see ACL LOG";
+  EXPECT_FALSE(absl::StrContains(Log(), "cannot read Redis's memory use")) << Log();
+  // INFO did run as the user: its figure is in the metrics.
+  const int metrics_port = MetricsPort();
+  ASSERT_NE(metrics_port, 0);
+  std::string scrape;
+  EXPECT_TRUE(Eventually([&] {
+    scrape = ScrapeMetrics(metrics_port);
+    return MetricValue(scrape, "newsroom_analytics_redis_used_memory_bytes").value_or(0) > 0;
+  })) << scrape;
   EXPECT_EQ(Health(), HealthCheckResponse::SERVING);
   EXPECT_FALSE(absl::StrContains(Log(), kPassword));
 }
@@ -298,6 +329,7 @@ TEST_F(RedisAclTest, TheAclUserCanDoNothingElse) {
       {"DEL", "newsroom:tmp:top-union"},
       {"ZADD", "newsroom:changes", "1", "a"},
       {"ZRANGEBYSCORE", "newsroom:changes", "1", "+inf"},
+      {"INFO", "memory"},
   };
   std::set<std::string> probed;
   for (const std::vector<std::string>& command : allowed) {

@@ -60,10 +60,12 @@ class RedisReadCounterTest : public ::testing::Test {
     return options;
   }
 
-  std::unique_ptr<RedisReadCounter> MakeCounter(int pool_size = 2) {
+  std::unique_ptr<RedisReadCounter> MakeCounter(int pool_size = 2,
+                                                absl::Duration dedup_window = kDefaultDedupWindow) {
     RedisReadCounterOptions options;
     options.connection = ConnectionOptions();
     options.pool_size = pool_size;
+    options.dedup_window = dedup_window;
     return std::make_unique<RedisReadCounter>(options);
   }
 
@@ -199,6 +201,18 @@ TEST_F(RedisReadCounterTest, DayRankingExpiryIsSetOnlyByAnArticlesFirstReadOfThe
   const int64_t ttl = std::stoll(Redis({"TTL", "newsroom:seen:a:1"}));
   EXPECT_GT(ttl, 172800 - 60);
   EXPECT_LE(ttl, 172800);
+}
+
+// --dedup-window sets the markers' lifetime, and a retry inside it still counts once.
+TEST_F(RedisReadCounterTest, MarkersLiveForTheConfiguredDedupWindow) {
+  auto counter = MakeCounter(/*pool_size=*/2, absl::Minutes(10));
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "1")}).ok());
+  absl::StatusOr<std::vector<RecordOutcome>> retry = RecordNow(*counter, {MakeRead("a", "1")});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_THAT(Summaries(*retry), ElementsAre(ElementsAre(1, 0, 1)));
+  const int64_t ttl = std::stoll(Redis({"TTL", "newsroom:seen:a:1"}));
+  EXPECT_GT(ttl, 600 - 60);
+  EXPECT_LE(ttl, 600);
 }
 
 TEST_F(RedisReadCounterTest, OneScriptCallPerChunkAndOneUniqueCountPerArticle) {

@@ -25,11 +25,13 @@ EXPORTED = {
     "newsroom_analytics_redis_pipeline_duration_seconds", "newsroom_analytics_redis_commands_total",
     "newsroom_analytics_redis_connection_errors_total",
     "newsroom_analytics_redis_error_replies_total", "newsroom_analytics_redis_up",
+    "newsroom_analytics_redis_used_memory_bytes", "newsroom_analytics_redis_maxmemory_bytes",
     "newsroom_analytics_top_article_reads",
 }
 PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "topk", "max", "min", "increase",
                 "absent", "or", "le", "grpc_service", "grpc_method", "grpc_code", "grpc_type",
-                "result", "reason", "pod", "article_id", "__rate_interval"}
+                "result", "reason", "pod", "article_id", "__rate_interval", "namespace", "on",
+                "and"}
 
 
 def metric_names(expr):

@@ -127,6 +127,14 @@ TEST_F(MetricsTest, CallsReadsAndCodesAreCountedExactlyAndTheScrapesPassPromtool
                         "newsroom_analytics_top_article_reads{article_id=\"metrics-counted\"}"),
             kReads);
   EXPECT_GE(MetricValue(analytics, "newsroom_analytics_redis_commands_total").value_or(0), kReads);
+  // Redis's memory use, read by the health monitor (INFO memory); the test's Redis has no
+  // maxmemory, which Redis reports as 0.
+  std::string with_memory = analytics;
+  EXPECT_TRUE(Eventually([&] {
+    with_memory = ScrapeMetrics(pair_->analytics_metrics_port());
+    return MetricValue(with_memory, "newsroom_analytics_redis_used_memory_bytes").value_or(0) > 0;
+  })) << with_memory;
+  EXPECT_EQ(MetricValue(with_memory, "newsroom_analytics_redis_maxmemory_bytes"), 0);
 
   for (const std::string* scrape : {&content, &analytics}) {
     const auto [status, output] = PromtoolCheck(*scrape);
