@@ -2,6 +2,10 @@
 
 #include <sys/time.h>
 
+#include <atomic>
+#include <cstdint>
+#include <iterator>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -122,11 +126,19 @@ absl::Status ErrorReplyStatus(const redisReply& reply) {
   static constexpr absl::string_view kTransient[] = {"LOADING",    "BUSY",     "READONLY",
                                                      "MASTERDOWN", "TRYAGAIN", "OOM",
                                                      "NOAUTH",     "NOPERM",   "CLUSTERDOWN"};
+  constexpr std::size_t kKinds = std::size(kTransient) + 1;  // the last: any other error
+  // Error replies of each kind so far. A full Redis (OOM) answers every read with one, so each
+  // kind is logged at powers of two only: an outage cannot flood the log, and a new kind of error
+  // still shows at once. newsroom_analytics_redis_error_replies_total counts every one.
+  static std::atomic<std::uint64_t> seen[kKinds];
   const absl::string_view text = ReplyText(reply);
-  log::Warning("Redis replied with an error", {{"reply", text}});
-  for (absl::string_view prefix : kTransient) {
-    if (absl::StartsWith(text, prefix)) return absl::UnavailableError("Redis is unavailable");
+  std::size_t kind = 0;
+  while (kind < std::size(kTransient) && !absl::StartsWith(text, kTransient[kind])) ++kind;
+  const std::uint64_t count = seen[kind].fetch_add(1, std::memory_order_relaxed) + 1;
+  if ((count & (count - 1)) == 0) {
+    log::Warning("Redis replied with an error", {{"reply", text}, {"replies_like_it", count}});
   }
+  if (kind < std::size(kTransient)) return absl::UnavailableError("Redis is unavailable");
   return absl::InternalError("unexpected reply from Redis");
 }
 

@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
@@ -36,9 +38,11 @@ using ::grpc::health::v1::HealthCheckResponse;
 using ::newsroom::testing::ChildProcess;
 using ::newsroom::testing::Context;
 using ::newsroom::testing::Eventually;
+using ::newsroom::testing::ReadFile;
 using ::newsroom::testing::RedisServer;
 using ::newsroom::testing::StartedService;
 using ::newsroom::testing::StartService;
+using ::newsroom::testing::TempDir;
 
 constexpr char kBinary[] = ANALYTICS_SERVICE_BIN;
 
@@ -59,11 +63,12 @@ class AnalyticsServiceIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override { StartAnalytics(); }
 
-  void StartAnalytics(std::vector<std::string> env = {"READER_HASH_KEY=integration-test-key"}) {
+  void StartAnalytics(std::vector<std::string> env = {"READER_HASH_KEY=integration-test-key"},
+                      const std::string& stderr_path = "") {
     service_ = StartService(kBinary,
                             {"--redis=" + redis_.address(), "--health-check-interval=50ms",
                              "--redis-timeout=500ms", "--shutdown-drain=5s"},
-                            std::move(env));
+                            std::move(env), stderr_path);
     auto channel = grpc::CreateChannel(service_.address(), grpc::InsecureChannelCredentials());
     stub_ = v1::AnalyticsService::NewStub(channel);
     health_ = grpc::health::v1::Health::NewStub(channel);
@@ -428,6 +433,38 @@ std::vector<std::string> RedisStrings(const RedisServer& redis, std::vector<std:
   }
   redisFree(context);
   return result;
+}
+
+// A Redis at maxmemory (noeviction) refuses the read script: reads fail UNAVAILABLE, so callers
+// retry or queue them, none is half-counted, health stays SERVING (Redis answers PING), and the
+// OOM replies are logged at powers of two, not once per read.
+TEST_F(AnalyticsServiceIntegrationTest, AFullRedisRefusesReadsAsUnavailableWithoutFloodingTheLog) {
+  ASSERT_EQ(StopAnalytics(), 0);
+  TempDir dir;
+  const std::string log_path = dir.path() + "/analytics.log";
+  StartAnalytics({"READER_HASH_KEY=integration-test-key"}, log_path);
+  ASSERT_TRUE(Record(Read("a", "before")).ok());
+  ASSERT_EQ(RedisStrings(redis_, {"CONFIG", "SET", "maxmemory", "1"}),
+            std::vector<std::string>{"OK"});
+  constexpr int kRefused = 40;
+  for (int i = 0; i < kRefused; ++i) {
+    EXPECT_EQ(Record(Read("a", absl::StrCat("full-", i))).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  EXPECT_EQ(Health(), HealthCheckResponse::SERVING);
+  ASSERT_EQ(RedisStrings(redis_, {"CONFIG", "SET", "maxmemory", "0"}),
+            std::vector<std::string>{"OK"});
+  ASSERT_TRUE(Record(Read("a", "after")).ok());
+  EXPECT_EQ(Stats("a").reads(), 2);
+
+  int oom_lines = 0;
+  for (absl::string_view line : absl::StrSplit(ReadFile(log_path), '\n')) {
+    if (absl::StrContains(line, "Redis replied with an error") && absl::StrContains(line, "OOM")) {
+      ++oom_lines;
+    }
+  }
+  // The 1st, 2nd, 4th, 8th, 16th and 32nd of 40.
+  EXPECT_EQ(oom_lines, 6) << ReadFile(log_path);
 }
 
 TEST_F(AnalyticsServiceIntegrationTest, ReloadsScriptsAfterScriptFlush) {

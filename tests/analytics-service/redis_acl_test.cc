@@ -41,6 +41,7 @@ using ::newsroom::testing::ChildProcess;
 using ::newsroom::testing::Context;
 using ::newsroom::testing::Eventually;
 using ::newsroom::testing::MetricValue;
+using ::newsroom::testing::ReadFile;
 using ::newsroom::testing::RedisServer;
 using ::newsroom::testing::RedisServerOptions;
 using ::newsroom::testing::ScrapeMetrics;
@@ -56,13 +57,6 @@ constexpr char kWrongPassword[] = "acl-test-wrong-password-81d0";
 // Only the test itself uses this account, to inspect Redis and change the user's password.
 constexpr char kAdmin[] = "test-admin";
 constexpr char kAdminPassword[] = "acl-test-admin-password-77aa";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
 
 // A reply flattened for assertions: an error ("ERR"/"NOPERM" ... text), or its strings.
 struct Reply {

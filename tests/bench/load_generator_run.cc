@@ -12,16 +12,6 @@
 #include "tests/support/process.h"
 
 namespace newsroom::testing {
-namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 GeneratorRun RunLoadGenerator(const std::string& target, const std::vector<std::string>& flags) {
   TempDir dir;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -42,6 +43,13 @@ std::vector<std::string> WithAclFile(const std::string& acl_file, std::vector<st
 }
 
 }  // namespace
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

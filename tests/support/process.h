@@ -28,6 +28,9 @@ class TempDir final {
   std::string path_;
 };
 
+// The whole contents of the file at `path` ("" when it cannot be read), e.g. a service's log.
+std::string ReadFile(const std::string& path);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int PickFreePort();
 
