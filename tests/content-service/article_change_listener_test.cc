@@ -3,6 +3,7 @@
 
 #include "content-service/src/article_change_listener.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -23,6 +24,8 @@ namespace {
 
 using ::newsroom::testing::Eventually;
 using ::newsroom::testing::PostgresServer;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // What the callbacks saw, in order: "listening", "changed:ID" or "lost".
 class Events {
@@ -155,6 +158,29 @@ TEST_F(ArticleChangeListenerTest, AStoreOpeningADatabaseMissingOneTriggerAddsTha
   ASSERT_TRUE((*reopened)->Create(TitledArticle("row-trigger-back", "Title", "e1")).ok());
   ASSERT_TRUE(events_.WaitFor("changed:row-trigger-back"));
   EXPECT_EQ(events_.Count("changed:row-trigger-back"), 1);
+}
+
+// A disabled trigger (an operator's ALTER TABLE ... DISABLE TRIGGER) is left as it is, since
+// someone chose it, but opening the store says so, naming the trigger: its changes go unannounced.
+TEST_F(ArticleChangeListenerTest, AStoreOpeningADatabaseWithADisabledTriggerWarnsAndLeavesIt) {
+  postgres_.Execute("newsroom", "ALTER TABLE articles DISABLE TRIGGER articles_notify_changed");
+  ::testing::internal::CaptureStderr();
+  auto reopened = PostgresArticleStore::Open(options_);
+  const std::string warned = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_THAT(warned, HasSubstr("a change trigger on articles is disabled"));
+  EXPECT_THAT(warned, HasSubstr("articles_notify_changed"));
+  EXPECT_THAT(warned, Not(HasSubstr("articles_notify_truncated")));
+  EXPECT_EQ(postgres_.Execute("newsroom",
+                              "SELECT tgenabled FROM pg_trigger "
+                              "WHERE tgname = 'articles_notify_changed'"),
+            std::vector<std::string>{"D"});
+
+  // Enabled again, the store opens without a word about it.
+  postgres_.Execute("newsroom", "ALTER TABLE articles ENABLE TRIGGER articles_notify_changed");
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(PostgresArticleStore::Open(options_).ok());
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(), Not(HasSubstr("is disabled")));
 }
 
 // Its pings go to the channel it listens to and must arrive: a path that loses announcements
