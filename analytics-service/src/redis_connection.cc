@@ -9,6 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/src/log.h"
 
 namespace newsroom::analytics {
@@ -120,25 +122,57 @@ bool IsErrorReply(const redisReply& reply, absl::string_view prefix) {
   return reply.type == REDIS_REPLY_ERROR && absl::StartsWith(ReplyText(reply), prefix);
 }
 
+namespace {
+
+// Error replies of one kind within the current minute. A full Redis (OOM) answers every read with
+// one, so each kind is logged at its 1st, 2nd, 4th, 8th, ... reply of each minute: an outage
+// logs a few lines a minute rather than one a read, and the log still shows it every minute, and
+// any other kind at once. Lock-free; a reply racing the minute's reset may be counted in either
+// minute, which costs at most a line.
+class ErrorReplyThrottle final {
+ public:
+  // How many replies of this kind this minute, this one included, when it is to be logged; else 0.
+  std::uint64_t CountToLog(std::int64_t now_seconds) {
+    std::int64_t start = minute_start_.load(std::memory_order_relaxed);
+    if (now_seconds - start >= 60 && minute_start_.compare_exchange_strong(start, now_seconds)) {
+      in_minute_.store(0, std::memory_order_relaxed);
+    }
+    const std::uint64_t count = in_minute_.fetch_add(1, std::memory_order_relaxed) + 1;
+    return (count & (count - 1)) == 0 ? count : 0;
+  }
+
+ private:
+  std::atomic<std::int64_t> minute_start_{0};
+  std::atomic<std::uint64_t> in_minute_{0};
+};
+
+}  // namespace
+
 absl::Status ErrorReplyStatus(const redisReply& reply) {
   // NOAUTH and NOPERM (an ACL without a command we need) are deployment faults that heal without
   // a change on the caller's side, once the password or the ACL is fixed: retrying is right.
   static constexpr absl::string_view kTransient[] = {"LOADING",    "BUSY",     "READONLY",
                                                      "MASTERDOWN", "TRYAGAIN", "OOM",
                                                      "NOAUTH",     "NOPERM",   "CLUSTERDOWN"};
-  constexpr std::size_t kKinds = std::size(kTransient) + 1;  // the last: any other error
-  // Error replies of each kind so far. A full Redis (OOM) answers every read with one, so each
-  // kind is logged at powers of two only: an outage cannot flood the log, and a new kind of error
-  // still shows at once. newsroom_analytics_redis_error_replies_total counts every one.
-  static std::atomic<std::uint64_t> seen[kKinds];
+  // Kinds that are throttled apart from each other: the transient ones, then the usual others
+  // (ERR last, since it is the most general), then any other error.
+  static constexpr absl::string_view kOther[] = {"WRONGTYPE", "NOSCRIPT", "ERR"};
+  constexpr std::size_t kKinds = std::size(kTransient) + std::size(kOther) + 1;
+  static ErrorReplyThrottle throttles[kKinds];
   const absl::string_view text = ReplyText(reply);
   std::size_t kind = 0;
   while (kind < std::size(kTransient) && !absl::StartsWith(text, kTransient[kind])) ++kind;
-  const std::uint64_t count = seen[kind].fetch_add(1, std::memory_order_relaxed) + 1;
-  if ((count & (count - 1)) == 0) {
-    log::Warning("Redis replied with an error", {{"reply", text}, {"replies_like_it", count}});
+  const bool transient = kind < std::size(kTransient);
+  if (!transient) {
+    std::size_t other = 0;
+    while (other < std::size(kOther) && !absl::StartsWith(text, kOther[other])) ++other;
+    kind += other;
   }
-  if (kind < std::size(kTransient)) return absl::UnavailableError("Redis is unavailable");
+  const std::uint64_t count = throttles[kind].CountToLog(absl::ToUnixSeconds(absl::Now()));
+  if (count != 0) {
+    log::Warning("Redis replied with an error", {{"reply", text}, {"this_minute", count}});
+  }
+  if (transient) return absl::UnavailableError("Redis is unavailable");
   return absl::InternalError("unexpected reply from Redis");
 }
 

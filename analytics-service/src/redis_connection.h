@@ -82,7 +82,8 @@ class RedisConnection final {
 
 // Maps an error reply to a status: UNAVAILABLE for the transient ones (LOADING, BUSY, READONLY,
 // MASTERDOWN, TRYAGAIN, OOM, NOAUTH, NOPERM, ...), INTERNAL for the rest. The message stays
-// generic; the detail is written to stderr, for the 1st, 2nd, 4th, 8th, ... reply of each kind.
+// generic; the detail is written to stderr, for the 1st, 2nd, 4th, 8th, ... reply of each kind
+// in each minute.
 [[nodiscard]] absl::Status ErrorReplyStatus(const redisReply& reply);
 
 // Reads an integer reply (or a string holding one). Returns INTERNAL for any other reply.

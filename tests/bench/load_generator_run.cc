@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
-#include <sstream>
 
 #include "tests/support/process.h"
 
