@@ -176,19 +176,6 @@ class RedisAclTest : public ::testing::Test {
 
   std::string Log() { return ReadFile(log_path_); }
 
-  // The port of the service's "metrics listening on HOST:PORT" line (started with
-  // --metrics-listen), or 0.
-  int MetricsPort() {
-    for (const std::string& line : service_.process->lines()) {
-      if (absl::StrContains(line, "metrics listening on ")) {
-        return std::stoi(line.substr(line.rfind(':') + 1));
-      }
-    }
-    const auto line =
-        service_.process->WaitForLine("metrics listening on ", std::chrono::seconds(10));
-    return line ? std::stoi(line->substr(line->rfind(':') + 1)) : 0;
-  }
-
   TempDir dir_;
   std::string password_file_;
   std::string rule_;
@@ -292,7 +279,8 @@ TEST_F(RedisAclTest, EveryRpcAndPeriodWorksAsTheAclUser) {
   EXPECT_TRUE(acl_log.elements.empty()) << "Redis refused something; see ACL LOG";
   EXPECT_FALSE(absl::StrContains(Log(), "cannot read Redis's memory use")) << Log();
   // INFO did run as the user: its figure is in the metrics.
-  const int metrics_port = MetricsPort();
+  const int metrics_port =
+      service_.process->WaitForPort("metrics listening on ", std::chrono::seconds(10)).value_or(0);
   ASSERT_NE(metrics_port, 0);
   std::string scrape;
   EXPECT_TRUE(Eventually([&] {

@@ -29,9 +29,10 @@ std::string RandomToken() {
 
 // The port of a service's "health listening on HOST:PORT" line, printed after its main port's.
 int HealthPort(ChildProcess& process) {
-  const auto line = process.WaitForLine("health listening on ", std::chrono::seconds(10));
-  if (!line) throw std::runtime_error("no \"health listening on\" line");
-  return std::stoi(line->substr(line->rfind(':') + 1));
+  const std::optional<int> port =
+      process.WaitForPort("health listening on ", std::chrono::seconds(10));
+  if (!port) throw std::runtime_error("no \"health listening on\" line");
+  return *port;
 }
 
 // The port of a service's "metrics listening on HOST:PORT" line when `env` (its metrics
@@ -39,9 +40,10 @@ int HealthPort(ChildProcess& process) {
 int MetricsPort(ChildProcess& process, const char* env) {
   const char* value = std::getenv(env);
   if (value == nullptr || *value == '\0') return 0;
-  const auto line = process.WaitForLine("metrics listening on ", std::chrono::seconds(10));
-  if (!line) throw std::runtime_error("no \"metrics listening on\" line");
-  return std::stoi(line->substr(line->rfind(':') + 1));
+  const std::optional<int> port =
+      process.WaitForPort("metrics listening on ", std::chrono::seconds(10));
+  if (!port) throw std::runtime_error("no \"metrics listening on\" line");
+  return *port;
 }
 
 void WriteTokenFile(const std::string& path, const std::string& token) {

@@ -169,6 +169,13 @@ std::optional<std::string> ChildProcess::WaitForLine(const std::string& needle,
   }
 }
 
+std::optional<int> ChildProcess::WaitForPort(const std::string& needle,
+                                             std::chrono::milliseconds timeout) {
+  const std::optional<std::string> line = WaitForLine(needle, timeout);
+  if (!line) return std::nullopt;
+  return std::stoi(line->substr(line->rfind(':') + 1));
+}
+
 void ChildProcess::Signal(int signal_number) {
   if (pid_ > 0) kill(pid_, signal_number);
 }
@@ -201,9 +208,10 @@ StartedService StartService(const std::string& binary, std::vector<std::string> 
   for (auto& arg : args) argv.push_back(std::move(arg));
   StartedService started{
       std::make_unique<ChildProcess>(std::move(argv), std::move(env), stderr_path)};
-  const auto line = started.process->WaitForLine("listening on ", std::chrono::seconds(20));
-  if (!line) Fail(binary + " did not report its port");
-  started.port = std::stoi(line->substr(line->rfind(':') + 1));
+  const std::optional<int> port =
+      started.process->WaitForPort("listening on ", std::chrono::seconds(20));
+  if (!port) Fail(binary + " did not report its port");
+  started.port = *port;
   return started;
 }
 

@@ -55,6 +55,9 @@ class ChildProcess final {
   std::optional<std::string> WaitForLine(const std::string& needle,
                                          std::chrono::milliseconds timeout);
 
+  // The port of the first such line ("... listening on HOST:PORT"), or nullopt as WaitForLine.
+  std::optional<int> WaitForPort(const std::string& needle, std::chrono::milliseconds timeout);
+
   // Every stdout line read so far.
   const std::vector<std::string>& lines() const { return lines_; }
 
