@@ -16,9 +16,13 @@ absl::string_view IdOf(const v1::Article& article) {
 
 }  // namespace
 
-CachedArticleStore::CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes,
+CachedArticleStore::CachedArticleStore(std::unique_ptr<ArticleStore> backend, Bounds bounds,
                                        bool suspended)
-    : backend_(std::move(backend)), max_bytes_(max_bytes), suspended_(suspended) {}
+    : backend_(std::move(backend)),
+      max_bytes_(bounds.article_bytes),
+      cache_listings_(bounds.listing_bytes > 0),
+      listings_(bounds.listing_bytes),
+      suspended_(suspended) {}
 
 std::optional<StoredArticle> CachedArticleStore::Lookup(absl::string_view article_id) {
   absl::MutexLock lock(&mutex_);
@@ -81,7 +85,7 @@ void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredAr
   // generation since this write began: possibly another writer's, of this article, committed
   // after ours. Then what this write left is not known to be current, and is not cached.
   const bool unchanged = generation_ == generation;
-  ++generation_;
+  NextGenerationLocked();
   if (article != nullptr && unchanged && !suspended_) {
     InsertLocked(std::string(article_id), *article);
   } else {
@@ -89,9 +93,14 @@ void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredAr
   }
 }
 
+void CachedArticleStore::NextGenerationLocked() {
+  ++generation_;
+  listings_.Clear();
+}
+
 void CachedArticleStore::Invalidate(absl::string_view article_id) {
   absl::MutexLock lock(&mutex_);
-  ++generation_;
+  NextGenerationLocked();
   if (article_id.empty()) {
     ClearLocked();
   } else {
@@ -101,7 +110,7 @@ void CachedArticleStore::Invalidate(absl::string_view article_id) {
 
 void CachedArticleStore::Suspend() {
   absl::MutexLock lock(&mutex_);
-  ++generation_;
+  NextGenerationLocked();
   suspended_ = true;
   ClearLocked();
 }
@@ -110,7 +119,7 @@ void CachedArticleStore::Resume() {
   absl::MutexLock lock(&mutex_);
   // A read that began while suspended may have found an article as it was before a change that
   // was never announced: the new generation keeps it out.
-  ++generation_;
+  NextGenerationLocked();
   suspended_ = false;
 }
 
@@ -187,9 +196,27 @@ absl::Status CachedArticleStore::Delete(absl::string_view article_id) {
 }
 
 absl::StatusOr<ArticlePage> CachedArticleStore::List(const ListQuery& query) {
+  std::shared_ptr<const ArticlePage> kept;
+  std::uint64_t generation = 0;
+  if (cache_listings_) {
+    absl::MutexLock lock(&mutex_);
+    kept = listings_.Find(query);
+    ++(kept ? listing_hits_ : listing_misses_);
+    generation = generation_;
+  }
+  if (kept) return *kept;  // the copy made outside the lock
   NEWSROOM_ASSIGN_OR_RETURN(ArticlePage page, backend_->List(query));
   ShareCachedBytes(page.articles);
+  if (cache_listings_) KeepListing(query, page, generation);
   return page;
+}
+
+void CachedArticleStore::KeepListing(const ListQuery& query, ArticlePage page,
+                                     std::uint64_t generation) {
+  absl::MutexLock lock(&mutex_);
+  // As FillAfterMiss: a read that began before a change may predate it. Suspended, nothing is kept.
+  if (generation_ != generation || suspended_) return;
+  listings_.Insert(query, std::move(page));
 }
 
 void CachedArticleStore::ShareCachedBytes(std::vector<ListedArticle>& listed) {
@@ -213,7 +240,15 @@ absl::StatusOr<int64_t> CachedArticleStore::Count() { return backend_->Count(); 
 
 CachedArticleStore::Counters CachedArticleStore::counters() const {
   absl::MutexLock lock(&mutex_);
-  return {hits_, misses_, entries_.size(), bytes_, suspended_};
+  return {.hits = hits_,
+          .misses = misses_,
+          .entries = entries_.size(),
+          .bytes = bytes_,
+          .listing_hits = listing_hits_,
+          .listing_misses = listing_misses_,
+          .listing_entries = listings_.entries(),
+          .listing_bytes = listings_.bytes(),
+          .suspended = suspended_};
 }
 
 }  // namespace newsroom::content

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "content-service/src/article_store.h"
+#include "content-service/src/listing_cache.h"
 
 namespace newsroom::content {
 
@@ -20,14 +21,22 @@ namespace newsroom::content {
 // Invalidate; while they might go unannounced (Suspend until Resume) nothing is served from or put
 // in the cache.
 // Articles are kept in their stored form: GetStored, the page-view path, shares them without a
-// copy; Get and BatchGet parse them. List reads the backend, as before, and only swaps in the
-// cached copy of a listed article whose bytes are the same (see ShareCachedBytes).
+// copy; Get and BatchGet parse them. List keeps whole pages (ListingCache), which any change at all
+// drops, since a change to one article can move it into or out of any page; a page read from the
+// backend swaps in the cached copy of each listed article whose bytes are the same
+// (ShareCachedBytes), and neither fills the article cache nor counts in its hits and misses.
 class CachedArticleStore final : public ArticleStore {
  public:
-  // `max_bytes` bounds the stored size of the cached articles; `backend` is owned. A cache whose
-  // backend others write to starts `suspended`, until their changes are being announced (Resume).
-  CachedArticleStore(std::unique_ptr<ArticleStore> backend, std::size_t max_bytes,
-                     bool suspended = false);
+  struct Bounds {
+    // The stored size of the cached articles.
+    std::size_t article_bytes = 0;
+    // The size of the cached pages of List (ListingCache::PageBytes); 0: no page is cached.
+    std::size_t listing_bytes = 0;
+  };
+
+  // `backend` is owned. A cache whose backend others write to starts `suspended`, until their
+  // changes are being announced (Resume).
+  CachedArticleStore(std::unique_ptr<ArticleStore> backend, Bounds bounds, bool suspended = false);
 
   absl::Status Create(const v1::Article& article) override;
   absl::StatusOr<v1::Article> Get(absl::string_view article_id) override;
@@ -50,10 +59,16 @@ class CachedArticleStore final : public ArticleStore {
   void Resume();
 
   struct Counters {
+    // Article lookups (GetStored, Get, BatchGet) and the articles cached.
     std::uint64_t hits = 0;
     std::uint64_t misses = 0;
     std::size_t entries = 0;
     std::size_t bytes = 0;
+    // List calls, and the pages cached.
+    std::uint64_t listing_hits = 0;
+    std::uint64_t listing_misses = 0;
+    std::size_t listing_entries = 0;
+    std::size_t listing_bytes = 0;
     bool suspended = false;
   };
   [[nodiscard]] Counters counters() const;
@@ -73,6 +88,10 @@ class CachedArticleStore final : public ArticleStore {
   // own. Neither fills the cache nor counts a hit or a miss, so listings leave the cache's
   // contents and hit rate as they were.
   void ShareCachedBytes(std::vector<ListedArticle>& listed);
+  // Keeps a page List read from the backend, unless anything changed since `generation`.
+  void KeepListing(const ListQuery& query, ArticlePage page, std::uint64_t generation);
+  // Moves to a new generation: something changed, or may have. Drops every cached page.
+  void NextGenerationLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // After a successful write that began at `generation`: replaces or drops the cached copy.
   void AfterWrite(absl::string_view article_id, const StoredArticle* article,
                   std::uint64_t generation);
@@ -83,18 +102,22 @@ class CachedArticleStore final : public ArticleStore {
 
   const std::unique_ptr<ArticleStore> backend_;
   const std::size_t max_bytes_;
+  const bool cache_listings_;
 
   // Serialises writes, so the backend and the cache change in the same order.
   absl::Mutex write_mutex_;
   mutable absl::Mutex mutex_;
   absl::flat_hash_map<std::string, StoredArticle> entries_ ABSL_GUARDED_BY(mutex_);
   std::size_t bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  ListingCache listings_ ABSL_GUARDED_BY(mutex_);
   // Bumped by every write and every change announced: a fill whose read began before it is
   // dropped, since the read may predate the change.
   std::uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;
   bool suspended_ ABSL_GUARDED_BY(mutex_);
   std::uint64_t hits_ ABSL_GUARDED_BY(mutex_) = 0;
   std::uint64_t misses_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::uint64_t listing_hits_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::uint64_t listing_misses_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace newsroom::content

@@ -70,6 +70,13 @@ ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{8} << 20,
           "use is about 5% more than that. With PostgreSQL the cache follows other replicas' "
           "writes through LISTEN/NOTIFY, and serves nothing while it cannot "
           "(env CONTENT_ARTICLE_CACHE_BYTES)");
+// 2 MiB holds about 30 pages of 20 articles of 3 kB, counted as if none shared its articles' bytes
+// with the article cache (the hot ones do): front pages and sections, not a crawl.
+ABSL_FLAG(std::size_t, listing_cache_bytes, std::size_t{2} << 20,
+          "size of the ListArticles pages cached in front of the database, counting every "
+          "article's bytes (0: no listing is cached); any change to any article drops them all. "
+          "Needs the article cache (--article_cache_bytes above 0) "
+          "(env CONTENT_LISTING_CACHE_BYTES)");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,
           "reads kept in the outbox (--outbox_db) while analytics-service is unreachable; more are "
           "dropped and counted (env CONTENT_MAX_PENDING_READS)");
@@ -137,6 +144,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"CONTENT_STATS_MAX_AGE", "stats_max_age"},
     {"CONTENT_STATS_FEED", "stats_feed"},
     {"CONTENT_ARTICLE_CACHE_BYTES", "article_cache_bytes"},
+    {"CONTENT_LISTING_CACHE_BYTES", "listing_cache_bytes"},
     {"CONTENT_MAX_PENDING_READS", "max_pending_reads"},
     {"CONTENT_MAX_PENDING_READ_AGE", "max_pending_read_age"},
     {"CONTENT_MAX_IN_FLIGHT_CALLS", "max_in_flight_calls"},
@@ -180,6 +188,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .stats_max_age = absl::GetFlag(FLAGS_stats_max_age),
       .stats_feed = absl::GetFlag(FLAGS_stats_feed),
       .article_cache_bytes = absl::GetFlag(FLAGS_article_cache_bytes),
+      .listing_cache_bytes = absl::GetFlag(FLAGS_listing_cache_bytes),
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
       .max_pending_read_age = absl::GetFlag(FLAGS_max_pending_read_age),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),

@@ -42,6 +42,9 @@ struct ContentConfig {
   // --stats_feed (CONTENT_STATS_FEED): keep cached stats current from the change stream.
   bool stats_feed;
   std::size_t article_cache_bytes;
+  // --listing_cache_bytes (CONTENT_LISTING_CACHE_BYTES): pages of ListArticles cached in the
+  // article cache (none without it).
+  std::size_t listing_cache_bytes;
   std::size_t max_pending_reads;
   absl::Duration max_pending_read_age;
   absl::Duration shutdown_drain;

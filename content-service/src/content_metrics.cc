@@ -60,6 +60,20 @@ void AddContentMetrics(metrics::MetricsRegistry& registry, const PendingReads* p
       MetricType::kGauge,
       [cache] { return std::vector<Sample>{{.value = double(cache->counters().bytes)}}; });
   registry.AddCallback(
+      "newsroom_content_listing_cache_hits_total",
+      "ListArticles pages answered from the in-memory cache.", MetricType::kCounter,
+      [cache] { return std::vector<Sample>{{.value = double(cache->counters().listing_hits)}}; });
+  registry.AddCallback(
+      "newsroom_content_listing_cache_misses_total",
+      "ListArticles pages the cache did not hold, read from the database.", MetricType::kCounter,
+      [cache] { return std::vector<Sample>{{.value = double(cache->counters().listing_misses)}}; });
+  registry.AddCallback(
+      "newsroom_content_listing_cache_bytes",
+      "Size of the cached ListArticles pages, in bytes, counting every article's bytes (bounded by "
+      "--listing_cache_bytes).",
+      MetricType::kGauge,
+      [cache] { return std::vector<Sample>{{.value = double(cache->counters().listing_bytes)}}; });
+  registry.AddCallback(
       "newsroom_content_article_cache_suspended",
       "1 while the article cache serves nothing because other replicas' changes may go "
       "unannounced (PostgreSQL's change listener is reconnecting), else 0.",

@@ -134,6 +134,11 @@ std::unique_ptr<newsroom::content::ArticleChangeListener> FollowChanges(
               }});
 }
 
+newsroom::content::CachedArticleStore::Bounds CacheBounds(
+    const newsroom::content::ContentConfig& config) {
+  return {.article_bytes = config.article_cache_bytes, .listing_bytes = config.listing_cache_bytes};
+}
+
 absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& config) {
   OpenedStore opened;
   if (newsroom::content::IsPostgresUrl(config.db_path)) {
@@ -154,11 +159,12 @@ absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& co
     newsroom::log::Info("articles in PostgreSQL",
                         {{"max_connections", config.db_pool_size},
                          {"article_cache_bytes", config.article_cache_bytes},
+                         {"listing_cache_bytes", config.listing_cache_bytes},
                          {"outbox_db", config.outbox_path}});
     opened.store = *std::move(postgres);
     if (config.article_cache_bytes > 0) {
       auto cache = std::make_unique<newsroom::content::CachedArticleStore>(
-          std::move(opened.store), config.article_cache_bytes, /*suspended=*/true);
+          std::move(opened.store), CacheBounds(config), /*suspended=*/true);
       opened.changes = FollowChanges(std::move(options), cache.get());
       opened.store = std::move(cache);
     }
@@ -171,8 +177,8 @@ absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& co
   }
   opened.store = *std::move(sqlite);
   if (config.article_cache_bytes > 0) {
-    opened.store = std::make_unique<newsroom::content::CachedArticleStore>(
-        std::move(opened.store), config.article_cache_bytes);
+    opened.store = std::make_unique<newsroom::content::CachedArticleStore>(std::move(opened.store),
+                                                                           CacheBounds(config));
   }
   return opened;
 }

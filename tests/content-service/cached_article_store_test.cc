@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "content-service/src/sqlite_article_store.h"
 #include "tests/content-service/titled_article.h"
@@ -35,7 +37,16 @@ class HookedStore final : public ArticleStore {
     return status;
   }
   absl::Status Delete(absl::string_view id) override { return inner_->Delete(id); }
-  absl::StatusOr<ArticlePage> List(const ListQuery& q) override { return inner_->List(q); }
+  // Runs once in the middle of a List, like `hook`.
+  std::function<void()> list_hook;
+  int lists = 0;  // List calls that reached the backend
+
+  absl::StatusOr<ArticlePage> List(const ListQuery& q) override {
+    ++lists;
+    auto page = inner_->List(q);
+    if (list_hook) std::exchange(list_hook, nullptr)();
+    return page;
+  }
   absl::StatusOr<int64_t> Count() override { return inner_->Count(); }
 
  private:
@@ -49,7 +60,19 @@ class CachedArticleStoreTest : public ::testing::Test {
     ASSERT_TRUE(sqlite.ok()) << sqlite.status();
     auto hooked = std::make_unique<HookedStore>(*std::move(sqlite));
     hooked_ = hooked.get();
-    cache_ = std::make_unique<CachedArticleStore>(std::move(hooked), 1 << 20);
+    cache_ = std::make_unique<CachedArticleStore>(
+        std::move(hooked),
+        CachedArticleStore::Bounds{.article_bytes = 1 << 20, .listing_bytes = 1 << 20});
+  }
+
+  // The titles of a listing, in order; "error: ..." when it failed.
+  std::vector<std::string> Titles(const ListQuery& query) {
+    auto page = cache_->List(query);
+    if (!page.ok()) return {"error: " + page.status().ToString()};
+    std::vector<std::string> titles;
+    for (const ListedArticle& listed : page->articles)
+      titles.push_back(listed.article.Parse()->title());
+    return titles;
   }
 
   HookedStore* hooked_ = nullptr;
@@ -249,10 +272,170 @@ TEST_F(CachedArticleStoreTest, AReadBegunWhileSuspendedIsNotCachedOnceResumed) {
   EXPECT_EQ(cache_->counters().entries, 1u);
 }
 
+const ListQuery kFrontPage{.limit = 10, .tag = "", .after = {}};
+
+TEST_F(CachedArticleStoreTest, KeepsAListingUntilAWriteChangesIt) {
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "A", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("b", "B", "e1")).ok());
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"B", "A"}));
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"B", "A"}));
+  EXPECT_EQ(hooked_->lists, 1);
+  EXPECT_EQ(cache_->counters().listing_hits, 1u);
+  EXPECT_EQ(cache_->counters().listing_misses, 1u);
+  EXPECT_EQ(cache_->counters().listing_entries, 1u);
+  EXPECT_GT(cache_->counters().listing_bytes, 0u);
+
+  ASSERT_TRUE(cache_->Replace(TitledArticle("a", "A2", "e2"), "e1").ok());
+  EXPECT_EQ(cache_->counters().listing_entries, 0u);
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"B", "A2"}));
+  ASSERT_TRUE(cache_->Create(TitledArticle("c", "C", "e1")).ok());
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "B", "A2"}));
+  ASSERT_TRUE(cache_->Delete("b").ok());
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "A2"}));
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "A2"}));
+  EXPECT_EQ(hooked_->lists, 4);
+
+  // A write that changed nothing in the store (a lost compare-and-set) keeps nothing stale either.
+  EXPECT_EQ(cache_->Replace(TitledArticle("a", "Lost", "e3"), "e1").code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "A2"}));
+}
+
+TEST_F(CachedArticleStoreTest, EachQueryIsAListingOfItsOwn) {
+  for (const char* id : {"a", "b", "c"}) {
+    v1::Article article = TitledArticle(id, id, "e1");
+    if (std::string(id) != "b") article.add_tags("world");
+    ASSERT_TRUE(cache_->Create(article).ok());
+  }
+  auto first = cache_->List({.limit = 2, .tag = "", .after = {}});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->has_more);
+  const ListQuery second_page{.limit = 2, .tag = "", .after = first->articles.back().position};
+  const ListQuery world{.limit = 10, .tag = "world", .after = {}};
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(Titles({.limit = 2, .tag = "", .after = {}}), (std::vector<std::string>{"c", "b"}));
+    EXPECT_EQ(Titles(second_page), (std::vector<std::string>{"a"}));
+    EXPECT_EQ(Titles(world), (std::vector<std::string>{"c", "a"}));
+    EXPECT_EQ(Titles({.limit = 1, .tag = "", .after = {}}), (std::vector<std::string>{"c"}));
+  }
+  EXPECT_EQ(hooked_->lists, 4) << "one backend read per distinct query";
+  EXPECT_EQ(cache_->counters().listing_entries, 4u);
+
+  auto kept = cache_->List(second_page);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_FALSE(kept->has_more);
+  EXPECT_EQ(kept->articles[0].position.article_id, "a");
+}
+
+TEST_F(CachedArticleStoreTest, AFailedListingIsNotKept) {
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(cache_->List({.limit = 0, .tag = "", .after = {}}).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(hooked_->lists, 2);
+  EXPECT_EQ(cache_->counters().listing_entries, 0u);
+}
+
+// Another writer's change reaches the cache only through Invalidate; whichever article it names,
+// every listing goes, since the change may move that article into or out of any of them.
+TEST_F(CachedArticleStoreTest, AnAnnouncedChangeDropsEveryListing) {
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "A", "e1")).ok());
+  ASSERT_TRUE(cache_->Create(TitledArticle("b", "B", "e1")).ok());
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"B", "A"}));
+  ASSERT_TRUE(hooked_->Create(TitledArticle("c", "C", "e1")).ok());
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"B", "A"}));  // not announced yet
+
+  cache_->Invalidate("c");
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "B", "A"}));
+  ASSERT_TRUE(hooked_->Delete("a").ok());
+  cache_->Invalidate("");
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "B"}));
+}
+
+TEST_F(CachedArticleStoreTest, AListingReadBeforeAnAnnouncedChangeIsNotKept) {
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Old", "e1")).ok());
+  hooked_->list_hook = [&] {
+    ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "New", "e2"), "e1").ok());
+    cache_->Invalidate("a");
+  };
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"Old"}));  // read before the change
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"New"}));  // and not kept past it
+  EXPECT_EQ(hooked_->lists, 2);
+}
+
+TEST_F(CachedArticleStoreTest, AListingRacingOurOwnWriteIsNotKept) {
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Old", "e1")).ok());
+  hooked_->list_hook = [&] {
+    ASSERT_TRUE(cache_->Replace(TitledArticle("a", "New", "e2"), "e1").ok());
+  };
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"Old"}));
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"New"}));
+}
+
+TEST_F(CachedArticleStoreTest, SuspendedNoListingIsKept) {
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "Before", "e1")).ok());
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"Before"}));
+  cache_->Suspend();
+  EXPECT_EQ(cache_->counters().listing_entries, 0u);
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "After", "e2"), "e1").ok());  // unannounced
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"After"}));
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"After"}));
+  EXPECT_EQ(hooked_->lists, 3);
+  EXPECT_EQ(cache_->counters().listing_entries, 0u);
+
+  cache_->Resume();
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"After"}));
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"After"}));
+  EXPECT_EQ(hooked_->lists, 4);
+}
+
+TEST(CachedArticleStoreListingBoundTest, KeepsListingsWithinTheirBound) {
+  auto sqlite = SqliteArticleStore::Open(":memory:");
+  ASSERT_TRUE(sqlite.ok());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE((*sqlite)
+                    ->Create(TitledArticle("a" + std::to_string(i), std::string(1000, 't'), "e"))
+                    .ok());
+  }
+  auto one_page = (*sqlite)->List({.limit = 2, .tag = "", .after = {}});
+  ASSERT_TRUE(one_page.ok());
+  const std::size_t page_bytes =
+      ListingCache::PageBytes({.limit = 2, .tag = "", .after = {}}, *one_page);
+  EXPECT_GT(page_bytes, 2000u) << "a page counts its articles' bytes";
+
+  // Room for two pages of two articles, not three, and for a page of four but not of five.
+  const std::size_t bound = page_bytes * 9 / 4;
+  CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 1 << 20, .listing_bytes = bound});
+  for (int limit = 1; limit <= 5; ++limit) {
+    for (int round = 0; round < 2; ++round) {
+      auto page = cache.List({.limit = limit, .tag = "", .after = {}});
+      ASSERT_TRUE(page.ok());
+      EXPECT_EQ(page->articles.size(), std::size_t(limit));
+      EXPECT_LE(cache.counters().listing_bytes, bound);
+    }
+  }
+  // The page of four evicted the others, and the page of five, too large, evicted nothing.
+  EXPECT_EQ(cache.counters().listing_entries, 1u);
+  EXPECT_EQ(cache.counters().listing_hits, 4u) << "pages of 1 to 4 were kept for their second read";
+}
+
+TEST(CachedArticleStoreListingBoundTest, NoBoundNoListings) {
+  auto sqlite = SqliteArticleStore::Open(":memory:");
+  ASSERT_TRUE(sqlite.ok());
+  CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 1 << 20, .listing_bytes = 0});
+  ASSERT_TRUE(cache.Create(TitledArticle("a", "A", "e1")).ok());
+  ASSERT_TRUE(cache.List(kFrontPage).ok());
+  ASSERT_TRUE(cache.List(kFrontPage).ok());
+  EXPECT_EQ(cache.counters().listing_hits, 0u);
+  EXPECT_EQ(cache.counters().listing_misses, 0u);
+  EXPECT_EQ(cache.counters().listing_entries, 0u);
+}
+
 TEST(CachedArticleStoreSuspendedTest, ACacheStartedSuspendedServesNothingUntilResumed) {
   auto sqlite = SqliteArticleStore::Open(":memory:");
   ASSERT_TRUE(sqlite.ok());
-  CachedArticleStore cache(*std::move(sqlite), 1 << 20, /*suspended=*/true);
+  CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 1 << 20, .listing_bytes = 1 << 20},
+                           /*suspended=*/true);
   ASSERT_TRUE(cache.Create(TitledArticle("a", "Title", "e1")).ok());
   ASSERT_TRUE(cache.Get("a").ok());
   EXPECT_EQ(cache.counters().entries, 0u);
@@ -266,7 +449,7 @@ TEST(CachedArticleStoreSuspendedTest, ACacheStartedSuspendedServesNothingUntilRe
 TEST(CachedArticleStoreBoundTest, KeepsWithinItsMemoryBound) {
   auto sqlite = SqliteArticleStore::Open(":memory:");
   ASSERT_TRUE(sqlite.ok());
-  CachedArticleStore cache(*std::move(sqlite), 4096);
+  CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 4096});
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(
         cache.Create(TitledArticle("a" + std::to_string(i), std::string(200, 't'), "e")).ok());

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "content-service/src/article_store.h"
+
+namespace newsroom::content {
+
+// Pages of ListArticles kept in memory, by query, within a bound on their size. It decides nothing
+// about freshness: CachedArticleStore owns one under its lock and clears it on every change it
+// hears of, so a page here is never older than the last change. Not thread-safe.
+class ListingCache final {
+ public:
+  // `max_bytes` bounds what the pages count (ListingCache::PageBytes); 0 keeps nothing.
+  explicit ListingCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // The page kept for `query`, or null. Shared, so the caller copies it outside any lock.
+  [[nodiscard]] std::shared_ptr<const ArticlePage> Find(const ListQuery& query) const;
+  // Keeps `page` as the answer to `query`, evicting others to stay within the bound; a page larger
+  // than the whole bound is not kept.
+  void Insert(const ListQuery& query, ArticlePage page);
+  void Clear();
+
+  [[nodiscard]] bool enabled() const { return max_bytes_ > 0; }
+  [[nodiscard]] std::size_t entries() const { return pages_.size(); }
+  [[nodiscard]] std::size_t bytes() const { return bytes_; }
+
+  // What a page counts against the bound: every article's bytes in full, though most are shared
+  // with the article cache, plus what holds them. So the bound is one on the memory pages can add.
+  [[nodiscard]] static std::size_t PageBytes(const ListQuery& query, const ArticlePage& page);
+
+ private:
+  // A ListQuery as a key: the cursor flattened, since a Timestamp has no hash.
+  struct Key {
+    int limit = 0;
+    std::string tag;
+    bool has_after = false;
+    std::int64_t after_seconds = 0;
+    std::int32_t after_nanos = 0;
+    std::string after_id;
+
+    friend bool operator==(const Key&, const Key&) = default;
+    template <typename H>
+    friend H AbslHashValue(H state, const Key& key) {
+      return H::combine(std::move(state), key.limit, key.tag, key.has_after, key.after_seconds,
+                        key.after_nanos, key.after_id);
+    }
+  };
+  struct Entry {
+    std::shared_ptr<const ArticlePage> page;
+    std::size_t bytes = 0;
+  };
+  static Key KeyOf(const ListQuery& query);
+
+  const std::size_t max_bytes_;
+  absl::flat_hash_map<Key, Entry> pages_;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace newsroom::content
