@@ -58,7 +58,7 @@ void CountingReadCounter::ChangedSince(std::optional<int64_t> from,
 }
 
 RedisMetrics AddRedisMetrics(metrics::MetricsRegistry& registry) {
-  return RedisMetrics{
+  RedisMetrics redis{
       .pipeline_seconds = &registry.AddHistogram(
           "newsroom_analytics_redis_pipeline_duration_seconds",
           "Time to send one pipeline of commands to Redis and read every reply, in seconds.",
@@ -68,9 +68,15 @@ RedisMetrics AddRedisMetrics(metrics::MetricsRegistry& registry) {
       .connection_errors = &registry.AddCounter(
           "newsroom_analytics_redis_connection_errors_total",
           "Connects and pipelines that failed to reach Redis (refused, reset, timed out)."),
-      .error_replies = &registry.AddCounter("newsroom_analytics_redis_error_replies_total",
-                                            "Commands Redis answered with an error reply."),
   };
+  for (std::size_t kind = 0; kind < std::size(kErrorReplyKinds); ++kind) {
+    redis.error_replies[kind] = &registry.AddCounter(
+        "newsroom_analytics_redis_error_replies_total",
+        "Commands Redis answered with an error reply (the read script's, per read), by kind: its "
+        "first word (oom: Redis is full; noperm: its ACL lacks a command), or other.",
+        {{"kind", std::string(kErrorReplyKinds[kind])}});
+  }
+  return redis;
 }
 
 metrics::Gauge& AddRedisUp(metrics::MetricsRegistry& registry) {

@@ -148,26 +148,25 @@ class ErrorReplyThrottle final {
 
 }  // namespace
 
+std::size_t ErrorReplyKind(const redisReply& reply) {
+  const absl::string_view text = ReplyText(reply);
+  const absl::string_view word = text.substr(0, text.find(' '));
+  std::size_t kind = 0;
+  // "other" last: never matched by a word, so it is what is left.
+  while (kind + 1 < std::size(kErrorReplyKinds) &&
+         !absl::EqualsIgnoreCase(word, kErrorReplyKinds[kind])) {
+    ++kind;
+  }
+  return kind;
+}
+
 absl::Status ErrorReplyStatus(const redisReply& reply) {
   // NOAUTH and NOPERM (an ACL without a command we need) are deployment faults that heal without
   // a change on the caller's side, once the password or the ACL is fixed: retrying is right.
-  static constexpr absl::string_view kTransient[] = {"LOADING",    "BUSY",     "READONLY",
-                                                     "MASTERDOWN", "TRYAGAIN", "OOM",
-                                                     "NOAUTH",     "NOPERM",   "CLUSTERDOWN"};
-  // Kinds that are throttled apart from each other: the transient ones, then the usual others
-  // (ERR last, since it is the most general), then any other error.
-  static constexpr absl::string_view kOther[] = {"WRONGTYPE", "NOSCRIPT", "ERR"};
-  constexpr std::size_t kKinds = std::size(kTransient) + std::size(kOther) + 1;
-  static ErrorReplyThrottle throttles[kKinds];
+  static ErrorReplyThrottle throttles[std::size(kErrorReplyKinds)];
   const absl::string_view text = ReplyText(reply);
-  std::size_t kind = 0;
-  while (kind < std::size(kTransient) && !absl::StartsWith(text, kTransient[kind])) ++kind;
-  const bool transient = kind < std::size(kTransient);
-  if (!transient) {
-    std::size_t other = 0;
-    while (other < std::size(kOther) && !absl::StartsWith(text, kOther[other])) ++other;
-    kind += other;
-  }
+  const std::size_t kind = ErrorReplyKind(reply);
+  const bool transient = kind < kTransientErrorReplyKinds;
   const std::uint64_t count = throttles[kind].CountToLog(absl::ToUnixSeconds(absl::Now()));
   if (count != 0) {
     log::Warning("Redis replied with an error", {{"reply", text}, {"this_minute", count}});

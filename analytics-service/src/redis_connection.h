@@ -80,6 +80,17 @@ class RedisConnection final {
 // True when `reply` is an error reply whose message starts with `prefix` (e.g. "NOSCRIPT").
 [[nodiscard]] bool IsErrorReply(const redisReply& reply, absl::string_view prefix = "");
 
+// The kinds of error reply told apart in the log's throttle and the error-reply metric: the first
+// word of the replies Redis is known to send, lowercase (the metric's `kind` label), then "other".
+// The first kTransientErrorReplyKinds are worth retrying (ErrorReplyStatus).
+inline constexpr absl::string_view kErrorReplyKinds[] = {
+    "loading", "busy",        "readonly",  "masterdown", "tryagain", "oom",  "noauth",
+    "noperm",  "clusterdown", "wrongtype", "noscript",   "err",      "other"};
+inline constexpr std::size_t kTransientErrorReplyKinds = 9;
+
+// The index in kErrorReplyKinds of an error reply's kind (its message's first word).
+[[nodiscard]] std::size_t ErrorReplyKind(const redisReply& reply);
+
 // Maps an error reply to a status: UNAVAILABLE for the transient ones (LOADING, BUSY, READONLY,
 // MASTERDOWN, TRYAGAIN, OOM, NOAUTH, NOPERM, ...), INTERNAL for the rest. The message stays
 // generic; the detail is written to stderr, for the 1st, 2nd, 4th, 8th, ... reply of each kind

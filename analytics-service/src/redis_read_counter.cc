@@ -548,9 +548,14 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     reported_down = false;
   }
 
-  std::size_t error_replies = 0;
+  const auto count_error_reply = [&metrics](const redisReply& reply) {
+    if (reply.type != REDIS_REPLY_ERROR) return;
+    if (metrics::Counter* counter = metrics.error_replies[ErrorReplyKind(reply)]) {
+      counter->Increment();
+    }
+  };
   for (const RedisReply& reply : *replies) {
-    if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) ++error_replies;
+    if (reply != nullptr) count_error_reply(*reply);
   }
   // Each read's outcome, in the order of `reads`.
   std::vector<absl::StatusOr<RecordOutcome>> outcomes(reads.size(), Unavailable());
@@ -565,12 +570,9 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
       continue;
     }
     for (std::size_t r = 0; r < carried.size(); ++r) {
-      if (reply.element[r]->type == REDIS_REPLY_ERROR) ++error_replies;
+      count_error_reply(*reply.element[r]);
       outcomes[carried[r]] = ParseRecordReply(*reply.element[r]);
     }
-  }
-  if (metrics.error_replies != nullptr && error_replies > 0) {
-    metrics.error_replies->Increment(error_replies);
   }
 
   std::size_t next_reply = 0;

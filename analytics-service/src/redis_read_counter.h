@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -32,7 +33,8 @@ struct RedisMetrics {
   metrics::Histogram* pipeline_seconds = nullptr;  // one observation per pipeline sent
   metrics::Counter* commands = nullptr;            // commands sent
   metrics::Counter* connection_errors = nullptr;   // pipelines that failed to reach Redis
-  metrics::Counter* error_replies = nullptr;       // commands Redis answered with an error
+  // Commands (and reads inside a script call) Redis answered with an error, by ErrorReplyKind.
+  std::array<metrics::Counter*, std::size(kErrorReplyKinds)> error_replies{};
 };
 
 struct RedisReadCounterOptions {

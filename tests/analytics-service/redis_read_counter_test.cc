@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -308,6 +310,39 @@ TEST_F(RedisReadCounterTest, AWronglyTypedKeyFailsOnlyTheCallsReadingThatArticle
   ASSERT_TRUE(good.ok()) << good.status();
   EXPECT_EQ(good->front().counts.reads, 4);
   EXPECT_EQ(Redis({"GET", "newsroom:reads:good"}), "4");
+}
+
+// The error-reply metric tells a full Redis (oom) from one article's key of the wrong type inside
+// a script call that counted the others (wrongtype): one per reply, of the read or of the call.
+TEST_F(RedisReadCounterTest, CountsErrorRepliesByKind) {
+  std::array<metrics::Counter, std::size(kErrorReplyKinds)> by_kind;
+  RedisReadCounterOptions options;
+  options.connection = ConnectionOptions();
+  options.pool_size = 1;
+  for (std::size_t kind = 0; kind < by_kind.size(); ++kind) {
+    options.metrics.error_replies[kind] = &by_kind[kind];
+  }
+  RedisReadCounter counter(options);
+  const auto count_of = [&](absl::string_view name) {
+    const auto* kind = std::find(std::begin(kErrorReplyKinds), std::end(kErrorReplyKinds), name);
+    return by_kind[static_cast<std::size_t>(kind - std::begin(kErrorReplyKinds))].value();
+  };
+
+  Redis({"HSET", "newsroom:reads:bad", "field", "value"});
+  EXPECT_FALSE(RecordNow(counter, {MakeRead("bad", "1"), MakeRead("good", "1")}).ok());
+  EXPECT_EQ(count_of("wrongtype"), 1u);
+
+  Redis({"CONFIG", "SET", "maxmemory", "1"});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(RecordNow(counter, {MakeRead("good", absl::StrCat("full-", i))}).status().code(),
+              absl::StatusCode::kUnavailable);
+  }
+  Redis({"CONFIG", "SET", "maxmemory", "0"});
+  EXPECT_EQ(count_of("oom"), 3u);
+  EXPECT_EQ(count_of("wrongtype"), 1u);
+  std::uint64_t all = 0;
+  for (const metrics::Counter& kind : by_kind) all += kind.value();
+  EXPECT_EQ(all, 4u);
 }
 
 TEST_F(RedisReadCounterTest, ConcurrentCallersSharingReadIdsCountEachReadOnce) {

@@ -127,6 +127,13 @@ TEST_F(MetricsTest, CallsReadsAndCodesAreCountedExactlyAndTheScrapesPassPromtool
                         "newsroom_analytics_top_article_reads{article_id=\"metrics-counted\"}"),
             kReads);
   EXPECT_GE(MetricValue(analytics, "newsroom_analytics_redis_commands_total").value_or(0), kReads);
+  for (const char* kind : {"oom", "noperm", "wrongtype", "other"}) {
+    EXPECT_EQ(
+        MetricValue(analytics, absl::StrCat("newsroom_analytics_redis_error_replies_total{kind=\"",
+                                            kind, "\"}")),
+        0)
+        << kind;
+  }
   // Redis's memory use, read by the health monitor (INFO memory); the test's Redis has no
   // maxmemory, which Redis reports as 0.
   std::string with_memory = analytics;
