@@ -80,12 +80,13 @@ void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const Store
 
 void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredArticle* article,
                                     std::uint64_t generation) {
+  ListingCache::Dropped dropped;
   absl::MutexLock lock(&mutex_);
   // Writes through here are serialised, so only an announced change can have moved the
   // generation since this write began: possibly another writer's, of this article, committed
   // after ours. Then what this write left is not known to be current, and is not cached.
   const bool unchanged = generation_ == generation;
-  NextGenerationLocked();
+  dropped = NextGenerationLocked();
   if (article != nullptr && unchanged && !suspended_) {
     InsertLocked(std::string(article_id), *article);
   } else {
@@ -93,14 +94,15 @@ void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredAr
   }
 }
 
-void CachedArticleStore::NextGenerationLocked() {
+ListingCache::Dropped CachedArticleStore::NextGenerationLocked() {
   ++generation_;
-  listings_.Clear();
+  return listings_.TakeAll();
 }
 
 void CachedArticleStore::Invalidate(absl::string_view article_id) {
+  ListingCache::Dropped dropped;
   absl::MutexLock lock(&mutex_);
-  NextGenerationLocked();
+  dropped = NextGenerationLocked();
   if (article_id.empty()) {
     ClearLocked();
   } else {
@@ -109,17 +111,19 @@ void CachedArticleStore::Invalidate(absl::string_view article_id) {
 }
 
 void CachedArticleStore::Suspend() {
+  ListingCache::Dropped dropped;
   absl::MutexLock lock(&mutex_);
-  NextGenerationLocked();
+  dropped = NextGenerationLocked();
   suspended_ = true;
   ClearLocked();
 }
 
 void CachedArticleStore::Resume() {
+  ListingCache::Dropped dropped;
   absl::MutexLock lock(&mutex_);
   // A read that began while suspended may have found an article as it was before a change that
   // was never announced: the new generation keeps it out.
-  NextGenerationLocked();
+  dropped = NextGenerationLocked();
   suspended_ = false;
 }
 

@@ -90,8 +90,9 @@ class CachedArticleStore final : public ArticleStore {
   void ShareCachedBytes(std::vector<ListedArticle>& listed);
   // Keeps a page List read from the backend, unless anything changed since `generation`.
   void KeepListing(const ListQuery& query, ArticlePage page, std::uint64_t generation);
-  // Moves to a new generation: something changed, or may have. Drops every cached page.
-  void NextGenerationLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Moves to a new generation: something changed, or may have. Drops every cached page, returned
+  // to be freed once the lock is released (declare it before the lock).
+  [[nodiscard]] ListingCache::Dropped NextGenerationLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // After a successful write that began at `generation`: replaces or drops the cached copy.
   void AfterWrite(absl::string_view article_id, const StoredArticle* article,
                   std::uint64_t generation);

@@ -16,7 +16,10 @@ ListingCache::Key ListingCache::KeyOf(const ListQuery& query) {
 }
 
 std::size_t ListingCache::PageBytes(const ListQuery& query, const ArticlePage& page) {
-  std::size_t bytes = sizeof(Key) + sizeof(Entry) + sizeof(ArticlePage) + query.tag.size();
+  // The shared pointer's control block and the table's slots (at least half full): about 100.
+  constexpr std::size_t kPerEntry = 100;
+  std::size_t bytes =
+      2 * (sizeof(Key) + sizeof(Entry)) + sizeof(ArticlePage) + kPerEntry + query.tag.size();
   if (query.after) bytes += query.after->article_id.size();
   for (const ListedArticle& listed : page.articles) {
     bytes +=
@@ -32,6 +35,7 @@ std::shared_ptr<const ArticlePage> ListingCache::Find(const ListQuery& query) co
 }
 
 void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
+  page.articles.shrink_to_fit();  // so that PageBytes, which counts the size, counts it all
   const std::size_t bytes = PageBytes(query, page);
   if (bytes > max_bytes_) return;
   Key key = KeyOf(query);
@@ -40,7 +44,9 @@ void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
     pages_.erase(it);
   }
   // Evicts arbitrary pages, as the article cache does: the bound is sized to hold the listings
-  // readers are served (front pages, sections), so keeping eviction O(1) matters more than which.
+  // readers are served (front pages, sections), so keeping eviction cheap matters more than which.
+  // A flood of other listings (deep cursors, page sizes, tags) may evict those; each eviction costs
+  // one query later, and every listing that caused it was a query already.
   while (bytes_ + bytes > max_bytes_ && !pages_.empty()) {
     bytes_ -= pages_.begin()->second.bytes;
     pages_.erase(pages_.begin());
@@ -50,9 +56,9 @@ void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
                  Entry{std::make_shared<const ArticlePage>(std::move(page)), bytes});
 }
 
-void ListingCache::Clear() {
-  pages_.clear();
+ListingCache::Dropped ListingCache::TakeAll() {
   bytes_ = 0;
+  return Dropped(std::exchange(pages_, Pages()));
 }
 
 }  // namespace newsroom::content

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "content-service/src/article_store.h"
@@ -19,19 +20,24 @@ class ListingCache final {
   // `max_bytes` bounds what the pages count (ListingCache::PageBytes); 0 keeps nothing.
   explicit ListingCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
+  // Pages taken out by TakeAll, freed when this is destroyed: after the caller's lock is released.
+  class Dropped;
+
   // The page kept for `query`, or null. Shared, so the caller copies it outside any lock.
   [[nodiscard]] std::shared_ptr<const ArticlePage> Find(const ListQuery& query) const;
   // Keeps `page` as the answer to `query`, evicting others to stay within the bound; a page larger
   // than the whole bound is not kept.
   void Insert(const ListQuery& query, ArticlePage page);
-  void Clear();
+  // Empties the cache, handing the pages to the caller to free.
+  [[nodiscard]] Dropped TakeAll();
 
   [[nodiscard]] bool enabled() const { return max_bytes_ > 0; }
   [[nodiscard]] std::size_t entries() const { return pages_.size(); }
   [[nodiscard]] std::size_t bytes() const { return bytes_; }
 
   // What a page counts against the bound: every article's bytes in full, though most are shared
-  // with the article cache, plus what holds them. So the bound is one on the memory pages can add.
+  // with the article cache, plus what holds them and a share of the table. So the bound is one on
+  // the memory pages can add, and on how many there are (an empty page counts about 300 bytes).
   [[nodiscard]] static std::size_t PageBytes(const ListQuery& query, const ArticlePage& page);
 
  private:
@@ -55,11 +61,22 @@ class ListingCache final {
     std::shared_ptr<const ArticlePage> page;
     std::size_t bytes = 0;
   };
+  using Pages = absl::flat_hash_map<Key, Entry>;
   static Key KeyOf(const ListQuery& query);
 
   const std::size_t max_bytes_;
-  absl::flat_hash_map<Key, Entry> pages_;
+  Pages pages_;
   std::size_t bytes_ = 0;
+};
+
+class ListingCache::Dropped final {
+ public:
+  Dropped() = default;
+
+ private:
+  friend class ListingCache;
+  explicit Dropped(Pages pages) : pages_(std::move(pages)) {}
+  Pages pages_;
 };
 
 }  // namespace newsroom::content

@@ -16,15 +16,21 @@ out=$(bench/redis-fill --maxmemory=8mb --reads=200000 2>&1) ||
 expect() {  # expect REGEX: a line of the report matches it
   grep -Eq "$1" <<<"$out" || { echo "$out"; echo "FAIL: no line matching $1"; exit 1; }
 }
-expect '^redis-fill: redis-server 7\.[0-9.]+, appendfsync always maxmemory 8mb up to 200000 reads$'
+expect '^redis-fill: redis-server [0-9]+\.[0-9.]+, appendfsync always maxmemory 8mb up to 200000 reads$'
 # Full: it refused reads, so it holds fewer than were sent, and at most its bound.
 held=$(sed -n 's/^reads held  *\([0-9]*\) .*/\1/p' <<<"$out")
 [ -n "$held" ] && [ "$held" -gt 10000 ] && [ "$held" -lt 200000 ] ||
   { echo "$out"; echo "FAIL: reads held ($held) is not what a full 8 MiB Redis holds"; exit 1; }
+expect '^reads held  +[0-9]+ \([0-9]+ bytes of used_memory each\), then full$'
 expect '^used_memory  +[0-9.]+ MiB of maxmemory 8\.0 MiB$'
 expect '^AOF on disk  +peak [0-9.]+ MiB = [0-9.]+x maxmemory \([0-9]+ rewrites\)$'
 expect '^used_memory_rss  peak [0-9.]+ MiB$'
 expect '^rewrite COW  +peak [0-9.]+ MiB; RSS \+ COW [0-9.]+ MiB = [0-9.]+x maxmemory$'
+# Too few reads to fill it is an error, not a figure.
+if out=$(bench/redis-fill --maxmemory=8mb --reads=1000 2>&1); then
+  echo "$out"; echo "FAIL: a Redis that was not filled gave figures"; exit 1
+fi
+expect '^redis-fill: Redis never refused a read, so it is not full: raise --reads$'
 if compgen -G "$TMPDIR/newsroom-redis-fill*" >/dev/null; then echo "FAIL: temp dir left behind"; exit 1; fi
 if pgrep -f "$TMPDIR" >/dev/null; then pgrep -af "$TMPDIR"; echo "FAIL: processes left behind"; exit 1; fi
 echo ok
