@@ -33,7 +33,7 @@ EXPORTED = {
 PROMQL_WORDS = {"sum", "by", "rate", "histogram_quantile", "topk", "max", "min", "increase",
                 "absent", "or", "le", "grpc_service", "grpc_method", "grpc_code", "grpc_type",
                 "result", "reason", "pod", "article_id", "__rate_interval", "namespace", "on",
-                "and"}
+                "and", "kind"}
 
 
 def metric_names(expr):
