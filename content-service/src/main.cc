@@ -139,6 +139,11 @@ newsroom::content::CachedArticleStore::Bounds CacheBounds(
   return {.article_bytes = config.article_cache_bytes, .listing_bytes = config.listing_cache_bytes};
 }
 
+// The listing cache lives in the article cache: without it, no listing is cached either.
+std::size_t EffectiveListingCacheBytes(const newsroom::content::ContentConfig& config) {
+  return config.article_cache_bytes > 0 ? config.listing_cache_bytes : 0;
+}
+
 absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& config) {
   OpenedStore opened;
   if (newsroom::content::IsPostgresUrl(config.db_path)) {
@@ -159,7 +164,7 @@ absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& co
     newsroom::log::Info("articles in PostgreSQL",
                         {{"max_connections", config.db_pool_size},
                          {"article_cache_bytes", config.article_cache_bytes},
-                         {"listing_cache_bytes", config.listing_cache_bytes},
+                         {"listing_cache_bytes", EffectiveListingCacheBytes(config)},
                          {"outbox_db", config.outbox_path}});
     opened.store = *std::move(postgres);
     if (config.article_cache_bytes > 0) {
@@ -175,6 +180,11 @@ absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& co
     return absl::Status(sqlite.status().code(), absl::StrCat("cannot open --db=", config.db_path,
                                                              ": ", sqlite.status().message()));
   }
+  newsroom::log::Info("articles in SQLite",
+                      {{"db", config.db_path},
+                       {"article_cache_bytes", config.article_cache_bytes},
+                       {"listing_cache_bytes", EffectiveListingCacheBytes(config)},
+                       {"outbox_db", config.outbox_path}});
   opened.store = *std::move(sqlite);
   if (config.article_cache_bytes > 0) {
     opened.store = std::make_unique<newsroom::content::CachedArticleStore>(std::move(opened.store),

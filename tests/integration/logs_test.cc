@@ -327,5 +327,18 @@ TEST(LogsTest, AnalyticsServiceLogsTheAllocatorItRunsOn) {
   EXPECT_FALSE(MapsLibrary(pair.content_pid(), "libtcmalloc"));
 }
 
+TEST(LogsTest, ContentServiceLogsItsStoreAndCaches) {
+  LoggedPair pair("0");
+  std::vector<Struct> store;
+  for (Struct& line : pair.Lines(pair.content_log(), "content-service")) {
+    if (Text(line, "msg") == "articles in SQLite") store.push_back(std::move(line));
+  }
+  ASSERT_EQ(store.size(), 1u);
+  const auto& fields = store[0].fields();
+  EXPECT_TRUE(absl::EndsWith(Text(store[0], "db"), "/content.db"));
+  EXPECT_EQ(fields.at("article_cache_bytes").number_value(), 8 << 20);  // the defaults
+  EXPECT_EQ(fields.at("listing_cache_bytes").number_value(), 2 << 20);
+}
+
 }  // namespace
 }  // namespace newsroom::testing
