@@ -4,6 +4,7 @@
 # start_postgres (bench/postgres.sh), a throwaway PostgreSQL server likewise. Not run on its own.
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/newsroom-$ab_name.XXXXXX")
+work=$(cd "$work" && pwd -P)  # absolute, so the cleanup finds it from any directory
 pids=()
 postgres_dir=
 cleanup() {

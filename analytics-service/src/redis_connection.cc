@@ -2,6 +2,7 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <iterator>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/src/log.h"
@@ -151,6 +153,19 @@ class ErrorReplyThrottle final {
 std::size_t ErrorReplyKind(const redisReply& reply) {
   const absl::string_view text = ReplyText(reply);
   const absl::string_view word = text.substr(0, text.find(' '));
+  // Redis's ACL refusing a command or a key inside a script says ERR, not NOPERM: "The user
+  // executing the script can't run this command" or "can't access at least one of the keys"
+  // (7.0), "ACL failure in script" (7.2). It is the same fault as NOPERM (a release's new command
+  // missing from the ACL rule, or a key prefix it does not allow) and heals the same way.
+  if (absl::EqualsIgnoreCase(word, "ERR")) {
+    const absl::string_view rest = absl::StripPrefix(text.substr(word.size()), " ");
+    if (absl::StartsWith(rest, "The user executing the script can't") ||
+        absl::StartsWith(rest, "ACL failure in script")) {
+      return static_cast<std::size_t>(
+          std::find(std::begin(kErrorReplyKinds), std::end(kErrorReplyKinds), "noperm") -
+          std::begin(kErrorReplyKinds));
+    }
+  }
   std::size_t kind = 0;
   // "other" last: never matched by a word, so it is what is left.
   while (kind + 1 < std::size(kErrorReplyKinds) &&

@@ -62,9 +62,9 @@ void CachedArticleStore::EraseLocked(absl::string_view article_id) {
   entries_.erase(it);
 }
 
-void CachedArticleStore::ClearLocked() {
-  entries_.clear();
+CachedArticleStore::Entries CachedArticleStore::ClearLocked() {
   bytes_ = 0;
+  return std::exchange(entries_, Entries());
 }
 
 void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const StoredArticle& article,
@@ -101,10 +101,11 @@ ListingCache::Dropped CachedArticleStore::NextGenerationLocked() {
 
 void CachedArticleStore::Invalidate(absl::string_view article_id) {
   ListingCache::Dropped dropped;
+  Entries cleared;
   absl::MutexLock lock(&mutex_);
   dropped = NextGenerationLocked();
   if (article_id.empty()) {
-    ClearLocked();
+    cleared = ClearLocked();
   } else {
     EraseLocked(article_id);
   }
@@ -112,10 +113,11 @@ void CachedArticleStore::Invalidate(absl::string_view article_id) {
 
 void CachedArticleStore::Suspend() {
   ListingCache::Dropped dropped;
+  Entries cleared;
   absl::MutexLock lock(&mutex_);
   dropped = NextGenerationLocked();
   suspended_ = true;
-  ClearLocked();
+  cleared = ClearLocked();
 }
 
 void CachedArticleStore::Resume() {

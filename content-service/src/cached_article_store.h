@@ -74,6 +74,8 @@ class CachedArticleStore final : public ArticleStore {
   [[nodiscard]] Counters counters() const;
 
  private:
+  using Entries = absl::flat_hash_map<std::string, StoredArticle>;
+
   // Looks `article_id` up; counts a hit or a miss. Returns nullopt on a miss.
   std::optional<StoredArticle> Lookup(absl::string_view article_id);
   // The generation to pass to FillAfterMiss for a backend read starting now.
@@ -99,7 +101,8 @@ class CachedArticleStore final : public ArticleStore {
   void InsertLocked(std::string article_id, const StoredArticle& article)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EraseLocked(absl::string_view article_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Empties the cache, handing the articles to the caller to free once the lock is released.
+  [[nodiscard]] Entries ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::unique_ptr<ArticleStore> backend_;
   const std::size_t max_bytes_;
@@ -108,7 +111,7 @@ class CachedArticleStore final : public ArticleStore {
   // Serialises writes, so the backend and the cache change in the same order.
   absl::Mutex write_mutex_;
   mutable absl::Mutex mutex_;
-  absl::flat_hash_map<std::string, StoredArticle> entries_ ABSL_GUARDED_BY(mutex_);
+  Entries entries_ ABSL_GUARDED_BY(mutex_);
   std::size_t bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   ListingCache listings_ ABSL_GUARDED_BY(mutex_);
   // Bumped by every write and every change announced: a fill whose read began before it is

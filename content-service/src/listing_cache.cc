@@ -35,7 +35,7 @@ std::shared_ptr<const ArticlePage> ListingCache::Find(const ListQuery& query) co
 }
 
 void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
-  page.articles.shrink_to_fit();  // so that PageBytes, which counts the size, counts it all
+  page.articles.shrink_to_fit();  // PageBytes counts the size: leave no spare capacity uncounted
   const std::size_t bytes = PageBytes(query, page);
   if (bytes > max_bytes_) return;
   Key key = KeyOf(query);

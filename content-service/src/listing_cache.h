@@ -37,7 +37,7 @@ class ListingCache final {
 
   // What a page counts against the bound: every article's bytes in full, though most are shared
   // with the article cache, plus what holds them and a share of the table. So the bound is one on
-  // the memory pages can add, and on how many there are (an empty page counts about 300 bytes).
+  // the memory pages can add, and on how many there are (an empty page counts about 400 bytes).
   [[nodiscard]] static std::size_t PageBytes(const ListQuery& query, const ArticlePage& page);
 
  private:
@@ -72,6 +72,10 @@ class ListingCache final {
 class ListingCache::Dropped final {
  public:
   Dropped() = default;
+  Dropped(Dropped&&) = default;
+  Dropped& operator=(Dropped&&) = default;
+  Dropped(const Dropped&) = delete;
+  Dropped& operator=(const Dropped&) = delete;
 
  private:
   friend class ListingCache;

@@ -44,6 +44,18 @@ TEST(RedisErrorReplyTest, KindAndStatusFollowTheFirstWord) {
        absl::StatusCode::kInternal},
       {"NOSCRIPT No matching script. Please use EVAL.", "noscript", absl::StatusCode::kInternal},
       {"ERR record script: KEYS and ARGV do not match", "err", absl::StatusCode::kInternal},
+      // The ACL refusing a command inside a script: NOPERM in all but its first word.
+      {"ERR The user executing the script can't run this command or subcommand script: "
+       "337a7d7f2a196f808de59389ff8c5f14f3058ce2, on @user_script:14.",
+       "noperm", absl::StatusCode::kUnavailable},
+      {"ERR The user executing the script can't access at least one of the keys mentioned in "
+       "the command",
+       "noperm", absl::StatusCode::kUnavailable},
+      {"ERR ACL failure in script: this user has no permissions to run the 'pfadd' command",
+       "noperm", absl::StatusCode::kUnavailable},
+      {"ERR user_script:1: Script attempted to access nonexistent global variable 'x'", "err",
+       absl::StatusCode::kInternal},
+      {"user_script:12: attempt to compare nil with number", "other", absl::StatusCode::kInternal},
       // A word that merely starts like a transient one is not one: BUSYKEY is RESTORE's.
       {"BUSYKEY Target key name already exists.", "other", absl::StatusCode::kInternal},
       {"OOMPH", "other", absl::StatusCode::kInternal},
