@@ -101,14 +101,20 @@ class RunCommandTest : public testing::Test {
     return {code, out.str(), err.str()};
   }
 
-  // Writes `contents` to a fresh file in the test's temporary directory.
+  // Writes `contents` to a fresh file in the test's temporary directory, removed after the test.
   std::string WriteFile(const std::string& name, const std::string& contents) {
     std::string path = testing::TempDir() + "/cli_test_" + std::to_string(getpid()) + "_" + name;
     std::ofstream(path, std::ios::binary) << contents;
+    written_.push_back(path);
     return path;
   }
 
+  void TearDown() override {
+    for (const std::string& path : written_) std::remove(path.c_str());
+  }
+
   FakeContentClient client_;
+  std::vector<std::string> written_;
 };
 
 TEST_F(RunCommandTest, RpcErrorIsOneLineWithCodeNameAndExitsOne) {

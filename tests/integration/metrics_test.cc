@@ -45,6 +45,7 @@ std::pair<int, std::string> PromtoolCheck(const std::string& scrape) {
   char buffer[512];
   while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
   const int status = pclose(pipe);
+  std::remove(path.c_str());
   return {status, output};
 }
 
