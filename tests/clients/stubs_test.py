@@ -163,9 +163,11 @@ def check_java(repo, out, work):
     os.makedirs(classes)
     sources = sorted(glob.glob(os.path.join(out, "**/*.java"), recursive=True))
     sources.append(os.path.join(repo, "tests/clients/java/StubsCheck.java"))
-    run(["javac", "-encoding", "UTF-8", "-Xlint:none", "-d", classes, "-cp", ":".join(classpath)]
-        + sources)
-    result = run(["java", "-ea", "-cp", ":".join([classes] + classpath), "StubsCheck"])
+    # -XX:-UsePerfData: no /tmp/hsperfdata_<user> left behind by either JVM.
+    run(["javac", "-J-XX:-UsePerfData", "-encoding", "UTF-8", "-Xlint:none", "-d", classes,
+         "-cp", ":".join(classpath)] + sources)
+    result = run(["java", "-XX:-UsePerfData", "-ea", "-cp", ":".join([classes] + classpath),
+                  "StubsCheck"])
     if "java stubs ok" not in result.stdout:
         fail("StubsCheck did not finish")
 
