@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -31,7 +30,6 @@ class ListingCache final {
   // Empties the cache, handing the pages to the caller to free.
   [[nodiscard]] Dropped TakeAll();
 
-  [[nodiscard]] bool enabled() const { return max_bytes_ > 0; }
   [[nodiscard]] std::size_t entries() const { return pages_.size(); }
   [[nodiscard]] std::size_t bytes() const { return bytes_; }
 
