@@ -13,7 +13,23 @@ std::string RedisKeys::Readers(absl::string_view article_id) const {
   return absl::StrCat(prefix_, "readers:", article_id);
 }
 
-std::string RedisKeys::Seen(absl::string_view article_id, absl::string_view read_id) const {
+std::string RedisKeys::DedupShard(const DedupSlot& slot, uint64_t shard) const {
+  return absl::StrCat(prefix_, "dedup:", slot.seconds, ":", slot.index, ":", shard);
+}
+
+std::string RedisKeys::DedupShards(const DedupSlot& slot) const {
+  return absl::StrCat(prefix_, "dedup:", slot.seconds, ":", slot.index, ":shards");
+}
+
+std::string RedisKeys::DedupCount(const DedupSlot& slot) const {
+  return absl::StrCat(prefix_, "dedup:", slot.seconds, ":", slot.index, ":count");
+}
+
+std::string RedisKeys::DedupLegacyUntil() const {
+  return absl::StrCat(prefix_, "dedup:legacy-until");
+}
+
+std::string RedisKeys::LegacySeen(absl::string_view article_id, absl::string_view read_id) const {
   return absl::StrCat(prefix_, "seen:", article_id, ":", read_id);
 }
 

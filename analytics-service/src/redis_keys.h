@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "analytics-service/src/dedup_markers.h"
 
 namespace newsroom::analytics {
 
@@ -13,7 +15,14 @@ namespace newsroom::analytics {
 //
 //   {prefix}reads:{article_id}                string  all-time read count (INCR)
 //   {prefix}readers:{article_id}              HLL     keyed hashes of reader ids (PFADD)
-//   {prefix}seen:{article_id}:{read_id}       string  dedup marker, SET NX EX --dedup-window
+//   {prefix}dedup:{W}:{slot}:{shard}          hash    dedup markers of one slot of W seconds (the
+//                                                     dedup window), a 12-byte field per read;
+//                                                     expires at the end of the next slot
+//   {prefix}dedup:{W}:{slot}:shards           string  the slot's shard count (see DedupSlot)
+//   {prefix}dedup:{W}:{slot}:count            string  markers the slot took (sizes the next one)
+//   {prefix}dedup:legacy-until                string  unix time until which the one-key-per-read
+//                                                     markers of older releases are looked up
+//   {prefix}seen:{article_id}:{read_id}       string  older releases' dedup marker (looked up only)
 //   {prefix}top:all                           zset    article_id -> all-time reads
 //   {prefix}top:day:{YYYY-MM-DD}              zset    article_id -> reads that UTC day; expires
 //                                                     kRankingDayTtlDays after the day starts
@@ -29,7 +38,12 @@ class RedisKeys final {
 
   [[nodiscard]] std::string Reads(absl::string_view article_id) const;
   [[nodiscard]] std::string Readers(absl::string_view article_id) const;
-  [[nodiscard]] std::string Seen(absl::string_view article_id, absl::string_view read_id) const;
+  [[nodiscard]] std::string DedupShard(const DedupSlot& slot, uint64_t shard) const;
+  [[nodiscard]] std::string DedupShards(const DedupSlot& slot) const;
+  [[nodiscard]] std::string DedupCount(const DedupSlot& slot) const;
+  [[nodiscard]] std::string DedupLegacyUntil() const;
+  [[nodiscard]] std::string LegacySeen(absl::string_view article_id,
+                                       absl::string_view read_id) const;
   [[nodiscard]] std::string TopAllTime() const;
   [[nodiscard]] std::string TopDay(absl::CivilDay day) const;
   [[nodiscard]] std::string TopUnionScratch() const;

@@ -21,41 +21,59 @@ namespace newsroom::analytics {
 namespace {
 
 // Counts a batch of reads; each read atomically, at most once per (article, read_id). A read is
-// new when SET NX of its dedup key succeeds: then the article's total is INCRemented and the read
-// is remembered for the article's rankings and readers; otherwise it is a duplicate and changes
-// nothing. Once per article per call, the rankings get the article's new reads in one ZINCRBY each,
-// the change log the article at its next position (so that a reader of the log, behind
-// WatchReadStatsChanges, finds it past any position it has read), its readers one PFADD and one
-// PFCOUNT (which recomputes a changed HyperLogLog: the costliest
-// step, so the point of batching). Each article runs under pcall: an error (say, a key of the
-// wrong type) fails that article's reads and no others. Keys all come in KEYS (Redis must see
-// every key a script touches); nothing is built from ARGV.
-//   KEYS: top:all, the D day rankings, each of the A articles' reads and readers, each read's seen
-//         key (the articles' reads in article order), then the change log's head and the log.
-//   ARGV: dedup seconds, D, A, each day ranking's expiry (unix time), each article's id and
-//         number of reads, each read's day (1..D, 0 for none) and reader hash ("" for none).
+// new when its dedup marker (see DedupSlot) is in neither this slot's nor the previous slot's hash
+// (nor, for one window after an upgrade, an older release's one-key marker) and HSETNX adds it:
+// then the article's total is INCRemented and the read is remembered for the article's rankings
+// and readers; otherwise it is a duplicate and changes nothing. Once per article per call, the
+// rankings get the article's new reads in one ZINCRBY each, the change log the article at its next
+// position (so that a reader of the log, behind WatchReadStatsChanges, finds it past any position
+// it has read), its readers one PFADD and one PFCOUNT (which recomputes a changed HyperLogLog: the
+// costliest step, so the point of batching). Each article runs under pcall: an error (say, a key
+// of the wrong type) fails that article's reads and no others. Keys all come in KEYS (Redis must
+// see every key a script touches); nothing is built from ARGV.
+//   KEYS: top:all, the D day rankings, each of the A articles' reads and readers, the slot's marker
+//         count, the change log's head and the log, then P keys for each read (the articles' reads
+//         in article order): its shard of this slot, of the previous slot when ARGV says to look
+//         there, and its older-release marker when ARGV says to look for those.
+//   ARGV: the slot's expiry (unix time), D, A, P, look in the previous slot (0/1), look for
+//         older-release markers (0/1), each day ranking's expiry (unix time), each article's id
+//         and number of reads, then each read's day (1..D, 0 for none), reader hash ("" for none)
+//         and marker field.
 // Returns one entry per read, in order: {reads after it, unique readers after the call's reads of
 // the article, duplicate (0 or 1)}, or an error.
 constexpr char kRecordScript[] = R"lua(
-local days, articles = tonumber(ARGV[2]), tonumber(ARGV[3])
-local seen, per_read = 1 + days + 2 * articles, 3 + days + 2 * articles
-local head_key, log_key = KEYS[#KEYS - 1], KEYS[#KEYS]
-if #ARGV - per_read ~= 2 * (#KEYS - 2 - seen) then
+local days, articles, per_key = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local previous, legacy = ARGV[5] == '1', ARGV[6] == '1'
+local count_key = KEYS[2 + days + 2 * articles]
+local head_key, log_key = KEYS[3 + days + 2 * articles], KEYS[4 + days + 2 * articles]
+local marks, per_read = 4 + days + 2 * articles, 6 + days + 2 * articles
+if per_key ~= 1 + (previous and 1 or 0) + (legacy and 1 or 0) or (#KEYS - marks) % per_key ~= 0
+    or #ARGV - per_read ~= 3 * (#KEYS - marks) / per_key then
   return redis.error_reply('ERR record script: KEYS and ARGV do not match')
 end
-local out = {}
+local out, marked = {}, 0
+
+local function is_new(r)
+  local k, field = marks + (r - 1) * per_key, ARGV[per_read + 3 * r]
+  if previous and redis.call('HEXISTS', KEYS[k + 2], field) == 1 then return false end
+  if legacy and redis.call('GET', KEYS[k + per_key]) then return false end
+  if redis.call('HSETNX', KEYS[k + 1], field, '') == 0 then return false end
+  if redis.call('HLEN', KEYS[k + 1]) == 1 then redis.call('EXPIREAT', KEYS[k + 1], ARGV[1]) end
+  marked = marked + 1
+  return true
+end
 
 local function record(a, first, n)
   local reads_key, readers_key = KEYS[2 * a + days], KEYS[2 * a + 1 + days]
-  local id = ARGV[2 + days + 2 * a]
+  local id = ARGV[5 + days + 2 * a]
   local total, new, day_reads, readers = nil, 0, {}, {}
   for r = first, first + n - 1 do
-    if redis.call('SET', KEYS[seen + r], '1', 'NX', 'EX', ARGV[1]) then
+    if is_new(r) then
       total = redis.call('INCR', reads_key)
       new = new + 1
-      local day = tonumber(ARGV[per_read + 2 * r - 1])
+      local day = tonumber(ARGV[per_read + 3 * r - 2])
       if day > 0 then day_reads[day] = (day_reads[day] or 0) + 1 end
-      local reader = ARGV[per_read + 2 * r]
+      local reader = ARGV[per_read + 3 * r - 1]
       if reader ~= '' then readers[#readers + 1] = reader end
       out[r] = {total, 0, 0}
     else
@@ -72,7 +90,7 @@ local function record(a, first, n)
       -- Only the article's first reads of the day can have created the day's ranking, so only
       -- they need to set its expiry.
       if count and tonumber(redis.call('ZINCRBY', KEYS[1 + d], count, id)) == count then
-        redis.call('EXPIREAT', KEYS[1 + d], ARGV[3 + d])
+        redis.call('EXPIREAT', KEYS[1 + d], ARGV[6 + d])
       end
     end
     if #readers > 0 then redis.call('PFADD', readers_key, unpack(readers)) end
@@ -83,7 +101,7 @@ end
 
 local first = 1
 for a = 1, articles do
-  local n = tonumber(ARGV[3 + days + 2 * a])
+  local n = tonumber(ARGV[6 + days + 2 * a])
   local ok, err = pcall(record, a, first, n)
   if not ok then
     if type(err) == 'table' then err = err.err end
@@ -91,7 +109,35 @@ for a = 1, articles do
   end
   first = first + n
 end
+-- The count only sizes the next slot's shards: an error here must not fail the reads.
+if marked > 0 then
+  local ok, count = pcall(redis.call, 'INCRBY', count_key, marked)
+  if ok and count == marked then pcall(redis.call, 'EXPIREAT', count_key, ARGV[1]) end
+end
 return out
+)lua";
+
+// Fixes the current slot's shard count if no process has yet (from the markers the previous slot
+// took: the first slot after an upgrade has none counted, so it goes by the keys in Redis, most of
+// them then older-release markers), and starts the older-release lookups' one window if no process
+// of this release has run here yet. Returns {this slot's shard count, the previous slot's (0 if it
+// has none), unix time until which to look for older-release markers}.
+// KEYS: this slot's shard count, the previous slot's shard count, the previous slot's marker
+//       count, the older-release lookups' end.
+// ARGV: fewest shards, most shards, markers a shard is sized for, this slot's expiry (unix time),
+//       the older-release lookups' end if none is set.
+constexpr char kDedupSlotScript[] = R"lua(
+local shards = tonumber(redis.call('GET', KEYS[1]) or '')
+if not shards then
+  local markers = tonumber(redis.call('GET', KEYS[3]) or '') or redis.call('DBSIZE')
+  local most, per_shard = tonumber(ARGV[2]), tonumber(ARGV[3])
+  shards = tonumber(ARGV[1])
+  while shards < most and shards * per_shard < markers do shards = shards * 2 end
+  redis.call('SET', KEYS[1], shards, 'EXAT', ARGV[4])
+end
+redis.call('SET', KEYS[4], ARGV[5], 'NX')
+return {shards, tonumber(redis.call('GET', KEYS[2]) or '0') or 0,
+        tonumber(redis.call('GET', KEYS[4])) or 0}
 )lua";
 
 // Reads the change log: its id, its head, and with a start position the articles changed at or
@@ -125,6 +171,11 @@ std::string Sha1Hex(absl::string_view text) {
 
 const std::string& RecordSha() {
   static const std::string* const sha = new std::string(Sha1Hex(kRecordScript));
+  return *sha;
+}
+
+const std::string& DedupSlotSha() {
+  static const std::string* const sha = new std::string(Sha1Hex(kDedupSlotScript));
   return *sha;
 }
 
@@ -212,11 +263,7 @@ absl::StatusOr<RankingPage> ParseRankingReply(const redisReply& reply, int64_t l
 }  // namespace
 
 RedisReadCounter::RedisReadCounter(RedisReadCounterOptions options)
-    : options_(std::move(options)),
-      keys_(options_.key_prefix),
-      dedup_seconds_(
-          absl::StrCat(std::max<std::int64_t>(absl::ToInt64Seconds(options_.dedup_window), 1))),
-      change_log_id_(RandomHexId()) {
+    : options_(std::move(options)), keys_(options_.key_prefix), change_log_id_(RandomHexId()) {
   const int pool_size = options_.pool_size < 1 ? 1 : options_.pool_size;
   for (int i = 0; i < pool_size; ++i) {
     slots_.push_back(std::make_unique<Slot>(options_.connection));
@@ -235,6 +282,7 @@ RedisReadCounter::~RedisReadCounter() {
 
 absl::Status RedisReadCounter::LoadScripts(RedisConnection& connection) {
   const RedisCommand commands[] = {{"SCRIPT", "LOAD", kRecordScript},
+                                   {"SCRIPT", "LOAD", kDedupSlotScript},
                                    {"SCRIPT", "LOAD", kRankUnionScript},
                                    {"SCRIPT", "LOAD", kChangesScript}};
   absl::StatusOr<std::vector<RedisReply>> replies = connection.Pipeline(commands);
@@ -247,8 +295,69 @@ absl::Status RedisReadCounter::LoadScripts(RedisConnection& connection) {
   return absl::OkStatus();
 }
 
+std::optional<DedupLayout> RedisReadCounter::CachedLayoutAt(absl::Time now) {
+  absl::MutexLock lock(&layout_mu_);
+  // Refreshed every minute, not only when the slot changes, so that a previous slot that another
+  // replica (its clock a little behind) fixed after we looked is soon looked in too.
+  if (layout_.layout.slot != DedupSlotAt(now, options_.dedup_window) ||
+      now - layout_.read_at >= absl::Minutes(1)) {
+    return std::nullopt;
+  }
+  DedupLayout layout = layout_.layout;
+  layout.legacy = absl::ToUnixSeconds(now) < layout_.legacy_until;
+  return layout;
+}
+
+RedisCommand RedisReadCounter::LayoutCommand(absl::Time now) const {
+  const DedupSlot slot = DedupSlotAt(now, options_.dedup_window);
+  const DedupSlot previous{.seconds = slot.seconds, .index = slot.index - 1};
+  return {"EVALSHA", DedupSlotSha(), "4", keys_.DedupShards(slot), keys_.DedupShards(previous),
+          keys_.DedupCount(previous), keys_.DedupLegacyUntil(), absl::StrCat(kMinDedupShards),
+          absl::StrCat(kMaxDedupShards), absl::StrCat(kDedupMarkersPerShard),
+          absl::StrCat(slot.ExpiresAt()),
+          // Older releases kept a marker for one window from each read: look for them that long
+          // after the first process of this release ran here, and an hour more for the rollout.
+          absl::StrCat(absl::ToUnixSeconds(now) + slot.seconds + 3600)};
+}
+
+absl::StatusOr<DedupLayout> RedisReadCounter::StoreLayout(const redisReply& reply, absl::Time now) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) {
+    return absl::InternalError("unexpected reply from Redis");
+  }
+  absl::StatusOr<int64_t> shards = IntegerFromReply(*reply.element[0]);
+  absl::StatusOr<int64_t> previous_shards = IntegerFromReply(*reply.element[1]);
+  absl::StatusOr<int64_t> legacy_until = IntegerFromReply(*reply.element[2]);
+  if (!shards.ok()) return shards.status();
+  if (!previous_shards.ok()) return previous_shards.status();
+  if (!legacy_until.ok()) return legacy_until.status();
+  // A marker's shard is the low bits of its hash, so a shard count must be a power of two: any
+  // other value was not written by us.
+  const auto valid = [](int64_t n) { return n > 0 && n <= kMaxDedupShards && (n & (n - 1)) == 0; };
+  if (!valid(*shards) || (*previous_shards != 0 && !valid(*previous_shards))) {
+    return absl::InternalError("unexpected dedup shard count in Redis");
+  }
+  const CachedLayout cached{.layout = {.slot = DedupSlotAt(now, options_.dedup_window),
+                                       .shards = *shards,
+                                       .previous_shards = *previous_shards,
+                                       .legacy = absl::ToUnixSeconds(now) < *legacy_until},
+                            .legacy_until = *legacy_until,
+                            .read_at = now};
+  absl::MutexLock lock(&layout_mu_);
+  if (layout_.layout.slot != cached.layout.slot || layout_.layout.legacy != cached.layout.legacy ||
+      layout_.layout.previous_shards != cached.layout.previous_shards) {
+    log::Info(absl::StrCat("dedup markers: slot ", cached.layout.slot.index, " (",
+                           cached.layout.slot.seconds, " s) in ", cached.layout.shards,
+                           " hashes; previous slot in ", cached.layout.previous_shards,
+                           cached.layout.legacy ? "; older releases' markers looked up until " : "",
+                           cached.layout.legacy ? absl::StrCat(cached.legacy_until) : ""));
+  }
+  layout_ = cached;
+  return cached.layout;
+}
+
 std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
-    absl::Span<const Read* const> reads) const {
+    absl::Span<const Read* const> reads, const DedupLayout& layout) const {
   // Order the reads article by article (articles in order of their first read, each article's
   // reads in their own order: dedup and totals depend on it), so that each call sees an article's
   // reads together.
@@ -265,6 +374,14 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
   for (std::size_t& n : next) start += std::exchange(n, start);
   std::vector<std::size_t> order(reads.size());
   for (std::size_t i = 0; i < reads.size(); ++i) order[next[article[i]]++] = i;
+
+  std::vector<DedupMarker> markers;
+  markers.reserve(reads.size());
+  for (const Read* read : reads) markers.push_back(DedupMarkerOf(read->article_id, read->read_id));
+  const DedupSlot previous{.seconds = layout.slot.seconds, .index = layout.slot.index - 1};
+  const std::string expires_at = absl::StrCat(layout.slot.ExpiresAt());
+  const std::size_t per_read_keys =
+      1 + (layout.previous_shards > 0 ? 1 : 0) + (layout.legacy ? 1 : 0);
 
   const std::size_t per_call = std::max<std::size_t>(options_.max_reads_per_script, 1);
   std::vector<RecordCall> calls;
@@ -293,10 +410,12 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     }
 
     RedisCommand& command = call.command;
-    command.reserve(9 + 2 * days.size() + 4 * articles.size() + 3 * call.reads.size());
+    command.reserve(13 + 2 * days.size() + 4 * articles.size() +
+                    (per_read_keys + 3) * call.reads.size());
     command.push_back("EVALSHA");
     command.push_back(RecordSha());
-    command.push_back(absl::StrCat(3 + days.size() + 2 * articles.size() + call.reads.size()));
+    command.push_back(
+        absl::StrCat(4 + days.size() + 2 * articles.size() + per_read_keys * call.reads.size()));
     command.push_back(keys_.TopAllTime());
     for (absl::CivilDay day : days) command.push_back(keys_.TopDay(day));
     for (const auto& [first, n] : articles) {
@@ -304,14 +423,25 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
       command.push_back(keys_.Reads(id));
       command.push_back(keys_.Readers(id));
     }
-    for (std::size_t i : call.reads) {
-      command.push_back(keys_.Seen(reads[i]->article_id, reads[i]->read_id));
-    }
+    command.push_back(keys_.DedupCount(layout.slot));
     command.push_back(keys_.ChangesHead());
     command.push_back(keys_.Changes());
-    command.push_back(dedup_seconds_);
+    for (std::size_t r = 0; r < call.reads.size(); ++r) {
+      const Read& read = *reads[call.reads[r]];
+      // Shard counts are powers of two, so a shard is the hash's low bits.
+      const uint64_t hash = markers[call.reads[r]].shard_hash;
+      command.push_back(keys_.DedupShard(layout.slot, hash & (layout.shards - 1)));
+      if (layout.previous_shards > 0) {
+        command.push_back(keys_.DedupShard(previous, hash & (layout.previous_shards - 1)));
+      }
+      if (layout.legacy) command.push_back(keys_.LegacySeen(read.article_id, read.read_id));
+    }
+    command.push_back(expires_at);
     command.push_back(absl::StrCat(days.size()));
     command.push_back(absl::StrCat(articles.size()));
+    command.push_back(absl::StrCat(per_read_keys));
+    command.push_back(layout.previous_shards > 0 ? "1" : "0");
+    command.push_back(layout.legacy ? "1" : "0");
     for (absl::CivilDay day : days) {
       command.push_back(absl::StrCat(
           absl::ToUnixSeconds(absl::FromCivil(day + kRankingDayTtlDays, absl::UTCTimeZone()))));
@@ -323,17 +453,21 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     for (std::size_t r = 0; r < call.reads.size(); ++r) {
       command.push_back(absl::StrCat(day_of[r]));
       command.push_back(reads[call.reads[r]]->reader_hash);
+      command.push_back(std::move(markers[call.reads[r]].field));
     }
   }
   return calls;
 }
 
-std::vector<RedisCommand> RedisReadCounter::RecordCommands(absl::Span<const Read> reads) const {
+std::vector<RedisCommand> RedisReadCounter::RecordCommands(absl::Span<const Read> reads,
+                                                           const DedupLayout& layout) const {
   std::vector<const Read*> pointers;
   pointers.reserve(reads.size());
   for (const Read& read : reads) pointers.push_back(&read);
   std::vector<RedisCommand> commands;
-  for (RecordCall& call : RecordCalls(pointers)) commands.push_back(std::move(call.command));
+  for (RecordCall& call : RecordCalls(pointers, layout)) {
+    commands.push_back(std::move(call.command));
+  }
   return commands;
 }
 
@@ -504,9 +638,6 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     for (RedisCommand& command : job.commands) commands.push_back(std::move(command));
     for (const Read& read : job.reads) reads.push_back(&read);
   }
-  const std::size_t first_record_call = commands.size();
-  std::vector<RecordCall> record_calls = RecordCalls(reads);
-  for (RecordCall& call : record_calls) commands.push_back(std::move(call.command));
   const auto timed_pipeline = [&connection, &metrics](absl::Span<const RedisCommand> sent) {
     const auto start = std::chrono::steady_clock::now();
     absl::StatusOr<Replies> result = connection.Pipeline(sent);
@@ -519,6 +650,46 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
       metrics.connection_errors->Increment();
     return result;
   };
+  const auto count_error_reply = [&metrics](const redisReply& reply) {
+    if (reply.type != REDIS_REPLY_ERROR) return;
+    if (metrics::Counter* counter = metrics.error_replies[ErrorReplyKind(reply)]) {
+      counter->Increment();
+    }
+  };
+
+  // Where the reads' markers go: known, or asked of Redis first (once a minute).
+  std::optional<DedupLayout> layout;
+  absl::Status layout_failed;
+  if (!reads.empty()) {
+    const absl::Time now = options_.now();
+    layout = CachedLayoutAt(now);
+    if (!layout.has_value()) {
+      const RedisCommand command = LayoutCommand(now);
+      absl::StatusOr<Replies> asked = timed_pipeline({&command, 1});
+      if (!asked.ok() && reused) {
+        // As below: a connection that sat idle may be stale.
+        if (absl::Status status = connect(); !status.ok()) return fail_all(status);
+        asked = timed_pipeline({&command, 1});
+      }
+      if (asked.ok() && IsErrorReply(*asked->front(), "NOSCRIPT")) {
+        if (absl::Status status = LoadScripts(connection); !status.ok()) return fail_all(status);
+        asked = timed_pipeline({&command, 1});
+      }
+      if (!asked.ok()) return fail_all(asked.status());
+      count_error_reply(*asked->front());
+      absl::StatusOr<DedupLayout> stored = StoreLayout(*asked->front(), now);
+      if (stored.ok()) {
+        layout = *stored;
+      } else {
+        layout_failed = stored.status();
+      }
+    }
+  }
+  const std::size_t first_record_call = commands.size();
+  std::vector<RecordCall> record_calls;
+  if (layout.has_value()) record_calls = RecordCalls(reads, *layout);
+  for (RecordCall& call : record_calls) commands.push_back(std::move(call.command));
+
   absl::StatusOr<Replies> replies = timed_pipeline(commands);
   if (!replies.ok() && reused) {
     // A connection that sat idle may be stale (Redis restarted, or a proxy dropped it). Every
@@ -548,17 +719,12 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     reported_down = false;
   }
 
-  const auto count_error_reply = [&metrics](const redisReply& reply) {
-    if (reply.type != REDIS_REPLY_ERROR) return;
-    if (metrics::Counter* counter = metrics.error_replies[ErrorReplyKind(reply)]) {
-      counter->Increment();
-    }
-  };
   for (const RedisReply& reply : *replies) {
     if (reply != nullptr) count_error_reply(*reply);
   }
   // Each read's outcome, in the order of `reads`.
-  std::vector<absl::StatusOr<RecordOutcome>> outcomes(reads.size(), Unavailable());
+  std::vector<absl::StatusOr<RecordOutcome>> outcomes(
+      reads.size(), layout_failed.ok() ? Unavailable() : layout_failed);
   for (std::size_t c = 0; c < record_calls.size(); ++c) {
     const redisReply& reply = *(*replies)[first_record_call + c];
     const std::vector<std::size_t>& carried = record_calls[c].reads;

@@ -3,7 +3,9 @@
 #include <array>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -11,8 +13,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "analytics-service/src/dedup_markers.h"
 #include "analytics-service/src/read_counter.h"
 #include "analytics-service/src/redis_connection.h"
 #include "analytics-service/src/redis_keys.h"
@@ -51,9 +56,12 @@ struct RedisReadCounterOptions {
   // anyone else, so this bounds that stall (and the call's argv) while still paying the script
   // call's overhead once per this many reads.
   std::size_t max_reads_per_script = 256;
-  // How long each read's dedup marker lives (whole seconds, at least one). Every read recorded
-  // keeps one marker this long, so Redis's memory grows with reads per second times this.
+  // How long a read's dedup marker is looked up, at least (whole seconds, at least one; see
+  // DedupSlot). Every read recorded keeps a marker of about 20 bytes for 1 to 2 windows, so Redis's
+  // memory grows with reads per second times this.
   absl::Duration dedup_window = kDefaultDedupWindow;
+  // The clock that picks the dedup slot (tests move it).
+  std::function<absl::Time()> now = [] { return absl::Now(); };
   RedisMetrics metrics;
 };
 
@@ -85,8 +93,10 @@ class RedisReadCounter final : public ReadCounter {
   void Rank(RankingQuery query, Callback<RankingPage> done) override;
   void ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) override;
 
-  // The EVALSHA commands that record `reads` (exposed for tests of the key and argument layout).
-  [[nodiscard]] std::vector<RedisCommand> RecordCommands(absl::Span<const Read> reads) const;
+  // The EVALSHA commands that record `reads` with markers laid out as `layout` says (exposed for
+  // tests of the key and argument layout).
+  [[nodiscard]] std::vector<RedisCommand> RecordCommands(absl::Span<const Read> reads,
+                                                         const DedupLayout& layout) const;
 
   // Loads the scripts into the Redis behind `connection`. Returns its error when it cannot.
   [[nodiscard]] static absl::Status LoadScripts(RedisConnection& connection);
@@ -123,7 +133,14 @@ class RedisReadCounter final : public ReadCounter {
 
   // Packs `reads` into script calls of at most max_reads_per_script reads each, every article's
   // reads together and in their order.
-  [[nodiscard]] std::vector<RecordCall> RecordCalls(absl::Span<const Read* const> reads) const;
+  [[nodiscard]] std::vector<RecordCall> RecordCalls(absl::Span<const Read* const> reads,
+                                                    const DedupLayout& layout) const;
+  // The marker layout for reads recorded at `now`, if read from Redis in this slot less than a
+  // minute before; otherwise LayoutCommand asks Redis for it (fixing the slot's shard count if
+  // no process has yet) and StoreLayout reads and caches the reply.
+  [[nodiscard]] std::optional<DedupLayout> CachedLayoutAt(absl::Time now);
+  [[nodiscard]] RedisCommand LayoutCommand(absl::Time now) const;
+  [[nodiscard]] absl::StatusOr<DedupLayout> StoreLayout(const redisReply& reply, absl::Time now);
   void Enqueue(Job job);
   void WorkerLoop();
   // Sends the work of `jobs` as one pipeline and completes each job.
@@ -131,8 +148,14 @@ class RedisReadCounter final : public ReadCounter {
 
   const RedisReadCounterOptions options_;
   const RedisKeys keys_;
-  // options_.dedup_window in whole seconds, as the record script's argument.
-  const std::string dedup_seconds_;
+  // What CurrentLayout last read from Redis, and when.
+  struct CachedLayout {
+    DedupLayout layout;
+    int64_t legacy_until = 0;  // unix seconds
+    absl::Time read_at = absl::InfinitePast();
+  };
+  absl::Mutex layout_mu_;
+  CachedLayout layout_ ABSL_GUARDED_BY(layout_mu_);
   // The id this process gives the change log when it finds none (random, so that a lost log is
   // never mistaken for the one it replaces).
   const std::string change_log_id_;

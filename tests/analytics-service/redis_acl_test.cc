@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
+#include "tests/support/dedup_markers.h"
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/process.h"
 #include "tests/support/waiting.h"
@@ -38,6 +39,9 @@ namespace v1 = ::newsroom::analytics::v1;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::newsroom::testing::ChildProcess;
 using ::newsroom::testing::Context;
+using ::newsroom::testing::DedupMarkerAddress;
+using ::newsroom::testing::DedupMarkerAt;
+using ::newsroom::testing::DedupSlotPrefix;
 using ::newsroom::testing::Eventually;
 using ::newsroom::testing::MetricValue;
 using ::newsroom::testing::ReadFile;
@@ -208,10 +212,26 @@ TEST_F(RedisAclTest, EveryRpcAndPeriodWorksAsTheAclUser) {
   ASSERT_TRUE(Record("a", "r2", absl::Now() - absl::Hours(72)).ok());
   ASSERT_TRUE(Record("a", "r1", absl::Now(), &stats).ok());
   EXPECT_EQ(stats.reads(), 2);
-  // --dedup-window is each marker's lifetime.
-  const int64_t marker_ttl = std::stoll(Admin({"TTL", "newsroom:seen:a:r1"}).text);
-  EXPECT_GT(marker_ttl, 600 - 60);
-  EXPECT_LE(marker_ttl, 600);
+  // --dedup-window is the length of the slots markers are kept by: r1's marker is a field of a
+  // hash of the slot current when it was recorded (this one or, should the test straddle a slot's
+  // end, the one before), which expires at the end of the slot after its own.
+  constexpr int64_t kWindow = 600;
+  const absl::Time now = absl::Now();
+  bool marked = false;
+  for (const absl::Time at : {now, now - absl::Seconds(kWindow)}) {
+    const std::string slot = DedupSlotPrefix("newsroom:", kWindow, at);
+    const Reply shards = Admin({"GET", slot + "shards"});
+    ASSERT_FALSE(shards.error) << shards.text;
+    if (shards.text.empty()) continue;
+    const DedupMarkerAddress marker = DedupMarkerAt(slot, std::stoll(shards.text), "a", "r1");
+    if (Admin({"HEXISTS", marker.key, marker.field}).text != "1") continue;
+    marked = true;
+    const int64_t slot_index = absl::ToUnixSeconds(at) / kWindow;
+    EXPECT_EQ(std::stoll(Admin({"EXPIRETIME", marker.key}).text), (slot_index + 2) * kWindow)
+        << marker.key;
+    break;
+  }
+  EXPECT_TRUE(marked) << "no dedup marker for r1";
 
   v1::BatchRecordReadsRequest batch;
   for (const char* read_id : {"b1", "b2"}) {
@@ -299,7 +319,12 @@ TEST_F(RedisAclTest, TheAclUserCanDoNothingElse) {
       {"SCRIPT", "LOAD", "return 1"},
       {"EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "1", "newsroom:reads:a"},
       {"GET", "newsroom:reads:a"},
-      {"SET", "newsroom:seen:a:1", "1", "NX", "EX", "60"},
+      {"SET", "newsroom:dedup:600:1:shards", "1024", "EXAT", "1"},
+      {"HSETNX", "newsroom:dedup:600:1:0", "marker", ""},
+      {"HEXISTS", "newsroom:dedup:600:0:0", "marker"},
+      {"HLEN", "newsroom:dedup:600:1:0"},
+      {"INCRBY", "newsroom:dedup:600:1:count", "1"},
+      {"DBSIZE"},
       {"INCR", "newsroom:reads:a"},
       {"PFADD", "newsroom:readers:a", "h"},
       {"PFCOUNT", "newsroom:readers:a"},

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "analytics-service/src/dedup_markers.h"
 #include "analytics-service/src/redis_read_counter.h"
 
 namespace newsroom::analytics {
@@ -15,7 +17,12 @@ TEST(RedisKeysTest, NamesEveryKeyUnderThePrefix) {
   const RedisKeys keys("newsroom:");
   EXPECT_EQ(keys.Reads("a-1"), "newsroom:reads:a-1");
   EXPECT_EQ(keys.Readers("a-1"), "newsroom:readers:a-1");
-  EXPECT_EQ(keys.Seen("a-1", "r:1.x"), "newsroom:seen:a-1:r:1.x");
+  const DedupSlot slot{.seconds = 172800, .index = 10393};
+  EXPECT_EQ(keys.DedupShard(slot, 17), "newsroom:dedup:172800:10393:17");
+  EXPECT_EQ(keys.DedupShards(slot), "newsroom:dedup:172800:10393:shards");
+  EXPECT_EQ(keys.DedupCount(slot), "newsroom:dedup:172800:10393:count");
+  EXPECT_EQ(keys.DedupLegacyUntil(), "newsroom:dedup:legacy-until");
+  EXPECT_EQ(keys.LegacySeen("a-1", "r:1.x"), "newsroom:seen:a-1:r:1.x");
   EXPECT_EQ(keys.TopAllTime(), "newsroom:top:all");
   EXPECT_EQ(keys.TopDay(absl::CivilDay(2024, 3, 7)), "newsroom:top:day:2024-03-07");
   EXPECT_EQ(keys.TopUnionScratch(), "newsroom:tmp:top-union");
@@ -28,6 +35,15 @@ TEST(RedisKeysTest, EmptyPrefixIsAllowed) {
   EXPECT_EQ(keys.TopDay(absl::CivilDay(1999, 12, 31)), "top:day:1999-12-31");
 }
 
+// The shard of `read_id` of article `article` among `shards`.
+uint64_t Shard(absl::string_view article, absl::string_view read_id, int64_t shards) {
+  return DedupMarkerOf(article, read_id).shard_hash & static_cast<uint64_t>(shards - 1);
+}
+
+std::string Field(absl::string_view article, absl::string_view read_id) {
+  return DedupMarkerOf(article, read_id).field;
+}
+
 TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticle) {
   RedisReadCounterOptions options;
   options.key_prefix = "p:";
@@ -35,8 +51,12 @@ TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticl
   const RedisReadCounter counter(options);  // connects lazily: no Redis needed here
 
   const absl::CivilDay day(2024, 1, 31);
+  // The steady state: markers go to this slot's shards and are looked up in the previous slot's.
+  const DedupLayout layout{
+      .slot = {.seconds = 172800, .index = 10}, .shards = 1024, .previous_shards = 2048};
   const std::vector<RedisCommand> commands = counter.RecordCommands(
-      {Read{"a", "r1", "hash", day}, Read{"b", "r1", "", std::nullopt}, Read{"a", "r2", "", day}});
+      {Read{"a", "r1", "hash", day}, Read{"b", "r1", "", std::nullopt}, Read{"a", "r2", "", day}},
+      layout);
   ASSERT_EQ(commands.size(), 1u);
   const RedisCommand& command = commands[0];
   EXPECT_EQ(command[0], "EVALSHA");
@@ -44,16 +64,54 @@ TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticl
   // 2024-01-31 + 32 days = 2024-03-03T00:00:00Z
   const std::string expiry = std::to_string(
       absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(2024, 3, 3), absl::UTCTimeZone())));
+  const auto shard = [](int64_t slot, absl::string_view article, absl::string_view read_id,
+                        int64_t shards) {
+    return absl::StrCat("p:dedup:172800:", slot, ":", Shard(article, read_id, shards));
+  };
   EXPECT_THAT(
       std::vector<std::string>(command.begin() + 2, command.end()),
       ElementsAre(
-          // KEYS: the rankings, each article's keys, each read's dedup key (a's first),
-          // the change log's head and the log.
-          "11", "p:top:all", "p:top:day:2024-01-31", "p:reads:a", "p:readers:a", "p:reads:b",
-          "p:readers:b", "p:seen:a:r1", "p:seen:a:r2", "p:seen:b:r1", "p:changes:head", "p:changes",
-          // ARGV: dedup seconds, 1 day, 2 articles, the day's expiry, each article and its
-          // number of reads, each read's day (0: none) and reader hash.
-          "172800", "1", "2", expiry, "a", "2", "b", "1", "1", "hash", "1", "", "0", ""));
+          // KEYS: the rankings, each article's keys, the slot's marker count, the change log's
+          // head and the log, then each read's shard in this slot and in the previous (a's
+          // reads first).
+          "15", "p:top:all", "p:top:day:2024-01-31", "p:reads:a", "p:readers:a", "p:reads:b",
+          "p:readers:b", "p:dedup:172800:10:count", "p:changes:head", "p:changes",
+          shard(10, "a", "r1", 1024), shard(9, "a", "r1", 2048), shard(10, "a", "r2", 1024),
+          shard(9, "a", "r2", 2048), shard(10, "b", "r1", 1024), shard(9, "b", "r1", 2048),
+          // ARGV: the slot's expiry (the end of slot 11), 1 day, 2 articles, 2 keys a read, look
+          // in the previous slot, not for older markers, the day's expiry, each article and its
+          // number of reads, each read's day (0: none), reader hash and marker.
+          absl::StrCat(12 * 172800), "1", "2", "2", "1", "0", expiry, "a", "2", "b", "1", "1",
+          "hash", Field("a", "r1"), "1", "", Field("a", "r2"), "0", "", Field("b", "r1")));
+}
+
+TEST(RedisReadCounterTest, RecordCommandsLookUpOlderMarkersOnlyWhenTheLayoutSays) {
+  RedisReadCounterOptions options;
+  options.pool_size = 1;
+  const RedisReadCounter counter(options);
+  const std::vector<Read> reads = {Read{"a", "r1", "", std::nullopt}};
+  const DedupSlot slot{.seconds = 600, .index = 3};
+
+  // A first slot (nothing before it) right after an upgrade: this slot's shard and the older
+  // release's key.
+  RedisCommand command =
+      counter.RecordCommands(reads, {.slot = slot, .shards = 1024, .legacy = true}).front();
+  EXPECT_THAT(std::vector<std::string>(command.begin() + 2, command.begin() + 10),
+              ElementsAre("8", "newsroom:top:all", "newsroom:reads:a", "newsroom:readers:a",
+                          "newsroom:dedup:600:3:count", "newsroom:changes:head", "newsroom:changes",
+                          absl::StrCat("newsroom:dedup:600:3:", Shard("a", "r1", 1024))));
+  EXPECT_EQ(command[10], "newsroom:seen:a:r1");
+  EXPECT_THAT(std::vector<std::string>(command.begin() + 11, command.begin() + 17),
+              ElementsAre(absl::StrCat(5 * 600), "0", "1", "2", "0", "1"));
+
+  // All three.
+  command = counter
+                .RecordCommands(
+                    reads, {.slot = slot, .shards = 1024, .previous_shards = 1024, .legacy = true})
+                .front();
+  EXPECT_EQ(command[2], "9");
+  EXPECT_EQ(command[11], "newsroom:seen:a:r1");
+  EXPECT_EQ(command[15], "3");
 }
 
 TEST(RedisReadCounterTest, RecordCommandsCarryAtMostMaxReadsPerScriptEach) {
@@ -61,16 +119,19 @@ TEST(RedisReadCounterTest, RecordCommandsCarryAtMostMaxReadsPerScriptEach) {
   options.pool_size = 1;
   options.max_reads_per_script = 2;
   const RedisReadCounter counter(options);
+  const DedupLayout layout{.slot = {.seconds = 172800, .index = 10}};
   std::vector<Read> reads;
   for (int i = 0; i < 5; ++i) reads.push_back(Read{"a", std::to_string(i), "", std::nullopt});
-  const std::vector<RedisCommand> commands = counter.RecordCommands(reads);
+  const std::vector<RedisCommand> commands = counter.RecordCommands(reads, layout);
   ASSERT_EQ(commands.size(), 3u);
-  EXPECT_EQ(commands[0][2], "7");  // top:all, a's two keys, two dedup keys, the change log's two
-  EXPECT_EQ(commands[2][2], "6");
-  // The last call's ARGV ends with its one article ("a", 1 read) and that read (no day, no reader).
-  EXPECT_THAT(std::vector<std::string>(commands[2].end() - 4, commands[2].end()),
-              ElementsAre("a", "1", "0", ""));
-  EXPECT_TRUE(counter.RecordCommands({}).empty());
+  // top:all, a's two keys, the count, the change log's two keys, and a shard per read.
+  EXPECT_EQ(commands[0][2], "8");
+  EXPECT_EQ(commands[2][2], "7");
+  // The last call's ARGV ends with its one article ("a", 1 read) and that read (no day, no
+  // reader, its marker).
+  EXPECT_THAT(std::vector<std::string>(commands[2].end() - 5, commands[2].end()),
+              ElementsAre("a", "1", "0", "", Field("a", "4")));
+  EXPECT_TRUE(counter.RecordCommands({}, layout).empty());
 }
 
 }  // namespace

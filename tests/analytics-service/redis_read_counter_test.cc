@@ -10,6 +10,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/support/dedup_markers.h"
 #include "tests/support/process.h"
 
 namespace newsroom::analytics {
@@ -62,13 +65,26 @@ class RedisReadCounterTest : public ::testing::Test {
     return options;
   }
 
-  std::unique_ptr<RedisReadCounter> MakeCounter(int pool_size = 2,
-                                                absl::Duration dedup_window = kDefaultDedupWindow) {
+  // `now`: the counter's clock, which picks the dedup slot (the real one by default).
+  std::unique_ptr<RedisReadCounter> MakeCounter(
+      int pool_size = 2, absl::Duration dedup_window = kDefaultDedupWindow,
+      std::function<absl::Time()> now = [] { return absl::Now(); }) {
     RedisReadCounterOptions options;
     options.connection = ConnectionOptions();
     options.pool_size = pool_size;
     options.dedup_window = dedup_window;
+    options.now = std::move(now);
     return std::make_unique<RedisReadCounter>(options);
+  }
+
+  // Where the read's marker is in `slot`, whose shard count Redis holds.
+  testing::DedupMarkerAddress MarkerIn(const DedupSlot& slot, absl::string_view article,
+                                       absl::string_view read_id) {
+    const std::string slot_prefix =
+        absl::StrCat("newsroom:dedup:", slot.seconds, ":", slot.index, ":");
+    int64_t shards = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(Redis({"GET", slot_prefix + "shards"}), &shards));
+    return testing::DedupMarkerAt(slot_prefix, shards, article, read_id);
   }
 
   static absl::StatusOr<std::vector<RecordOutcome>> RecordNow(ReadCounter& counter,
@@ -178,43 +194,183 @@ TEST_F(RedisReadCounterTest, DayRankingExpiryIsSetOnlyByAnArticlesFirstReadOfThe
   const auto expiry = [](absl::CivilDay day) {
     return absl::StrCat(absl::ToUnixSeconds(absl::FromCivil(day + 32, absl::UTCTimeZone())));
   };
-  Redis({"CONFIG", "RESETSTAT"});
   ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "1"), MakeRead("a", "2"), MakeRead("b", "1"),
                                    MakeRead("a", "3", "", next_day), MakeRead("b", "2")})
                   .ok());
-  // a and b on the first day, a on the next: three first reads of a day, three EXPIREATs.
-  EXPECT_EQ(Calls("expireat"), 3);
   EXPECT_EQ(Redis({"EXPIRETIME", DayKey(kDay)}), expiry(kDay));
   EXPECT_EQ(Redis({"EXPIRETIME", DayKey(next_day)}), expiry(next_day));
   EXPECT_EQ(Redis({"ZSCORE", DayKey(kDay), "a"}), "2");
   EXPECT_EQ(Redis({"ZSCORE", DayKey(next_day), "a"}), "1");
 
-  // Later reads of the same articles and days leave the expiry alone; a duplicate too.
+  // Later reads of the same articles and days leave the expiry alone (moved here by hand, so
+  // that setting it again would show); a duplicate too.
+  const std::string moved = absl::StrCat(std::stoll(expiry(kDay)) + 1000);
+  Redis({"EXPIREAT", DayKey(kDay), moved});
+  Redis({"EXPIREAT", DayKey(next_day), moved});
   ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "4"), MakeRead("b", "3"), MakeRead("a", "1"),
                                    MakeRead("a", "5", "", next_day)})
                   .ok());
-  EXPECT_EQ(Calls("expireat"), 3);
-  // Another article's first read of the day sets it again (to the same time).
+  EXPECT_EQ(Redis({"EXPIRETIME", DayKey(kDay)}), moved);
+  EXPECT_EQ(Redis({"EXPIRETIME", DayKey(next_day)}), moved);
+  // Another article's first read of the day sets it again.
   ASSERT_TRUE(RecordNow(*counter, {MakeRead("c", "1")}).ok());
-  EXPECT_EQ(Calls("expireat"), 4);
   EXPECT_EQ(Redis({"EXPIRETIME", DayKey(kDay)}), expiry(kDay));
-  // Totals never expire; dedup markers after 48 hours.
+  EXPECT_EQ(Redis({"EXPIRETIME", DayKey(next_day)}), moved);
+  // Totals never expire; a dedup marker's hash at the end of the slot after its own.
   EXPECT_EQ(Redis({"TTL", "newsroom:reads:a"}), "-1");
-  const int64_t ttl = std::stoll(Redis({"TTL", "newsroom:seen:a:1"}));
-  EXPECT_GT(ttl, 172800 - 60);
-  EXPECT_LE(ttl, 172800);
+  const DedupSlot slot = DedupSlotAt(absl::Now(), kDefaultDedupWindow);
+  const testing::DedupMarkerAddress marker = MarkerIn(slot, "a", "1");
+  EXPECT_EQ(Redis({"HEXISTS", marker.key, marker.field}), "1");
+  EXPECT_EQ(Redis({"EXPIRETIME", marker.key}), absl::StrCat((slot.index + 2) * 172800));
 }
 
-// --dedup-window sets the markers' lifetime, and a retry inside it still counts once.
-TEST_F(RedisReadCounterTest, MarkersLiveForTheConfiguredDedupWindow) {
-  auto counter = MakeCounter(/*pool_size=*/2, absl::Minutes(10));
-  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "1")}).ok());
-  absl::StatusOr<std::vector<RecordOutcome>> retry = RecordNow(*counter, {MakeRead("a", "1")});
+// A retry counts once for at least --dedup-window after the read, and again once two slots
+// later. The counter's clock moves; Redis's does not, so every time here stays within the
+// window of the real one (or the markers would expire at once).
+TEST_F(RedisReadCounterTest, RetriesAreDuplicatesForAtLeastTheWindow) {
+  const absl::Duration window = absl::Minutes(10);
+  const DedupSlot now = DedupSlotAt(absl::Now(), window);
+  absl::Time clock = absl::FromUnixSeconds(now.index * 600 + 599);  // the slot's last second
+  auto counter = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
+  const auto record = [&](absl::string_view read_id) {
+    absl::StatusOr<std::vector<RecordOutcome>> outcomes =
+        RecordNow(*counter, {MakeRead("a", std::string(read_id))});
+    EXPECT_TRUE(outcomes.ok()) << outcomes.status();
+    return outcomes.ok() ? Summaries(*outcomes).front() : std::vector<int64_t>();
+  };
+  EXPECT_THAT(record("1"), ElementsAre(1, 0, 0));
+  EXPECT_THAT(record("1"), ElementsAre(1, 0, 1));
+  const testing::DedupMarkerAddress marker = MarkerIn(now, "a", "1");
+  EXPECT_EQ(Redis({"HEXISTS", marker.key, marker.field}), "1");
+  EXPECT_EQ(Redis({"EXPIRETIME", marker.key}), absl::StrCat((now.index + 2) * 600));
+
+  // A whole window later, in the next slot: found in the previous slot, and not marked again.
+  clock += window;
+  EXPECT_THAT(record("1"), ElementsAre(1, 0, 1));
+  EXPECT_EQ(Redis({"HLEN", MarkerIn({600, now.index + 1}, "a", "1").key}), "0");
+  // A read first seen in the next slot is marked there.
+  EXPECT_THAT(record("2"), ElementsAre(2, 0, 0));
+  EXPECT_THAT(record("2"), ElementsAre(2, 0, 1));
+
+  // Two slots on, the first read's slot is no longer looked in: it counts again.
+  clock = absl::FromUnixSeconds((now.index + 2) * 600);
+  EXPECT_THAT(record("1"), ElementsAre(3, 0, 0));
+  EXPECT_THAT(record("2"), ElementsAre(3, 0, 1));
+}
+
+// Each slot's shard count is fixed once, by whichever process records its first read, from the
+// markers the slot before it took; every process then agrees on where a marker is.
+TEST_F(RedisReadCounterTest, ASlotsShardsFollowThePreviousSlotsMarkers) {
+  const absl::Duration window = absl::Minutes(10);
+  const DedupSlot now = DedupSlotAt(absl::Now(), window);
+  const std::string slot_key = absl::StrCat("newsroom:dedup:600:", now.index, ":");
+
+  // Nothing counted before, and a near-empty Redis: the fewest shards.
+  auto first = MakeCounter(/*pool_size=*/1, window);
+  ASSERT_TRUE(RecordNow(*first, {MakeRead("a", "1")}).ok());
+  EXPECT_EQ(Redis({"GET", slot_key + "shards"}), "1024");
+  EXPECT_EQ(Redis({"GET", slot_key + "count"}), "1");
+  EXPECT_EQ(Redis({"EXPIRETIME", slot_key + "shards"}), absl::StrCat((now.index + 2) * 600));
+  EXPECT_EQ(Redis({"EXPIRETIME", slot_key + "count"}), absl::StrCat((now.index + 2) * 600));
+
+  // The next slot: 1 000 000 markers in this one (set by hand) ask for 1 000 000 / 64 = 15 625
+  // shards, so 16 384, the next power of two.
+  Redis({"SET", slot_key + "count", "1000000"});
+  absl::Time later = absl::FromUnixSeconds((now.index + 1) * 600);
+  auto next = MakeCounter(/*pool_size=*/1, window, [&later] { return later; });
+  ASSERT_TRUE(RecordNow(*next, {MakeRead("a", "2"), MakeRead("b", "1")}).ok());
+  const DedupSlot next_slot{600, now.index + 1};
+  EXPECT_EQ(Redis({"GET", absl::StrCat("newsroom:dedup:600:", next_slot.index, ":shards")}),
+            "16384");
+  // Another process, later in the same slot, keeps that count whatever it finds.
+  Redis({"SET", slot_key + "count", "5"});
+  auto another = MakeCounter(/*pool_size=*/1, window, [&later] { return later; });
+  const auto retry = RecordNow(*another, {MakeRead("a", "2"), MakeRead("a", "1")});
   ASSERT_TRUE(retry.ok()) << retry.status();
-  EXPECT_THAT(Summaries(*retry), ElementsAre(ElementsAre(1, 0, 1)));
-  const int64_t ttl = std::stoll(Redis({"TTL", "newsroom:seen:a:1"}));
-  EXPECT_GT(ttl, 600 - 60);
-  EXPECT_LE(ttl, 600);
+  EXPECT_THAT(Summaries(*retry), ElementsAre(ElementsAre(2, 0, 1), ElementsAre(2, 0, 1)));
+  for (const auto& [article, read_id] : {std::pair{"a", "2"}, std::pair{"b", "1"}}) {
+    const testing::DedupMarkerAddress marker = MarkerIn(next_slot, article, read_id);
+    EXPECT_EQ(Redis({"HEXISTS", marker.key, marker.field}), "1") << article << read_id;
+  }
+}
+
+// A slot after none (a new deployment, or right after an upgrade from one-key markers) is sized
+// by the keys already in Redis, most of them the older release's markers then.
+TEST_F(RedisReadCounterTest, AFirstSlotIsSizedByTheKeysInRedis) {
+  for (int i = 0; i < 200000; i += 1000) {
+    RedisCommand mset = {"MSET"};
+    for (int k = i; k < i + 1000; ++k) {
+      mset.push_back(absl::StrCat("newsroom:seen:a:old-", k));
+      mset.push_back("1");
+    }
+    Redis(mset);
+  }
+  auto counter = MakeCounter(/*pool_size=*/1);
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "new")}).ok());
+  // 200 000 / 64 = 3 125 shards: 4 096.
+  const DedupSlot slot = DedupSlotAt(absl::Now(), kDefaultDedupWindow);
+  EXPECT_EQ(Redis({"GET", absl::StrCat("newsroom:dedup:172800:", slot.index, ":shards")}), "4096");
+}
+
+// After an upgrade, a retry of a read that an older release marked with its own key (SET NX EX,
+// one key a read) is still a duplicate, for one window and an hour after the first process of
+// this release ran; the older keys are only read, never written.
+TEST_F(RedisReadCounterTest, OlderReleasesMarkersAreDuplicatesForOneWindow) {
+  const absl::Duration window = absl::Minutes(10);
+  Redis({"SET", "newsroom:seen:a:old", "1", "EX", "600"});
+  const absl::Time started = absl::Now();
+  absl::Time clock = started;
+  auto counter = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
+  const auto record = [&](absl::string_view read_id) {
+    absl::StatusOr<std::vector<RecordOutcome>> outcomes =
+        RecordNow(*counter, {MakeRead("a", std::string(read_id))});
+    EXPECT_TRUE(outcomes.ok()) << outcomes.status();
+    return outcomes.ok() ? Summaries(*outcomes).front() : std::vector<int64_t>();
+  };
+  EXPECT_THAT(record("old"), ElementsAre(0, 0, 1));
+  EXPECT_THAT(record("new"), ElementsAre(1, 0, 0));
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:seen:a:new"}), "0");
+  const int64_t until = std::stoll(Redis({"GET", "newsroom:dedup:legacy-until"}));
+  EXPECT_GE(until, absl::ToUnixSeconds(started) + 600 + 3600);
+  EXPECT_LE(until, absl::ToUnixSeconds(started) + 600 + 3600 + 5);
+
+  // A later process does not move that end.
+  clock = absl::FromUnixSeconds(until - 1);
+  auto later = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
+  ASSERT_TRUE(RecordNow(*later, {MakeRead("b", "1")}).ok());
+  EXPECT_EQ(Redis({"GET", "newsroom:dedup:legacy-until"}), absl::StrCat(until));
+
+  // Past it, the older key is no longer looked up (Redis still holds it here: its clock did not
+  // move), so the read counts.
+  clock = absl::FromUnixSeconds(until);
+  EXPECT_THAT(record("old"), ElementsAre(2, 0, 0));
+}
+
+// A marker is a 12-byte field in a small hash: about 20 bytes, where a key per read took 130 to
+// 180. Redis's memory is what bounds how many reads a window can hold.
+TEST_F(RedisReadCounterTest, MarkersAreCompact) {
+  auto counter = MakeCounter(/*pool_size=*/1);
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "first")}).ok());
+  const auto used_memory = [&] {
+    const std::string info = Redis({"INFO", "memory"});
+    const std::size_t at = info.find("used_memory:") + std::string("used_memory:").size();
+    return std::stoll(info.substr(at, info.find('\r', at) - at));
+  };
+  const int64_t before = used_memory();
+  constexpr int kReads = 50000;
+  for (int i = 0; i < kReads; i += 500) {
+    std::vector<Read> reads;
+    for (int k = i; k < i + 500; ++k) {
+      reads.push_back(MakeRead("a", absl::StrCat("cs-0123456789abcdef0123456789", k), "", {}));
+    }
+    ASSERT_TRUE(RecordNow(*counter, std::move(reads)).ok());
+  }
+  const double bytes_per_read = static_cast<double>(used_memory() - before) / kReads;
+  EXPECT_LT(bytes_per_read, 40) << "the hashes lost their compact encoding?";
+  const DedupSlot slot = DedupSlotAt(absl::Now(), kDefaultDedupWindow);
+  const testing::DedupMarkerAddress marker = MarkerIn(slot, "a", "first");
+  EXPECT_EQ(Redis({"OBJECT", "ENCODING", marker.key}), "listpack");
+  std::printf("dedup markers: %.1f bytes a read over %d reads\n", bytes_per_read, kReads);
 }
 
 TEST_F(RedisReadCounterTest, OneScriptCallPerChunkAndOneUniqueCountPerArticle) {
@@ -228,13 +384,16 @@ TEST_F(RedisReadCounterTest, OneScriptCallPerChunkAndOneUniqueCountPerArticle) {
         MakeRead(absl::StrCat("art", i % 3), absl::StrCat("r", i / 3), absl::StrCat("reader-", i)));
   }
   reads.push_back(MakeRead("art0", "r0", "late"));  // a duplicate of a read in an earlier call
+  // One read first, so that the counter has read the marker layout (a script call of its own).
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("other", "r0")}).ok());
   Redis({"CONFIG", "RESETSTAT"});
   const auto outcomes = RecordNow(*counter, reads);
   ASSERT_TRUE(outcomes.ok()) << outcomes.status();
   ASSERT_EQ(outcomes->size(), 901u);
   EXPECT_EQ(Calls("evalsha"), 4);
   EXPECT_EQ(Calls("pfcount"), 6);
-  EXPECT_EQ(Calls("set"), 901);
+  EXPECT_EQ(Calls("hsetnx"), 901);
+  EXPECT_EQ(Calls("set"), 0);  // nothing marks a read with a key of its own any more
   for (int i = 0; i < 900; ++i) {
     EXPECT_EQ((*outcomes)[i].counts.reads, i / 3 + 1) << i;
     EXPECT_FALSE((*outcomes)[i].duplicate) << i;
@@ -273,7 +432,8 @@ TEST_F(RedisReadCounterTest, AWronglyTypedKeyFailsOnlyTheCallsReadingThatArticle
   RedisConnection connection(ConnectionOptions());
   ASSERT_TRUE(RedisReadCounter::LoadScripts(connection).ok());
   const std::vector<RedisCommand> commands =
-      counter->RecordCommands({MakeRead("bad", "2"), MakeRead("good", "2")});
+      counter->RecordCommands({MakeRead("bad", "2"), MakeRead("good", "2")},
+                              {.slot = DedupSlotAt(absl::Now(), kDefaultDedupWindow)});
   ASSERT_EQ(commands.size(), 1u);
   absl::StatusOr<RedisReply> reply = connection.Run(commands[0]);
   ASSERT_TRUE(reply.ok()) << reply.status();

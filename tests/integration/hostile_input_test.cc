@@ -20,7 +20,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/dedup_markers.h"
 
 namespace newsroom::testing {
 namespace {
@@ -32,6 +35,8 @@ constexpr std::size_t kContentMaxMessageBytes = 1 << 20;
 constexpr std::size_t kAnalyticsMaxMessageBytes = 4 << 20;
 constexpr char kArticleId[] = "hostile-target";
 constexpr char kArticle[] = "articles/hostile-target";
+// analytics-service's default --dedup-window, which the pair runs with.
+constexpr std::int64_t kDedupWindowSeconds = 172800;
 
 // Protobuf wire format by hand: a length-delimited field (strings, bytes, messages).
 std::string Varint(std::uint64_t value) {
@@ -339,14 +344,7 @@ class Redis final {
 
   // The string elements of the array reply to `argv`.
   std::vector<std::string> Strings(const std::vector<std::string>& argv) {
-    std::vector<const char*> args;
-    std::vector<std::size_t> lengths;
-    for (const auto& arg : argv) {
-      args.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(args.size()), args.data(), lengths.data()));
+    redisReply* reply = Run(argv);
     std::vector<std::string> out;
     if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
       for (std::size_t i = 0; i < reply->elements; ++i) {
@@ -357,7 +355,36 @@ class Redis final {
     return out;
   }
 
+  // The reply to `argv` as one string: a string's bytes or an integer's digits; "" for nil, an
+  // error (which fails the test) or anything else.
+  std::string String(const std::vector<std::string>& argv) {
+    redisReply* reply = Run(argv);
+    std::string out;
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+      ADD_FAILURE() << argv.front() << ": "
+                    << (reply != nullptr ? std::string(reply->str, reply->len) : "no reply");
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+      out = std::to_string(reply->integer);
+    } else if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
+      out.assign(reply->str, reply->len);
+    }
+    if (reply != nullptr) freeReplyObject(reply);
+    return out;
+  }
+
  private:
+  // Arguments with their lengths: binary-safe (dedup marker fields are binary).
+  redisReply* Run(const std::vector<std::string>& argv) {
+    std::vector<const char*> args;
+    std::vector<std::size_t> lengths;
+    for (const auto& arg : argv) {
+      args.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    return static_cast<redisReply*>(
+        redisCommandArgv(context_, static_cast<int>(args.size()), args.data(), lengths.data()));
+  }
+
   redisContext* context_;
 };
 
@@ -441,18 +468,50 @@ TEST(HostileInputTest, EveryHostileRequestIsRefusedAndRedisKeysStayWellFormed) {
   ASSERT_TRUE(pair.analytics().GetReadStats(Context().get(), get, &stats).ok());
   EXPECT_EQ(stats.reads(), static_cast<int64_t>(accepted_count));
 
-  // Redis holds exactly the keys the accepted reads make, nothing with a stray byte.
+  // Redis holds exactly the keys the accepted reads make, nothing with a stray byte. A read's dedup
+  // marker is a field of one of the hashes `test:dedup:{W}:{slot}:{shard}` of the slot current
+  // when it was recorded: this slot or, should the test straddle a slot's end, the one before.
+  // Beside them, each slot's shard count and (once it has markers) marker count, and the end of
+  // the lookups of older releases' one-key markers.
   Redis redis(pair.redis().port());
   const std::vector<std::string> keys = redis.Strings({"KEYS", "*"});
-  std::set<std::string> expected = {"test:reads:hostile-target",
-                                    "test:readers:hostile-target",
-                                    "test:top:all",
-                                    "test:seen:hostile-target:ok-unknown",
-                                    "test:changes",
-                                    "test:changes:head"};
-  for (const AcceptedRead& read : accepted) {
-    expected.insert("test:seen:hostile-target:" + read.read_id);
+  std::set<std::string> expected = {
+      "test:reads:hostile-target", "test:readers:hostile-target", "test:top:all", "test:changes",
+      "test:changes:head",         "test:dedup:legacy-until"};
+  std::set<std::string> unmarked = {"ok-unknown"};
+  for (const AcceptedRead& read : accepted) unmarked.insert(read.read_id);
+  ASSERT_EQ(unmarked.size(), accepted_count) << "read_ids must be distinct";
+  std::set<std::string> dedup_hashes;
+  const absl::Time now = absl::Now();
+  for (const absl::Time at : {now, now - absl::Seconds(kDedupWindowSeconds)}) {
+    const std::string slot = DedupSlotPrefix("test:", kDedupWindowSeconds, at);
+    const std::string shards = redis.String({"GET", slot + "shards"});
+    if (shards.empty()) continue;
+    expected.insert(slot + "shards");
+    bool marked_here = false;
+    for (auto read_id = unmarked.begin(); read_id != unmarked.end();) {
+      const DedupMarkerAddress marker =
+          DedupMarkerAt(slot, std::stoll(shards), kArticleId, *read_id);
+      if (redis.String({"HEXISTS", marker.key, marker.field}) == "1") {
+        expected.insert(marker.key);
+        dedup_hashes.insert(marker.key);
+        marked_here = true;
+        read_id = unmarked.erase(read_id);
+      } else {
+        ++read_id;
+      }
+    }
+    if (marked_here) expected.insert(slot + "count");
   }
+  for (const std::string& read_id : unmarked) {
+    ADD_FAILURE() << "no dedup marker for read " << Printable(read_id);
+  }
+  // Those hashes hold the accepted reads' markers and nothing else.
+  std::size_t markers = 0;
+  for (const std::string& hash : dedup_hashes) {
+    markers += static_cast<std::size_t>(std::stoll(redis.String({"HLEN", hash})));
+  }
+  EXPECT_EQ(markers, accepted_count);
   const std::regex day_key("test:top:day:[0-9]{4}-[0-9]{2}-[0-9]{2}");
   std::set<std::string> actual;
   int day_keys = 0;

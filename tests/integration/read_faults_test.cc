@@ -1,6 +1,6 @@
 // Reads under faults: a retrying client drives ReadArticle through the pair while analytics-service
 // is killed, Redis is killed (append-only, fsync always) and content-service is stopped with
-// SIGTERM, each then restarted. From the log of every call's outcome and the dedup keys in Redis
+// SIGTERM, each then restarted. From the log of every call's outcome and the dedup markers in Redis
 // it checks that no acknowledged read was lost and none was counted twice, and reports how long
 // each fault took to heal.
 
@@ -18,7 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/dedup_markers.h"
 
 namespace newsroom::testing {
 namespace {
@@ -33,6 +36,8 @@ constexpr milliseconds kRetryBudget(20000);
 constexpr milliseconds kAttemptTimeout(2000);
 // How long each component stays down.
 constexpr milliseconds kOutage(1000);
+// analytics-service's default --dedup-window, which the pair runs with.
+constexpr std::int64_t kDedupWindowSeconds = 172800;
 
 enum class Outcome { kAcknowledged, kIndeterminate };
 
@@ -84,27 +89,70 @@ CallRecord ReadWithRetries(NewsroomPair& pair, const std::string& name, const st
   }
 }
 
-// Reads from `redis` with hiredis' argv form.
-std::vector<std::string> RedisKeysMatching(const RedisServer& redis, const std::string& pattern) {
-  std::unique_ptr<redisContext, decltype(&redisFree)> context(
-      redisConnect("127.0.0.1", redis.port()), &redisFree);
-  EXPECT_TRUE(context != nullptr && context->err == 0);
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    const char* argv[] = {"SCAN", cursor.c_str(), "MATCH", pattern.c_str(), "COUNT", "1000"};
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(
-        static_cast<redisReply*>(redisCommandArgv(context.get(), 6, argv, nullptr)),
-        &freeReplyObject);
-    EXPECT_TRUE(reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2);
-    if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) break;
-    cursor.assign(reply->element[0]->str, reply->element[0]->len);
-    for (std::size_t i = 0; i < reply->element[1]->elements; ++i) {
-      keys.emplace_back(reply->element[1]->element[i]->str, reply->element[1]->element[i]->len);
+// A connection to `redis`, its commands in hiredis' argv form (binary-safe: dedup marker fields
+// are binary).
+class RedisClient final {
+ public:
+  explicit RedisClient(const RedisServer& redis)
+      : context_(redisConnect("127.0.0.1", redis.port()), &redisFree) {
+    EXPECT_TRUE(context_ != nullptr && context_->err == 0);
+  }
+
+  // A string or status reply's text, an integer reply's digits, "" for nil; an error or another
+  // kind of reply fails the test.
+  std::string Command(const std::vector<std::string>& argv) {
+    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(Run(argv), &freeReplyObject);
+    if (reply == nullptr) {
+      ADD_FAILURE() << argv.front() << ": no reply";
+      return "";
     }
-  } while (cursor != "0");
-  return keys;
-}
+    switch (reply->type) {
+      case REDIS_REPLY_INTEGER:
+        return std::to_string(reply->integer);
+      case REDIS_REPLY_STRING:
+      case REDIS_REPLY_STATUS:
+        return std::string(reply->str, reply->len);
+      case REDIS_REPLY_NIL:
+        return "";
+      default:
+        ADD_FAILURE() << argv.front() << ": unexpected reply type " << reply->type
+                      << (reply->str != nullptr ? ": " + std::string(reply->str, reply->len) : "");
+        return "";
+    }
+  }
+
+  // Every key matching `pattern`, by SCAN.
+  std::vector<std::string> KeysMatching(const std::string& pattern) {
+    std::vector<std::string> keys;
+    std::string cursor = "0";
+    do {
+      std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(
+          Run({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}), &freeReplyObject);
+      EXPECT_TRUE(reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2);
+      if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) break;
+      cursor.assign(reply->element[0]->str, reply->element[0]->len);
+      for (std::size_t i = 0; i < reply->element[1]->elements; ++i) {
+        keys.emplace_back(reply->element[1]->element[i]->str, reply->element[1]->element[i]->len);
+      }
+    } while (cursor != "0");
+    return keys;
+  }
+
+ private:
+  redisReply* Run(const std::vector<std::string>& argv) {
+    if (context_ == nullptr || context_->err != 0) return nullptr;
+    std::vector<const char*> args;
+    std::vector<std::size_t> lengths;
+    for (const std::string& arg : argv) {
+      args.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    return static_cast<redisReply*>(redisCommandArgv(context_.get(), static_cast<int>(args.size()),
+                                                     args.data(), lengths.data()));
+  }
+
+  std::unique_ptr<redisContext, decltype(&redisFree)> context_;
+};
 
 std::int64_t CountedReads(NewsroomPair& pair, const std::string& name) {
   analytics_v1::GetReadStatsRequest request;
@@ -191,15 +239,30 @@ TEST(ReadFaultsTest, NoAcknowledgedReadIsLostOrCountedTwiceAcrossRestarts) {
   EXPECT_TRUE(Eventually(count_settles, std::chrono::seconds(30)));
   const std::int64_t final_count = CountedReads(pair, name);
 
-  // Every read counted leaves its dedup key `test:seen:{article}:{read_id}`.
-  const std::string seen_prefix = std::string("test:seen:") + kArticleId + ":";
-  std::set<std::string> seen;
-  for (const std::string& key : RedisKeysMatching(pair.redis(), seen_prefix + "*")) {
-    seen.insert(key.substr(seen_prefix.size()));
-  }
+  // Every read counted leaves its dedup marker: a field of one of the hashes
+  // `test:dedup:{W}:{slot}:{shard}` of the slot current when it was counted, this slot's or, should
+  // the drill straddle a slot's end, the one before.
+  RedisClient redis(pair.redis());
+  const absl::Time now = absl::Now();
+  const auto marked = [&](const std::string& read_id) {
+    for (const absl::Time at : {now, now - absl::Seconds(kDedupWindowSeconds)}) {
+      const std::string slot = DedupSlotPrefix("test:", kDedupWindowSeconds, at);
+      const std::string shards = redis.Command({"GET", slot + "shards"});
+      if (shards.empty()) continue;
+      const DedupMarkerAddress marker =
+          DedupMarkerAt(slot, std::stoll(shards), kArticleId, read_id);
+      if (redis.Command({"HEXISTS", marker.key, marker.field}) == "1") return true;
+    }
+    return false;
+  };
   std::size_t lost = 0;
-  for (const std::string& read_id : acknowledged) lost += seen.count(read_id) == 0 ? 1 : 0;
-  const std::int64_t duplicated = final_count - static_cast<std::int64_t>(seen.size());
+  for (const std::string& read_id : acknowledged) lost += marked(read_id) ? 0 : 1;
+  // The drill's article is the only one: every marker in Redis is one of its reads.
+  std::int64_t markers = 0;
+  for (const std::string& key : redis.KeysMatching("test:dedup:*")) {
+    if (redis.Command({"TYPE", key}) == "hash") markers += std::stoll(redis.Command({"HLEN", key}));
+  }
+  const std::int64_t duplicated = final_count - markers;
 
   std::printf(
       "fault drill: %zu calls (%zu retried), %zu acknowledged, %zu indeterminate; final count "
