@@ -18,9 +18,10 @@ namespace newsroom::analytics {
 //   always finds it (and one up to two windows later may). A slot's hashes expire at the end of
 //   the slot after it.
 // - A slot's markers are spread over `shards` hashes by a digest of (article, read_id), so that
-//   each hash stays small enough for Redis's compact listpack encoding (128 fields by default).
-//   The shard count is fixed when the slot's first read is recorded, from how many markers the
-//   slot before it took, so it follows the rate of reads a window at a time.
+//   each hash stays small: within Redis's compact listpack encoding (hash-max-listpack-entries,
+//   512 by default), and short to scan. The shard count is fixed when the slot's first read is
+//   recorded, from how many markers the slot before it took, so it follows the rate of reads a
+//   window at a time.
 struct DedupSlot {
   int64_t seconds = 0;  // the slot's length: the dedup window
   int64_t index = 0;    // whole slots since the Unix epoch
@@ -46,14 +47,15 @@ inline constexpr std::size_t kDedupFieldBytes = 12;
 // their 96-bit fields collide in the same shard, which never happens in practice.
 [[nodiscard]] DedupMarker DedupMarkerOf(absl::string_view article_id, absl::string_view read_id);
 
-// Shard counts are powers of two between these. The floor keeps a quiet deployment's first slot
-// from piling its markers into a few large hashes; past the ceiling (about 268 million markers a
-// slot, some 1 500 reads/s over a 48 h window) hashes outgrow the compact encoding and a marker
-// costs about 80 bytes instead of 20.
+// Shard counts are powers of two between these. The floor keeps a first slot (after a deployment
+// or an upgrade, sized by nothing) from piling its markers into a few large hashes; past the
+// ceiling (about 2.1 billion markers a slot, some 12 000 reads/s over a 48 h window) hashes outgrow
+// the compact encoding and a marker costs about 70 bytes instead of 21.
 inline constexpr int64_t kMinDedupShards = 1024;
 inline constexpr int64_t kMaxDedupShards = int64_t{1} << 22;
-// Markers a shard is sized for: half of Redis's default hash-max-listpack-entries, so a slot can
-// take twice the reads of the slot before it and keep its hashes compact.
+// Markers a shard is sized for: an eighth of Redis's default hash-max-listpack-entries (512), so a
+// slot can take eight times the reads of the slot before it and keep its hashes compact, and a
+// lookup scans a short listpack.
 inline constexpr int64_t kDedupMarkersPerShard = 64;
 
 // Where the record script puts and looks for markers right now.

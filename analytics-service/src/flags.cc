@@ -43,10 +43,10 @@ ABSL_FLAG(std::string, max_watchers, "1000",
           "WatchReadStats streams open at once, each watching up to 100 articles; more are refused "
           "with RESOURCE_EXHAUSTED (env ANALYTICS_MAX_WATCHERS)");
 ABSL_FLAG(std::string, dedup_window, "48h",
-          "how long a read_id is remembered, so that a retry of it counts once; every read keeps "
-          "a marker this long in Redis (about 180 bytes), whole seconds from 1m to 720h. "
-          "content-service's --max_pending_read_age must stay well inside it (env "
-          "ANALYTICS_DEDUP_WINDOW)");
+          "how long a read_id is remembered at least (at most twice that), so that a retry of it "
+          "counts once; every read keeps a marker of about 21 bytes in Redis for one to two "
+          "windows; whole seconds from 1m to 720h, the same on every replica. content-service's "
+          "--max_pending_read_age must stay well inside it (env ANALYTICS_DEDUP_WINDOW)");
 ABSL_FLAG(std::string, reader_hash_key_file, "",
           "file holding the reader-id HMAC key, or the key itself in env READER_HASH_KEY; without "
           "either, a random key is created once and kept in Redis (env READER_HASH_KEY_FILE)");

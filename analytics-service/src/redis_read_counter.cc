@@ -117,27 +117,31 @@ end
 return out
 )lua";
 
-// Fixes the current slot's shard count if no process has yet (from the markers the previous slot
-// took: the first slot after an upgrade has none counted, so it goes by the keys in Redis, most of
-// them then older-release markers), and starts the older-release lookups' one window if no process
-// of this release has run here yet. Returns {this slot's shard count, the previous slot's (0 if it
-// has none), unix time until which to look for older-release markers}.
+// Fixes the current slot's shard count if no process has yet, from the markers the previous slot
+// took (a slot after none, as after a deployment or an upgrade, gets the fewest), and, on a
+// process's first call, moves the end of the older-release lookups to at least ARGV[5]: any
+// process start may follow a rollback to a release that wrote one key per read. Returns {this
+// slot's shard count, the previous slot's (0 if it has none), unix time until which to look for
+// older-release markers}.
 // KEYS: this slot's shard count, the previous slot's shard count, the previous slot's marker
 //       count, the older-release lookups' end.
 // ARGV: fewest shards, most shards, markers a shard is sized for, this slot's expiry (unix time),
-//       the older-release lookups' end if none is set.
+//       the older-release lookups' end from now, whether this is the process's first call (0/1).
 constexpr char kDedupSlotScript[] = R"lua(
 local shards = tonumber(redis.call('GET', KEYS[1]) or '')
 if not shards then
-  local markers = tonumber(redis.call('GET', KEYS[3]) or '') or redis.call('DBSIZE')
+  local markers = tonumber(redis.call('GET', KEYS[3]) or '') or 0
   local most, per_shard = tonumber(ARGV[2]), tonumber(ARGV[3])
   shards = tonumber(ARGV[1])
   while shards < most and shards * per_shard < markers do shards = shards * 2 end
   redis.call('SET', KEYS[1], shards, 'EXAT', ARGV[4])
 end
-redis.call('SET', KEYS[4], ARGV[5], 'NX')
-return {shards, tonumber(redis.call('GET', KEYS[2]) or '0') or 0,
-        tonumber(redis.call('GET', KEYS[4])) or 0}
+local legacy_until = tonumber(redis.call('GET', KEYS[4]) or '') or 0
+if ARGV[6] == '1' and legacy_until < tonumber(ARGV[5]) then
+  legacy_until = tonumber(ARGV[5])
+  redis.call('SET', KEYS[4], legacy_until)
+end
+return {shards, tonumber(redis.call('GET', KEYS[2]) or '') or 0, legacy_until}
 )lua";
 
 // Reads the change log: its id, its head, and with a start position the articles changed at or
@@ -297,10 +301,13 @@ absl::Status RedisReadCounter::LoadScripts(RedisConnection& connection) {
 
 std::optional<DedupLayout> RedisReadCounter::CachedLayoutAt(absl::Time now) {
   absl::MutexLock lock(&layout_mu_);
-  // Refreshed every minute, not only when the slot changes, so that a previous slot that another
-  // replica (its clock a little behind) fixed after we looked is soon looked in too.
+  // Refreshed every minute, not only when the slot changes, and every few seconds while the
+  // previous slot has no markers: a replica whose clock is a little behind may still be marking
+  // reads there, and they must soon be looked up too.
+  const absl::Duration refresh =
+      layout_.layout.previous_shards == 0 ? absl::Seconds(5) : absl::Minutes(1);
   if (layout_.layout.slot != DedupSlotAt(now, options_.dedup_window) ||
-      now - layout_.read_at >= absl::Minutes(1)) {
+      now - layout_.read_at >= refresh) {
     return std::nullopt;
   }
   DedupLayout layout = layout_.layout;
@@ -308,7 +315,12 @@ std::optional<DedupLayout> RedisReadCounter::CachedLayoutAt(absl::Time now) {
   return layout;
 }
 
-RedisCommand RedisReadCounter::LayoutCommand(absl::Time now) const {
+RedisCommand RedisReadCounter::LayoutCommand(absl::Time now) {
+  bool first;
+  {
+    absl::MutexLock lock(&layout_mu_);
+    first = !layout_read_;
+  }
   const DedupSlot slot = DedupSlotAt(now, options_.dedup_window);
   const DedupSlot previous{.seconds = slot.seconds, .index = slot.index - 1};
   return {"EVALSHA", DedupSlotSha(), "4", keys_.DedupShards(slot), keys_.DedupShards(previous),
@@ -316,8 +328,8 @@ RedisCommand RedisReadCounter::LayoutCommand(absl::Time now) const {
           absl::StrCat(kMaxDedupShards), absl::StrCat(kDedupMarkersPerShard),
           absl::StrCat(slot.ExpiresAt()),
           // Older releases kept a marker for one window from each read: look for them that long
-          // after the first process of this release ran here, and an hour more for the rollout.
-          absl::StrCat(absl::ToUnixSeconds(now) + slot.seconds + 3600)};
+          // after this process started, and an hour more for the rest of a rolling upgrade.
+          absl::StrCat(absl::ToUnixSeconds(now) + slot.seconds + 3600), first ? "1" : "0"};
 }
 
 absl::StatusOr<DedupLayout> RedisReadCounter::StoreLayout(const redisReply& reply, absl::Time now) {
@@ -344,6 +356,9 @@ absl::StatusOr<DedupLayout> RedisReadCounter::StoreLayout(const redisReply& repl
                             .legacy_until = *legacy_until,
                             .read_at = now};
   absl::MutexLock lock(&layout_mu_);
+  layout_read_ = true;
+  // Another worker may have stored a newer layout meanwhile (this one asked before a slot ended).
+  if (now < layout_.read_at) return cached.layout;
   if (layout_.layout.slot != cached.layout.slot || layout_.layout.legacy != cached.layout.legacy ||
       layout_.layout.previous_shards != cached.layout.previous_shards) {
     log::Info(absl::StrCat("dedup markers: slot ", cached.layout.slot.index, " (",
@@ -354,6 +369,17 @@ absl::StatusOr<DedupLayout> RedisReadCounter::StoreLayout(const redisReply& repl
   }
   layout_ = cached;
   return cached.layout;
+}
+
+void RedisReadCounter::LogLayoutError(const absl::Status& status, absl::Time now) {
+  {
+    absl::MutexLock lock(&layout_mu_);
+    // Every batch asks again until the layout can be read, so at most one line a minute.
+    if (now - layout_error_logged_ < absl::Minutes(1)) return;
+    layout_error_logged_ = now;
+  }
+  log::Error(absl::StrCat("cannot read the dedup marker layout from Redis, so reads fail: ",
+                          status.ToString()));
 }
 
 std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
@@ -682,6 +708,7 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
         layout = *stored;
       } else {
         layout_failed = stored.status();
+        LogLayoutError(layout_failed, now);
       }
     }
   }
@@ -690,6 +717,10 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
   if (layout.has_value()) record_calls = RecordCalls(reads, *layout);
   for (RecordCall& call : record_calls) commands.push_back(std::move(call.command));
 
+  if (commands.empty()) {  // only reads, and no layout to record them with
+    for (Job& job : jobs) std::move(job).Fail(layout_failed);
+    return;
+  }
   absl::StatusOr<Replies> replies = timed_pipeline(commands);
   if (!replies.ok() && reused) {
     // A connection that sat idle may be stale (Redis restarted, or a proxy dropped it). Every

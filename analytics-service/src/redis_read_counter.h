@@ -139,8 +139,10 @@ class RedisReadCounter final : public ReadCounter {
   // minute before; otherwise LayoutCommand asks Redis for it (fixing the slot's shard count if
   // no process has yet) and StoreLayout reads and caches the reply.
   [[nodiscard]] std::optional<DedupLayout> CachedLayoutAt(absl::Time now);
-  [[nodiscard]] RedisCommand LayoutCommand(absl::Time now) const;
+  [[nodiscard]] RedisCommand LayoutCommand(absl::Time now);
   [[nodiscard]] absl::StatusOr<DedupLayout> StoreLayout(const redisReply& reply, absl::Time now);
+  // Logs why the layout could not be read, at most once a minute.
+  void LogLayoutError(const absl::Status& status, absl::Time now);
   void Enqueue(Job job);
   void WorkerLoop();
   // Sends the work of `jobs` as one pipeline and completes each job.
@@ -156,6 +158,10 @@ class RedisReadCounter final : public ReadCounter {
   };
   absl::Mutex layout_mu_;
   CachedLayout layout_ ABSL_GUARDED_BY(layout_mu_);
+  // Whether this process has read a layout yet (its first ask also extends the older-release
+  // lookups).
+  bool layout_read_ ABSL_GUARDED_BY(layout_mu_) = false;
+  absl::Time layout_error_logged_ ABSL_GUARDED_BY(layout_mu_) = absl::InfinitePast();
   // The id this process gives the change log when it finds none (random, so that a lost log is
   // never mistaken for the one it replaces).
   const std::string change_log_id_;

@@ -294,9 +294,10 @@ TEST_F(RedisReadCounterTest, ASlotsShardsFollowThePreviousSlotsMarkers) {
   }
 }
 
-// A slot after none (a new deployment, or right after an upgrade from one-key markers) is sized
-// by the keys already in Redis, most of them the older release's markers then.
-TEST_F(RedisReadCounterTest, AFirstSlotIsSizedByTheKeysInRedis) {
+// A slot after one with no markers (a new deployment, or right after an upgrade from one-key
+// markers) gets the fewest shards, however many keys Redis holds (they may be another
+// application's).
+TEST_F(RedisReadCounterTest, ASlotAfterNoneGetsTheFewestShards) {
   for (int i = 0; i < 200000; i += 1000) {
     RedisCommand mset = {"MSET"};
     for (int k = i; k < i + 1000; ++k) {
@@ -307,14 +308,94 @@ TEST_F(RedisReadCounterTest, AFirstSlotIsSizedByTheKeysInRedis) {
   }
   auto counter = MakeCounter(/*pool_size=*/1);
   ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "new")}).ok());
-  // 200 000 / 64 = 3 125 shards: 4 096.
   const DedupSlot slot = DedupSlotAt(absl::Now(), kDefaultDedupWindow);
-  EXPECT_EQ(Redis({"GET", absl::StrCat("newsroom:dedup:172800:", slot.index, ":shards")}), "4096");
+  EXPECT_EQ(Redis({"GET", absl::StrCat("newsroom:dedup:172800:", slot.index, ":shards")}), "1024");
+}
+
+// While the previous slot has no markers, the layout is read again within seconds: a replica
+// whose clock is a little behind may mark reads there after this one looked.
+TEST_F(RedisReadCounterTest, AnEmptyPreviousSlotIsLookedAtAgainSoon) {
+  const absl::Duration window = absl::Minutes(10);
+  const DedupSlot now = DedupSlotAt(absl::Now(), window);
+  absl::Time clock = absl::FromUnixSeconds(now.index * 600 + 1);
+  auto ahead = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
+  ASSERT_TRUE(RecordNow(*ahead, {MakeRead("a", "1")}).ok());  // slot `now`, none before it
+
+  // The replica behind, still in the previous slot, marks a read there.
+  absl::Time behind_clock = absl::FromUnixSeconds(now.index * 600 - 1);
+  auto behind = MakeCounter(/*pool_size=*/1, window, [&behind_clock] { return behind_clock; });
+  ASSERT_TRUE(RecordNow(*behind, {MakeRead("a", "2")}).ok());
+
+  // A retry of it through the first, 6 s later, finds it.
+  clock += absl::Seconds(6);
+  const auto retry = RecordNow(*ahead, {MakeRead("a", "2")});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_THAT(Summaries(*retry), ElementsAre(ElementsAre(2, 0, 1)));
+}
+
+// Each process's start looks up older releases' markers for a window and an hour again, since
+// it may follow a rollback to such a release (which then wrote one key per read).
+TEST_F(RedisReadCounterTest, AProcessStartLooksUpOlderMarkersAgain) {
+  const absl::Duration window = absl::Minutes(10);
+  const absl::Time started = absl::Now();
+  Redis({"SET", "newsroom:dedup:legacy-until", absl::StrCat(absl::ToUnixSeconds(started) - 1)});
+  Redis({"SET", "newsroom:seen:a:during-rollback", "1", "EX", "600"});
+  auto counter = MakeCounter(/*pool_size=*/1, window);
+  const auto retry = RecordNow(*counter, {MakeRead("a", "during-rollback")});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_THAT(Summaries(*retry), ElementsAre(ElementsAre(0, 0, 1)));
+  EXPECT_GE(std::stoll(Redis({"GET", "newsroom:dedup:legacy-until"})),
+            absl::ToUnixSeconds(started) + 600 + 3600);
+}
+
+// The layout script's cache may be flushed too: the next slot's first call loads it again.
+TEST_F(RedisReadCounterTest, ReloadsTheLayoutScriptAfterScriptFlush) {
+  const absl::Duration window = absl::Minutes(10);
+  const DedupSlot now = DedupSlotAt(absl::Now(), window);
+  absl::Time clock = absl::FromUnixSeconds(now.index * 600 + 599);
+  auto counter = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "1")}).ok());
+  Redis({"SCRIPT", "FLUSH"});
+  clock += absl::Seconds(2);  // the next slot: its layout is asked for first
+  const auto outcomes = RecordNow(*counter, {MakeRead("a", "1"), MakeRead("a", "2")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  EXPECT_THAT(Summaries(*outcomes), ElementsAre(ElementsAre(1, 0, 1), ElementsAre(2, 0, 0)));
+}
+
+// A layout Redis cannot give (here a key of the wrong type where a slot's shard count belongs)
+// fails the reads, with the error reply counted once a batch, and counts nothing.
+TEST_F(RedisReadCounterTest, AnUnreadableLayoutFailsTheReads) {
+  std::array<metrics::Counter, std::size(kErrorReplyKinds)> by_kind;
+  RedisReadCounterOptions options;
+  options.connection = ConnectionOptions();
+  options.pool_size = 1;
+  for (std::size_t kind = 0; kind < by_kind.size(); ++kind) {
+    options.metrics.error_replies[kind] = &by_kind[kind];
+  }
+  RedisReadCounter counter(options);
+  const DedupSlot slot = DedupSlotAt(absl::Now(), kDefaultDedupWindow);
+  Redis({"HSET", absl::StrCat("newsroom:dedup:172800:", slot.index, ":shards"), "f", "v"});
+  const auto failed = RecordNow(counter, {MakeRead("a", "1"), MakeRead("b", "1")});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInternal) << failed.status();
+  const auto* wrongtype =
+      std::find(std::begin(kErrorReplyKinds), std::end(kErrorReplyKinds), "wrongtype");
+  EXPECT_EQ(by_kind[static_cast<std::size_t>(wrongtype - std::begin(kErrorReplyKinds))].value(),
+            1u);
+  std::uint64_t all = 0;
+  for (const metrics::Counter& kind : by_kind) all += kind.value();
+  EXPECT_EQ(all, 1u);
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:a"}), "");
+
+  // A shard count that is not a power of two was not written by us: refused too.
+  Redis({"SET", absl::StrCat("newsroom:dedup:172800:", slot.index, ":shards"), "1000"});
+  const auto refused = RecordNow(counter, {MakeRead("a", "1")});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInternal) << refused.status();
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:a"}), "");
 }
 
 // After an upgrade, a retry of a read that an older release marked with its own key (SET NX EX,
-// one key a read) is still a duplicate, for one window and an hour after the first process of
-// this release ran; the older keys are only read, never written.
+// one key a read) is still a duplicate, for one window and an hour after a process of this
+// release started; the older keys are only read, never written.
 TEST_F(RedisReadCounterTest, OlderReleasesMarkersAreDuplicatesForOneWindow) {
   const absl::Duration window = absl::Minutes(10);
   Redis({"SET", "newsroom:seen:a:old", "1", "EX", "600"});
@@ -334,10 +415,9 @@ TEST_F(RedisReadCounterTest, OlderReleasesMarkersAreDuplicatesForOneWindow) {
   EXPECT_GE(until, absl::ToUnixSeconds(started) + 600 + 3600);
   EXPECT_LE(until, absl::ToUnixSeconds(started) + 600 + 3600 + 5);
 
-  // A later process does not move that end.
+  // The process's later asks (here, in later slots) do not move that end; only a start does.
   clock = absl::FromUnixSeconds(until - 1);
-  auto later = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
-  ASSERT_TRUE(RecordNow(*later, {MakeRead("b", "1")}).ok());
+  ASSERT_TRUE(RecordNow(*counter, {MakeRead("b", "1")}).ok());
   EXPECT_EQ(Redis({"GET", "newsroom:dedup:legacy-until"}), absl::StrCat(until));
 
   // Past it, the older key is no longer looked up (Redis still holds it here: its clock did not
@@ -394,6 +474,11 @@ TEST_F(RedisReadCounterTest, OneScriptCallPerChunkAndOneUniqueCountPerArticle) {
   EXPECT_EQ(Calls("pfcount"), 6);
   EXPECT_EQ(Calls("hsetnx"), 901);
   EXPECT_EQ(Calls("set"), 0);  // nothing marks a read with a key of its own any more
+  // The slot's count: the warm-up read and the 900 new ones, not the duplicate.
+  EXPECT_EQ(
+      Redis({"GET", absl::StrCat("newsroom:dedup:172800:",
+                                 DedupSlotAt(absl::Now(), kDefaultDedupWindow).index, ":count")}),
+      "901");
   for (int i = 0; i < 900; ++i) {
     EXPECT_EQ((*outcomes)[i].counts.reads, i / 3 + 1) << i;
     EXPECT_FALSE((*outcomes)[i].duplicate) << i;

@@ -496,6 +496,56 @@ def check_resources(overlay):
     return out
 
 
+_REDIS_SIZE = re.compile(r"(\d+)(k|kb|m|mb|g|gb)?", re.IGNORECASE)
+_REDIS_UNIT = {None: 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3,
+               "gb": 1024**3}
+
+
+def redis_maxmemory(conf):
+    """The maxmemory a redis.conf sets, in bytes (Redis's own units: mb is MiB), or None."""
+    value = None
+    for line in conf.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0].lower() == "maxmemory":
+            match = _REDIS_SIZE.fullmatch(words[1])
+            value = int(match.group(1)) * _REDIS_UNIT[(match.group(2) or "").lower() or None] \
+                if match else -1
+    return value
+
+
+def check_redis_memory(overlay):
+    """An in-cluster Redis's memory limit is at least twice its maxmemory: a full Redis holds
+    about 1.44 times maxmemory resident (the dedup markers' small hashes grow together and leave
+    the allocator's pages part-used) and an append-only-file rewrite's copied pages up to 0.36
+    times more (bench/redis-fill; docs/operations.md, "Redis memory")."""
+    out = []
+    configs = {(namespace_of(c), (c.get("metadata") or {}).get("name")): c["data"]["redis.conf"]
+               for c in of_kind(overlay.objs, "ConfigMap")
+               if "redis.conf" in (c.get("data") or {})}
+    for workload, template in pod_templates(overlay.objs):
+        if app_name(workload, template) != "redis":
+            continue
+        spec = template.get("spec") or {}
+        mounted = [configs.get((namespace_of(workload), (v.get("configMap") or {}).get("name")))
+                   for v in spec.get("volumes") or []]
+        mounted = [conf for conf in mounted if conf is not None]
+        if len(mounted) != 1:
+            out.append(f"{describe(workload)}: {len(mounted)} redis.conf mounted, want 1")
+            continue
+        maxmemory = redis_maxmemory(mounted[0])
+        if maxmemory is None or maxmemory <= 0:
+            out.append(f"{describe(workload)}: redis.conf sets no usable maxmemory")
+            continue
+        for where, container in all_containers(spec):
+            if container.get("name") != "redis":
+                continue
+            limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+            if limit is None or parse_quantity(limit) < 2 * maxmemory:
+                out.append(f"{describe(workload)} {where}: memory limit {limit} is under twice "
+                           f"maxmemory ({maxmemory} bytes)")
+    return out
+
+
 # --- 5. images ---------------------------------------------------------------------------------
 
 
@@ -962,8 +1012,8 @@ def check_network(overlay):
 
 
 CHECKS = (check_pod_security, check_namespaces, check_probes, check_drain, check_resources,
-          check_images, check_prod, check_dev, check_network, check_services, check_references,
-          check_stores)
+          check_redis_memory, check_images, check_prod, check_dev, check_network, check_services,
+          check_references, check_stores)
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -1062,6 +1112,9 @@ class RenderedOverlaysTest(NeedsRenderedOverlays):
     def test_resources(self):
         self._assert_clean(check_resources)
 
+    def test_redis_memory_limit_holds_a_full_redis(self):
+        self._assert_clean(check_redis_memory)
+
     def test_images_pinned(self):
         self._assert_clean(check_images)
 
@@ -1134,6 +1187,14 @@ def pod_context(objs, workload):
 
 def resources(objs, workload, kind):
     return container(objs, workload)["resources"][kind]
+
+
+def redis_conf(objs, edit):
+    """Applies `edit` to the text of every rendered redis.conf."""
+    for config in of_kind(objs, "ConfigMap"):
+        data = config.get("data") or {}
+        if "redis.conf" in data:
+            data["redis.conf"] = edit(data["redis.conf"])
 
 
 def add_init_container(objs, workload, **fields):
@@ -1238,6 +1299,12 @@ BREAKS = [
      lambda o: resources(o, CONTENT, "requests").update(cpu="600m")),
     ("prod", check_resources, "'12 cores' is not a Kubernetes quantity",
      lambda o: resources(o, CONTENT, "requests").update(cpu="12 cores")),
+    ("prod", check_redis_memory, "memory limit 500Mi is under twice maxmemory",
+     lambda o: resources(o, REDIS, "limits").update(memory="500Mi")),
+    ("dev", check_redis_memory, "memory limit 512Mi is under twice maxmemory (314572800 bytes)",
+     lambda o: redis_conf(o, lambda conf: conf.replace("maxmemory 256mb", "maxmemory 300mb"))),
+    ("dev", check_redis_memory, "redis.conf sets no usable maxmemory",
+     lambda o: redis_conf(o, lambda conf: conf.replace("maxmemory 256mb", "maxmemory lots"))),
     ("prod", check_resources, "initContainer migrate: no memory limit",
      lambda o: add_init_container(o, ANALYTICS, image="busybox:1.36",
                                   resources={"requests": {"cpu": "1m", "memory": "1Mi"}})),
@@ -1376,6 +1443,7 @@ BREAKS = [
 # Changes that must NOT be reported: each rule holds where it says, and no further.
 HARMLESS = [
     ("dev", check_resources, lambda o: resources(o, CONTENT, "limits").pop("cpu")),
+    ("prod", check_redis_memory, lambda o: resources(o, REDIS, "limits").update(memory="1Gi")),
     ("dev", check_drain,  # the default 10s, + 5s
      lambda o: (env(o, ANALYTICS, "ANALYTICS_SHUTDOWN_DRAIN", None),
                 pod_spec(o, ANALYTICS).update(terminationGracePeriodSeconds=15))),
@@ -1597,6 +1665,14 @@ class ParsingTest(unittest.TestCase):
         for bad in ("", "1 Gi", "Mi", "1mi", "1.2.3", "one", True):
             with self.subTest(bad=bad):
                 self.assertRaises(ValueError, parse_quantity, bad)
+
+    def test_redis_sizes(self):
+        cases = [("maxmemory 256mb", 256 * 2**20), ("maxmemory 1gb", 2**30), ("maxmemory 1g", 10**9),
+                 ("# maxmemory 1gb\nmaxmemory 100", 100), ("MAXMEMORY 2KB", 2048), ("save ''", None),
+                 ("maxmemory lots", -1)]
+        for text, want in cases:
+            with self.subTest(text=text):
+                self.assertEqual(redis_maxmemory(text), want)
 
     def test_durations(self):
         cases = [("10s", 10), ("1m", 60), ("1m30s", 90), ("1.5s", Fraction(3, 2)), ("0", 0),
