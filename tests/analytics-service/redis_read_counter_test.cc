@@ -99,6 +99,14 @@ class RedisReadCounterTest : public ::testing::Test {
     return result;
   }
 
+  // Records one read of article "a" now; returns its {reads, unique readers, duplicate}.
+  static std::vector<int64_t> RecordOfA(ReadCounter& counter, absl::string_view read_id) {
+    absl::StatusOr<std::vector<RecordOutcome>> outcomes =
+        RecordNow(counter, {MakeRead("a", std::string(read_id))});
+    EXPECT_TRUE(outcomes.ok()) << outcomes.status();
+    return outcomes.ok() ? Summaries(*outcomes).front() : std::vector<int64_t>();
+  }
+
   // Runs one command on a connection of the test's own; returns its reply as a string ("" for
   // nil, the number for an integer).
   std::string Redis(const RedisCommand& command) {
@@ -232,12 +240,7 @@ TEST_F(RedisReadCounterTest, RetriesAreDuplicatesForAtLeastTheWindow) {
   const DedupSlot now = DedupSlotAt(absl::Now(), window);
   absl::Time clock = absl::FromUnixSeconds(now.index * 600 + 599);  // the slot's last second
   auto counter = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
-  const auto record = [&](absl::string_view read_id) {
-    absl::StatusOr<std::vector<RecordOutcome>> outcomes =
-        RecordNow(*counter, {MakeRead("a", std::string(read_id))});
-    EXPECT_TRUE(outcomes.ok()) << outcomes.status();
-    return outcomes.ok() ? Summaries(*outcomes).front() : std::vector<int64_t>();
-  };
+  const auto record = [&](absl::string_view read_id) { return RecordOfA(*counter, read_id); };
   EXPECT_THAT(record("1"), ElementsAre(1, 0, 0));
   EXPECT_THAT(record("1"), ElementsAre(1, 0, 1));
   const testing::DedupMarkerAddress marker = MarkerIn(now, "a", "1");
@@ -402,12 +405,7 @@ TEST_F(RedisReadCounterTest, OlderReleasesMarkersAreDuplicatesForOneWindow) {
   const absl::Time started = absl::Now();
   absl::Time clock = started;
   auto counter = MakeCounter(/*pool_size=*/1, window, [&clock] { return clock; });
-  const auto record = [&](absl::string_view read_id) {
-    absl::StatusOr<std::vector<RecordOutcome>> outcomes =
-        RecordNow(*counter, {MakeRead("a", std::string(read_id))});
-    EXPECT_TRUE(outcomes.ok()) << outcomes.status();
-    return outcomes.ok() ? Summaries(*outcomes).front() : std::vector<int64_t>();
-  };
+  const auto record = [&](absl::string_view read_id) { return RecordOfA(*counter, read_id); };
   EXPECT_THAT(record("old"), ElementsAre(0, 0, 1));
   EXPECT_THAT(record("new"), ElementsAre(1, 0, 0));
   EXPECT_EQ(Redis({"EXISTS", "newsroom:seen:a:new"}), "0");
