@@ -683,7 +683,7 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
     }
   };
 
-  // Where the reads' markers go: known, or asked of Redis first (once a minute).
+  // Where the reads' markers go: known, or asked of Redis first (see CachedLayoutAt).
   std::optional<DedupLayout> layout;
   absl::Status layout_failed;
   if (!reads.empty()) {
