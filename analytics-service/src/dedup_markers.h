@@ -10,7 +10,7 @@ namespace newsroom::analytics {
 
 // Where a read's dedup marker lives. One key per read (the first layout) cost about 180 bytes a
 // read in Redis and made every read a new key in Redis's main dictionary; a marker is now a
-// 12-byte field of a small hash, about 20 bytes (docs/performance.md, "Dedup markers in small
+// 12-byte field of a small hash, about 21 bytes (docs/performance.md, "Dedup markers in small
 // hashes"):
 //
 // - Time is cut into slots as long as the dedup window. A read is marked in the slot current when

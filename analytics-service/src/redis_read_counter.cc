@@ -22,15 +22,16 @@ namespace {
 
 // Counts a batch of reads; each read atomically, at most once per (article, read_id). A read is
 // new when its dedup marker (see DedupSlot) is in neither this slot's nor the previous slot's hash
-// (nor, for one window after an upgrade, an older release's one-key marker) and HSETNX adds it:
-// then the article's total is INCRemented and the read is remembered for the article's rankings
-// and readers; otherwise it is a duplicate and changes nothing. Once per article per call, the
-// rankings get the article's new reads in one ZINCRBY each, the change log the article at its next
-// position (so that a reader of the log, behind WatchReadStatsChanges, finds it past any position
-// it has read), its readers one PFADD and one PFCOUNT (which recomputes a changed HyperLogLog: the
-// costliest step, so the point of batching). Each article runs under pcall: an error (say, a key
-// of the wrong type) fails that article's reads and no others. Keys all come in KEYS (Redis must
-// see every key a script touches); nothing is built from ARGV.
+// (nor, for a window and an hour after a process start, an older release's one-key marker) and
+// HSETNX adds it: then the article's total is INCRemented and the read is remembered for the
+// article's rankings and readers; otherwise it is a duplicate and changes nothing. Once per
+// article per call, the rankings get the article's new reads in one ZINCRBY each, the change log
+// the article at its next position (so that a reader of the log, behind WatchReadStatsChanges,
+// finds it past any position it has read), its readers one PFADD and one PFCOUNT (which
+// recomputes a changed HyperLogLog: the costliest step, so the point of batching). Each article
+// runs under pcall: an error (say, a key of the wrong type) fails that article's reads and no
+// others. Keys all come in KEYS (Redis must see every key a script touches); nothing is built from
+// ARGV.
 //   KEYS: top:all, the D day rankings, each of the A articles' reads and readers, the slot's marker
 //         count, the change log's head and the log, then P keys for each read (the articles' reads
 //         in article order): its shard of this slot, of the previous slot when ARGV says to look

@@ -57,7 +57,7 @@ struct RedisReadCounterOptions {
   // call's overhead once per this many reads.
   std::size_t max_reads_per_script = 256;
   // How long a read's dedup marker is looked up, at least (whole seconds, at least one; see
-  // DedupSlot). Every read recorded keeps a marker of about 20 bytes for 1 to 2 windows, so Redis's
+  // DedupSlot). Every read recorded keeps a marker of about 21 bytes for 1 to 2 windows, so Redis's
   // memory grows with reads per second times this.
   absl::Duration dedup_window = kDefaultDedupWindow;
   // The clock that picks the dedup slot (tests move it).
@@ -136,8 +136,9 @@ class RedisReadCounter final : public ReadCounter {
   [[nodiscard]] std::vector<RecordCall> RecordCalls(absl::Span<const Read* const> reads,
                                                     const DedupLayout& layout) const;
   // The marker layout for reads recorded at `now`, if read from Redis in this slot less than a
-  // minute before; otherwise LayoutCommand asks Redis for it (fixing the slot's shard count if
-  // no process has yet) and StoreLayout reads and caches the reply.
+  // minute before (5 s while the previous slot is empty); otherwise LayoutCommand asks Redis for
+  // it (fixing the slot's shard count if no process has yet) and StoreLayout reads and caches the
+  // reply.
   [[nodiscard]] std::optional<DedupLayout> CachedLayoutAt(absl::Time now);
   [[nodiscard]] RedisCommand LayoutCommand(absl::Time now);
   [[nodiscard]] absl::StatusOr<DedupLayout> StoreLayout(const redisReply& reply, absl::Time now);
@@ -150,7 +151,7 @@ class RedisReadCounter final : public ReadCounter {
 
   const RedisReadCounterOptions options_;
   const RedisKeys keys_;
-  // What CurrentLayout last read from Redis, and when.
+  // What StoreLayout last read from Redis, and when.
   struct CachedLayout {
     DedupLayout layout;
     int64_t legacy_until = 0;  // unix seconds
