@@ -129,20 +129,26 @@ return out
 // ARGV: fewest shards, most shards, markers a shard is sized for, this slot's expiry (unix time),
 //       the older-release lookups' end from now, whether this is the process's first call (0/1).
 constexpr char kDedupSlotScript[] = R"lua(
-local shards = tonumber(redis.call('GET', KEYS[1]) or '')
+-- A whole number stored at `key`, or nil (tonumber alone would take 'nan', 'inf' or '1e300').
+local function count_at(key)
+  local text = redis.call('GET', key)
+  if text and string.match(text, '^%d+$') and #text < 16 then return tonumber(text) end
+  return nil
+end
+local shards = count_at(KEYS[1])
 if not shards then
-  local markers = tonumber(redis.call('GET', KEYS[3]) or '') or 0
+  local markers = count_at(KEYS[3]) or 0
   local most, per_shard = tonumber(ARGV[2]), tonumber(ARGV[3])
   shards = tonumber(ARGV[1])
   while shards < most and shards * per_shard < markers do shards = shards * 2 end
   redis.call('SET', KEYS[1], shards, 'EXAT', ARGV[4])
 end
-local legacy_until = tonumber(redis.call('GET', KEYS[4]) or '') or 0
+local legacy_until = count_at(KEYS[4]) or 0
 if ARGV[6] == '1' and legacy_until < tonumber(ARGV[5]) then
   legacy_until = tonumber(ARGV[5])
   redis.call('SET', KEYS[4], legacy_until)
 end
-return {shards, tonumber(redis.call('GET', KEYS[2]) or '') or 0, legacy_until}
+return {shards, count_at(KEYS[2]) or 0, legacy_until}
 )lua";
 
 // Reads the change log: its id, its head, and with a start position the articles changed at or
@@ -719,7 +725,11 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
   for (RecordCall& call : record_calls) commands.push_back(std::move(call.command));
 
   if (commands.empty()) {  // only reads, and no layout to record them with
-    for (Job& job : jobs) std::move(job).Fail(layout_failed);
+    if (reported_down) {   // Redis did answer
+      log::Info(absl::StrCat("Redis at ", connection.address(), " reachable again"));
+      reported_down = false;
+    }
+    for (Job& job : jobs) std::move(job).Fail(layout_failed.ok() ? Unavailable() : layout_failed);
     return;
   }
   absl::StatusOr<Replies> replies = timed_pipeline(commands);

@@ -351,6 +351,17 @@ TEST_F(RedisReadCounterTest, AProcessStartLooksUpOlderMarkersAgain) {
             absl::ToUnixSeconds(started) + 600 + 3600);
 }
 
+// What is not a whole number where the end of those lookups belongs (Lua's tonumber would take
+// "nan" and never move it) is replaced on a process's start.
+TEST_F(RedisReadCounterTest, AGarbledEndOfOlderMarkerLookupsIsReplaced) {
+  Redis({"SET", "newsroom:dedup:legacy-until", "nan"});
+  Redis({"SET", "newsroom:seen:a:old", "1", "EX", "600"});
+  auto counter = MakeCounter(/*pool_size=*/1, absl::Minutes(10));
+  EXPECT_THAT(RecordOfA(*counter, "old"), ElementsAre(0, 0, 1));
+  EXPECT_GT(std::stoll(Redis({"GET", "newsroom:dedup:legacy-until"})),
+            absl::ToUnixSeconds(absl::Now()));
+}
+
 // The layout script's cache may be flushed too: the next slot's first call loads it again.
 TEST_F(RedisReadCounterTest, ReloadsTheLayoutScriptAfterScriptFlush) {
   const absl::Duration window = absl::Minutes(10);

@@ -20,7 +20,7 @@ expect '^redis-fill: redis-server [0-9]+\.[0-9.]+, appendfsync always maxmemory 
 # Full: it refused reads, so it holds fewer than were sent, and at most its bound. About 250 000
 # fit, at some 29 bytes each with Redis's own megabyte: more than 100 000 means the markers went
 # into small hashes (listpacks) as in production, not one key each (about 35 000 fit) nor large
-# hash tables (about 80 bytes a marker).
+# hash tables (about 70 bytes a marker).
 held=$(sed -n 's/^reads held  *\([0-9]*\) .*/\1/p' <<<"$out")
 [ -n "$held" ] && [ "$held" -gt 100000 ] && [ "$held" -lt 400000 ] ||
   { echo "$out"; echo "FAIL: reads held ($held) is not what a full 8 MiB Redis holds"; exit 1; }

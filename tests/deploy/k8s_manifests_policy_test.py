@@ -515,9 +515,9 @@ def redis_maxmemory(conf):
 
 def check_redis_memory(overlay):
     """An in-cluster Redis's memory limit is at least twice its maxmemory: a full Redis holds
-    about 1.44 times maxmemory resident (the dedup markers' small hashes grow together and leave
-    the allocator's pages part-used) and an append-only-file rewrite's copied pages up to 0.36
-    times more (bench/redis-fill; docs/operations.md, "Redis memory")."""
+    about 1.45 times maxmemory resident (the dedup markers' small hashes grow together and leave
+    the allocator's pages part-used) and an append-only-file rewrite's copied pages up to 0.37
+    times more, 1.81 times in all (bench/redis-fill; docs/operations.md, "Redis memory")."""
     out = []
     configs = {(namespace_of(c), (c.get("metadata") or {}).get("name")): c["data"]["redis.conf"]
                for c in of_kind(overlay.objs, "ConfigMap")
