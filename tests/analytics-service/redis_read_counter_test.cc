@@ -99,6 +99,29 @@ class RedisReadCounterTest : public ::testing::Test {
     return result;
   }
 
+  // Options for a counter of one connection that counts Redis's error replies by kind.
+  RedisReadCounterOptions ErrorCountingOptions() {
+    RedisReadCounterOptions options;
+    options.connection = ConnectionOptions();
+    options.pool_size = 1;
+    for (std::size_t kind = 0; kind < error_replies_.size(); ++kind) {
+      options.metrics.error_replies[kind] = &error_replies_[kind];
+    }
+    return options;
+  }
+
+  // Error replies of `kind` (one of kErrorReplyKinds) counted so far.
+  uint64_t ErrorReplies(absl::string_view kind) const {
+    const auto* at = std::find(std::begin(kErrorReplyKinds), std::end(kErrorReplyKinds), kind);
+    return error_replies_[static_cast<std::size_t>(at - std::begin(kErrorReplyKinds))].value();
+  }
+
+  uint64_t AllErrorReplies() const {
+    uint64_t all = 0;
+    for (const metrics::Counter& kind : error_replies_) all += kind.value();
+    return all;
+  }
+
   // Records one read of article "a" now; returns its {reads, unique readers, duplicate}.
   static std::vector<int64_t> RecordOfA(ReadCounter& counter, absl::string_view read_id) {
     absl::StatusOr<std::vector<RecordOutcome>> outcomes =
@@ -135,6 +158,7 @@ class RedisReadCounterTest : public ::testing::Test {
 
   RedisServer redis_;
   RedisConnection direct_;
+  std::array<metrics::Counter, std::size(kErrorReplyKinds)> error_replies_;
 };
 
 TEST_F(RedisReadCounterTest, RepeatedReadIdInOneBatchCountsOnce) {
@@ -379,25 +403,13 @@ TEST_F(RedisReadCounterTest, ReloadsTheLayoutScriptAfterScriptFlush) {
 // A layout Redis cannot give (here a key of the wrong type where a slot's shard count belongs)
 // fails the reads, with the error reply counted once a batch, and counts nothing.
 TEST_F(RedisReadCounterTest, AnUnreadableLayoutFailsTheReads) {
-  std::array<metrics::Counter, std::size(kErrorReplyKinds)> by_kind;
-  RedisReadCounterOptions options;
-  options.connection = ConnectionOptions();
-  options.pool_size = 1;
-  for (std::size_t kind = 0; kind < by_kind.size(); ++kind) {
-    options.metrics.error_replies[kind] = &by_kind[kind];
-  }
-  RedisReadCounter counter(options);
+  RedisReadCounter counter(ErrorCountingOptions());
   const DedupSlot slot = DedupSlotAt(absl::Now(), kDefaultDedupWindow);
   Redis({"HSET", absl::StrCat("newsroom:dedup:172800:", slot.index, ":shards"), "f", "v"});
   const auto failed = RecordNow(counter, {MakeRead("a", "1"), MakeRead("b", "1")});
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kInternal) << failed.status();
-  const auto* wrongtype =
-      std::find(std::begin(kErrorReplyKinds), std::end(kErrorReplyKinds), "wrongtype");
-  EXPECT_EQ(by_kind[static_cast<std::size_t>(wrongtype - std::begin(kErrorReplyKinds))].value(),
-            1u);
-  std::uint64_t all = 0;
-  for (const metrics::Counter& kind : by_kind) all += kind.value();
-  EXPECT_EQ(all, 1u);
+  EXPECT_EQ(ErrorReplies("wrongtype"), 1u);
+  EXPECT_EQ(AllErrorReplies(), 1u);
   EXPECT_EQ(Redis({"GET", "newsroom:reads:a"}), "");
 
   // A shard count that is not a power of two was not written by us: refused too.
@@ -569,22 +581,10 @@ TEST_F(RedisReadCounterTest, AWronglyTypedKeyFailsOnlyTheCallsReadingThatArticle
 // The error-reply metric tells a full Redis (oom) from one article's key of the wrong type inside
 // a script call that counted the others (wrongtype): one per reply, of the read or of the call.
 TEST_F(RedisReadCounterTest, CountsErrorRepliesByKind) {
-  std::array<metrics::Counter, std::size(kErrorReplyKinds)> by_kind;
-  RedisReadCounterOptions options;
-  options.connection = ConnectionOptions();
-  options.pool_size = 1;
-  for (std::size_t kind = 0; kind < by_kind.size(); ++kind) {
-    options.metrics.error_replies[kind] = &by_kind[kind];
-  }
-  RedisReadCounter counter(options);
-  const auto count_of = [&](absl::string_view name) {
-    const auto* kind = std::find(std::begin(kErrorReplyKinds), std::end(kErrorReplyKinds), name);
-    return by_kind[static_cast<std::size_t>(kind - std::begin(kErrorReplyKinds))].value();
-  };
-
+  RedisReadCounter counter(ErrorCountingOptions());
   Redis({"HSET", "newsroom:reads:bad", "field", "value"});
   EXPECT_FALSE(RecordNow(counter, {MakeRead("bad", "1"), MakeRead("good", "1")}).ok());
-  EXPECT_EQ(count_of("wrongtype"), 1u);
+  EXPECT_EQ(ErrorReplies("wrongtype"), 1u);
 
   Redis({"CONFIG", "SET", "maxmemory", "1"});
   for (int i = 0; i < 3; ++i) {
@@ -592,11 +592,9 @@ TEST_F(RedisReadCounterTest, CountsErrorRepliesByKind) {
               absl::StatusCode::kUnavailable);
   }
   Redis({"CONFIG", "SET", "maxmemory", "0"});
-  EXPECT_EQ(count_of("oom"), 3u);
-  EXPECT_EQ(count_of("wrongtype"), 1u);
-  std::uint64_t all = 0;
-  for (const metrics::Counter& kind : by_kind) all += kind.value();
-  EXPECT_EQ(all, 4u);
+  EXPECT_EQ(ErrorReplies("oom"), 3u);
+  EXPECT_EQ(ErrorReplies("wrongtype"), 1u);
+  EXPECT_EQ(AllErrorReplies(), 4u);
 }
 
 TEST_F(RedisReadCounterTest, ConcurrentCallersSharingReadIdsCountEachReadOnce) {
