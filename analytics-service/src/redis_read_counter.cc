@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -208,21 +209,29 @@ std::string RandomHexId() {
 
 absl::Status Unavailable() { return absl::UnavailableError("Redis is unavailable"); }
 
-absl::StatusOr<RecordOutcome> ParseRecordReply(const redisReply& reply) {
+// The three integers of an array reply {a, b, c}, or the error the reply is.
+absl::StatusOr<std::array<int64_t, 3>> ThreeIntegers(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
   if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) {
     return absl::InternalError("unexpected reply from Redis");
   }
+  std::array<int64_t, 3> values{};
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    absl::StatusOr<int64_t> value = IntegerFromReply(*reply.element[i]);
+    if (!value.ok()) return value.status();
+    values[i] = *value;
+  }
+  return values;
+}
+
+absl::StatusOr<RecordOutcome> ParseRecordReply(const redisReply& reply) {
+  absl::StatusOr<std::array<int64_t, 3>> values = ThreeIntegers(reply);
+  if (!values.ok()) return values.status();
+  const auto [reads, readers, duplicate] = *values;
   RecordOutcome outcome;
-  absl::StatusOr<int64_t> reads = IntegerFromReply(*reply.element[0]);
-  absl::StatusOr<int64_t> readers = IntegerFromReply(*reply.element[1]);
-  absl::StatusOr<int64_t> duplicate = IntegerFromReply(*reply.element[2]);
-  if (!reads.ok()) return reads.status();
-  if (!readers.ok()) return readers.status();
-  if (!duplicate.ok()) return duplicate.status();
-  outcome.counts.reads = *reads;
-  outcome.counts.unique_readers = *readers;
-  outcome.duplicate = *duplicate != 0;
+  outcome.counts.reads = reads;
+  outcome.counts.unique_readers = readers;
+  outcome.duplicate = duplicate != 0;
   return outcome;
 }
 
@@ -340,27 +349,20 @@ RedisCommand RedisReadCounter::LayoutCommand(absl::Time now) {
 }
 
 absl::StatusOr<DedupLayout> RedisReadCounter::StoreLayout(const redisReply& reply, absl::Time now) {
-  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
-  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 3) {
-    return absl::InternalError("unexpected reply from Redis");
-  }
-  absl::StatusOr<int64_t> shards = IntegerFromReply(*reply.element[0]);
-  absl::StatusOr<int64_t> previous_shards = IntegerFromReply(*reply.element[1]);
-  absl::StatusOr<int64_t> legacy_until = IntegerFromReply(*reply.element[2]);
-  if (!shards.ok()) return shards.status();
-  if (!previous_shards.ok()) return previous_shards.status();
-  if (!legacy_until.ok()) return legacy_until.status();
+  absl::StatusOr<std::array<int64_t, 3>> values = ThreeIntegers(reply);
+  if (!values.ok()) return values.status();
+  const auto [shards, previous_shards, legacy_until] = *values;
   // A marker's shard is the low bits of its hash, so a shard count must be a power of two: any
   // other value was not written by us.
   const auto valid = [](int64_t n) { return n > 0 && n <= kMaxDedupShards && (n & (n - 1)) == 0; };
-  if (!valid(*shards) || (*previous_shards != 0 && !valid(*previous_shards))) {
+  if (!valid(shards) || (previous_shards != 0 && !valid(previous_shards))) {
     return absl::InternalError("unexpected dedup shard count in Redis");
   }
   const CachedLayout cached{.layout = {.slot = DedupSlotAt(now, options_.dedup_window),
-                                       .shards = *shards,
-                                       .previous_shards = *previous_shards,
-                                       .legacy = absl::ToUnixSeconds(now) < *legacy_until},
-                            .legacy_until = *legacy_until,
+                                       .shards = shards,
+                                       .previous_shards = previous_shards,
+                                       .legacy = absl::ToUnixSeconds(now) < legacy_until},
+                            .legacy_until = legacy_until,
                             .read_at = now};
   absl::MutexLock lock(&layout_mu_);
   layout_read_ = true;
