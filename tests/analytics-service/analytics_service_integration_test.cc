@@ -38,10 +38,9 @@ namespace v1 = ::newsroom::analytics::v1;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::newsroom::testing::ChildProcess;
 using ::newsroom::testing::Context;
-using ::newsroom::testing::DedupMarkerAddress;
-using ::newsroom::testing::DedupMarkerAt;
-using ::newsroom::testing::DedupSlotPrefix;
 using ::newsroom::testing::Eventually;
+using ::newsroom::testing::FindDedupMarker;
+using ::newsroom::testing::FoundDedupMarker;
 using ::newsroom::testing::ReadFile;
 using ::newsroom::testing::RedisServer;
 using ::newsroom::testing::StartedService;
@@ -492,26 +491,16 @@ TEST_F(AnalyticsServiceIntegrationTest, DedupMarkersAndDayRankingsExpire) {
   // read was recorded, not at its read_time: this slot or, should the test straddle a slot's end,
   // the one before. The hash expires at the end of the slot after its own.
   constexpr int64_t kWindow = 172800;
-  const absl::Time now = absl::Now();
-  bool marked = false;
-  for (const absl::Time at : {now, now - absl::Seconds(kWindow)}) {
-    const std::string slot = DedupSlotPrefix("newsroom:", kWindow, at);
-    const std::vector<std::string> shards = RedisStrings(redis_, {"GET", slot + "shards"});
-    if (shards.empty()) continue;
-    const DedupMarkerAddress marker =
-        DedupMarkerAt(slot, std::stoll(shards.at(0)), "a", "expiring");
-    if (RedisStrings(redis_, {"HEXISTS", marker.key, marker.field}) !=
-        std::vector<std::string>{"1"}) {
-      continue;
-    }
-    marked = true;
-    const int64_t slot_index = absl::ToUnixSeconds(at) / kWindow;
-    EXPECT_EQ(std::stoll(RedisStrings(redis_, {"EXPIRETIME", marker.key}).at(0)),
-              (slot_index + 2) * kWindow)
-        << marker.key;
-    break;
-  }
-  EXPECT_TRUE(marked) << "no dedup marker for the read";
+  const std::optional<FoundDedupMarker> marker = FindDedupMarker(
+      [this](const std::vector<std::string>& argv) {
+        const std::vector<std::string> reply = RedisStrings(redis_, argv);
+        return reply.empty() ? std::string() : reply.front();
+      },
+      "newsroom:", kWindow, absl::Now(), "a", "expiring");
+  ASSERT_TRUE(marker.has_value()) << "no dedup marker for the read";
+  EXPECT_EQ(std::stoll(RedisStrings(redis_, {"EXPIRETIME", marker->address.key}).at(0)),
+            (marker->slot + 2) * kWindow)
+      << marker->address.key;
 
   // The day's ranking expires 32 days after that UTC day starts (EXPIRETIME: Redis 7).
   const absl::CivilDay day = absl::ToCivilDay(read_time, absl::UTCTimeZone());

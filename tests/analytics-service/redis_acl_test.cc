@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -39,10 +40,9 @@ namespace v1 = ::newsroom::analytics::v1;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::newsroom::testing::ChildProcess;
 using ::newsroom::testing::Context;
-using ::newsroom::testing::DedupMarkerAddress;
-using ::newsroom::testing::DedupMarkerAt;
-using ::newsroom::testing::DedupSlotPrefix;
 using ::newsroom::testing::Eventually;
+using ::newsroom::testing::FindDedupMarker;
+using ::newsroom::testing::FoundDedupMarker;
 using ::newsroom::testing::MetricValue;
 using ::newsroom::testing::ReadFile;
 using ::newsroom::testing::RedisServer;
@@ -216,22 +216,17 @@ TEST_F(RedisAclTest, EveryRpcAndPeriodWorksAsTheAclUser) {
   // hash of the slot current when it was recorded (this one or, should the test straddle a slot's
   // end, the one before), which expires at the end of the slot after its own.
   constexpr int64_t kWindow = 600;
-  const absl::Time now = absl::Now();
-  bool marked = false;
-  for (const absl::Time at : {now, now - absl::Seconds(kWindow)}) {
-    const std::string slot = DedupSlotPrefix("newsroom:", kWindow, at);
-    const Reply shards = Admin({"GET", slot + "shards"});
-    ASSERT_FALSE(shards.error) << shards.text;
-    if (shards.text.empty()) continue;
-    const DedupMarkerAddress marker = DedupMarkerAt(slot, std::stoll(shards.text), "a", "r1");
-    if (Admin({"HEXISTS", marker.key, marker.field}).text != "1") continue;
-    marked = true;
-    const int64_t slot_index = absl::ToUnixSeconds(at) / kWindow;
-    EXPECT_EQ(std::stoll(Admin({"EXPIRETIME", marker.key}).text), (slot_index + 2) * kWindow)
-        << marker.key;
-    break;
-  }
-  EXPECT_TRUE(marked) << "no dedup marker for r1";
+  const std::optional<FoundDedupMarker> marker = FindDedupMarker(
+      [this](const std::vector<std::string>& argv) {
+        const Reply reply = Admin(argv);
+        EXPECT_FALSE(reply.error) << argv.front() << ": " << reply.text;
+        return reply.text;
+      },
+      "newsroom:", kWindow, absl::Now(), "a", "r1");
+  ASSERT_TRUE(marker.has_value()) << "no dedup marker for r1";
+  EXPECT_EQ(std::stoll(Admin({"EXPIRETIME", marker->address.key}).text),
+            (marker->slot + 2) * kWindow)
+      << marker->address.key;
 
   v1::BatchRecordReadsRequest batch;
   for (const char* read_id : {"b1", "b2"}) {

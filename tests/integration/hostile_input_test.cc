@@ -6,13 +6,13 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
 #include <cstdint>
 #include <future>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "tests/integration/pair_fixture.h"
 #include "tests/support/dedup_markers.h"
+#include "tests/support/redis_client.h"
 
 namespace newsroom::testing {
 namespace {
@@ -335,59 +336,6 @@ std::vector<AcceptedRead> AcceptedReads() {
           {"read_id of 128 characters", "", Repeat(128, 'z')}};
 }
 
-class Redis final {
- public:
-  explicit Redis(int port) : context_(redisConnect("127.0.0.1", port)) {}
-  ~Redis() { redisFree(context_); }
-  Redis(const Redis&) = delete;
-  Redis& operator=(const Redis&) = delete;
-
-  // The string elements of the array reply to `argv`.
-  std::vector<std::string> Strings(const std::vector<std::string>& argv) {
-    redisReply* reply = Run(argv);
-    std::vector<std::string> out;
-    if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
-      for (std::size_t i = 0; i < reply->elements; ++i) {
-        out.emplace_back(reply->element[i]->str, reply->element[i]->len);
-      }
-    }
-    if (reply != nullptr) freeReplyObject(reply);
-    return out;
-  }
-
-  // The reply to `argv` as one string: a string's bytes or an integer's digits; "" for nil, an
-  // error (which fails the test) or anything else.
-  std::string String(const std::vector<std::string>& argv) {
-    redisReply* reply = Run(argv);
-    std::string out;
-    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
-      ADD_FAILURE() << argv.front() << ": "
-                    << (reply != nullptr ? std::string(reply->str, reply->len) : "no reply");
-    } else if (reply->type == REDIS_REPLY_INTEGER) {
-      out = std::to_string(reply->integer);
-    } else if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
-      out.assign(reply->str, reply->len);
-    }
-    if (reply != nullptr) freeReplyObject(reply);
-    return out;
-  }
-
- private:
-  // Arguments with their lengths: binary-safe (dedup marker fields are binary).
-  redisReply* Run(const std::vector<std::string>& argv) {
-    std::vector<const char*> args;
-    std::vector<std::size_t> lengths;
-    for (const auto& arg : argv) {
-      args.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    return static_cast<redisReply*>(
-        redisCommandArgv(context_, static_cast<int>(args.size()), args.data(), lengths.data()));
-  }
-
-  redisContext* context_;
-};
-
 bool HasForbiddenByte(std::string_view key) {
   for (const char c : key) {
     const auto byte = static_cast<unsigned char>(c);
@@ -473,38 +421,34 @@ TEST(HostileInputTest, EveryHostileRequestIsRefusedAndRedisKeysStayWellFormed) {
   // when it was recorded: this slot or, should the test straddle a slot's end, the one before.
   // Beside them, each slot's shard count and (once it has markers) marker count, and the end of
   // the lookups of older releases' one-key markers.
-  Redis redis(pair.redis().port());
+  RedisClient redis(pair.redis().port());
   const std::vector<std::string> keys = redis.Strings({"KEYS", "*"});
   std::set<std::string> expected = {
       "test:reads:hostile-target", "test:readers:hostile-target", "test:top:all", "test:changes",
       "test:changes:head",         "test:dedup:legacy-until"};
-  std::set<std::string> unmarked = {"ok-unknown"};
-  for (const AcceptedRead& read : accepted) unmarked.insert(read.read_id);
-  ASSERT_EQ(unmarked.size(), accepted_count) << "read_ids must be distinct";
-  std::set<std::string> dedup_hashes;
+  std::set<std::string> read_ids = {"ok-unknown"};
+  for (const AcceptedRead& read : accepted) read_ids.insert(read.read_id);
+  ASSERT_EQ(read_ids.size(), accepted_count) << "read_ids must be distinct";
+  const RedisCommandText text = [&redis](const std::vector<std::string>& argv) {
+    return redis.String(argv);
+  };
   const absl::Time now = absl::Now();
   for (const absl::Time at : {now, now - absl::Seconds(kDedupWindowSeconds)}) {
     const std::string slot = DedupSlotPrefix("test:", kDedupWindowSeconds, at);
-    const std::string shards = redis.String({"GET", slot + "shards"});
-    if (shards.empty()) continue;
-    expected.insert(slot + "shards");
-    bool marked_here = false;
-    for (auto read_id = unmarked.begin(); read_id != unmarked.end();) {
-      const DedupMarkerAddress marker =
-          DedupMarkerAt(slot, std::stoll(shards), kArticleId, *read_id);
-      if (redis.String({"HEXISTS", marker.key, marker.field}) == "1") {
-        expected.insert(marker.key);
-        dedup_hashes.insert(marker.key);
-        marked_here = true;
-        read_id = unmarked.erase(read_id);
-      } else {
-        ++read_id;
-      }
-    }
-    if (marked_here) expected.insert(slot + "count");
+    if (!redis.String({"GET", slot + "shards"}).empty()) expected.insert(slot + "shards");
   }
-  for (const std::string& read_id : unmarked) {
-    ADD_FAILURE() << "no dedup marker for read " << Printable(read_id);
+  std::set<std::string> dedup_hashes;
+  for (const std::string& read_id : read_ids) {
+    const std::optional<FoundDedupMarker> found =
+        FindDedupMarker(text, "test:", kDedupWindowSeconds, now, kArticleId, read_id);
+    if (!found.has_value()) {
+      ADD_FAILURE() << "no dedup marker for read " << Printable(read_id);
+      continue;
+    }
+    expected.insert(found->address.key);
+    expected.insert("test:dedup:" + std::to_string(kDedupWindowSeconds) + ":" +
+                    std::to_string(found->slot) + ":count");
+    dedup_hashes.insert(found->address.key);
   }
   // Those hashes hold the accepted reads' markers and nothing else.
   std::size_t markers = 0;

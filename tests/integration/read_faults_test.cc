@@ -5,7 +5,6 @@
 // each fault took to heal.
 
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 #include <signal.h>
 
 #include <atomic>
@@ -22,6 +21,7 @@
 #include "absl/time/time.h"
 #include "tests/integration/pair_fixture.h"
 #include "tests/support/dedup_markers.h"
+#include "tests/support/redis_client.h"
 
 namespace newsroom::testing {
 namespace {
@@ -88,71 +88,6 @@ CallRecord ReadWithRetries(NewsroomPair& pair, const std::string& name, const st
     std::this_thread::sleep_for(milliseconds(20));
   }
 }
-
-// A connection to `redis`, its commands in hiredis' argv form (binary-safe: dedup marker fields
-// are binary).
-class RedisClient final {
- public:
-  explicit RedisClient(const RedisServer& redis)
-      : context_(redisConnect("127.0.0.1", redis.port()), &redisFree) {
-    EXPECT_TRUE(context_ != nullptr && context_->err == 0);
-  }
-
-  // A string or status reply's text, an integer reply's digits, "" for nil; an error or another
-  // kind of reply fails the test.
-  std::string Command(const std::vector<std::string>& argv) {
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(Run(argv), &freeReplyObject);
-    if (reply == nullptr) {
-      ADD_FAILURE() << argv.front() << ": no reply";
-      return "";
-    }
-    switch (reply->type) {
-      case REDIS_REPLY_INTEGER:
-        return std::to_string(reply->integer);
-      case REDIS_REPLY_STRING:
-      case REDIS_REPLY_STATUS:
-        return std::string(reply->str, reply->len);
-      case REDIS_REPLY_NIL:
-        return "";
-      default:
-        ADD_FAILURE() << argv.front() << ": unexpected reply type " << reply->type
-                      << (reply->str != nullptr ? ": " + std::string(reply->str, reply->len) : "");
-        return "";
-    }
-  }
-
-  // Every key matching `pattern`, by SCAN.
-  std::vector<std::string> KeysMatching(const std::string& pattern) {
-    std::vector<std::string> keys;
-    std::string cursor = "0";
-    do {
-      std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(
-          Run({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}), &freeReplyObject);
-      EXPECT_TRUE(reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2);
-      if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) break;
-      cursor.assign(reply->element[0]->str, reply->element[0]->len);
-      for (std::size_t i = 0; i < reply->element[1]->elements; ++i) {
-        keys.emplace_back(reply->element[1]->element[i]->str, reply->element[1]->element[i]->len);
-      }
-    } while (cursor != "0");
-    return keys;
-  }
-
- private:
-  redisReply* Run(const std::vector<std::string>& argv) {
-    if (context_ == nullptr || context_->err != 0) return nullptr;
-    std::vector<const char*> args;
-    std::vector<std::size_t> lengths;
-    for (const std::string& arg : argv) {
-      args.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    return static_cast<redisReply*>(redisCommandArgv(context_.get(), static_cast<int>(args.size()),
-                                                     args.data(), lengths.data()));
-  }
-
-  std::unique_ptr<redisContext, decltype(&redisFree)> context_;
-};
 
 std::int64_t CountedReads(NewsroomPair& pair, const std::string& name) {
   analytics_v1::GetReadStatsRequest request;
@@ -242,25 +177,21 @@ TEST(ReadFaultsTest, NoAcknowledgedReadIsLostOrCountedTwiceAcrossRestarts) {
   // Every read counted leaves its dedup marker: a field of one of the hashes
   // `test:dedup:{W}:{slot}:{shard}` of the slot current when it was counted, this slot's or, should
   // the drill straddle a slot's end, the one before.
-  RedisClient redis(pair.redis());
+  RedisClient redis(pair.redis().port());
+  const RedisCommandText text = [&redis](const std::vector<std::string>& argv) {
+    return redis.String(argv);
+  };
   const absl::Time now = absl::Now();
   const auto marked = [&](const std::string& read_id) {
-    for (const absl::Time at : {now, now - absl::Seconds(kDedupWindowSeconds)}) {
-      const std::string slot = DedupSlotPrefix("test:", kDedupWindowSeconds, at);
-      const std::string shards = redis.Command({"GET", slot + "shards"});
-      if (shards.empty()) continue;
-      const DedupMarkerAddress marker =
-          DedupMarkerAt(slot, std::stoll(shards), kArticleId, read_id);
-      if (redis.Command({"HEXISTS", marker.key, marker.field}) == "1") return true;
-    }
-    return false;
+    return FindDedupMarker(text, "test:", kDedupWindowSeconds, now, kArticleId, read_id)
+        .has_value();
   };
   std::size_t lost = 0;
   for (const std::string& read_id : acknowledged) lost += marked(read_id) ? 0 : 1;
   // The drill's article is the only one: every marker in Redis is one of its reads.
   std::int64_t markers = 0;
   for (const std::string& key : redis.KeysMatching("test:dedup:*")) {
-    if (redis.Command({"TYPE", key}) == "hash") markers += std::stoll(redis.Command({"HLEN", key}));
+    if (redis.String({"TYPE", key}) == "hash") markers += std::stoll(redis.String({"HLEN", key}));
   }
   const std::int64_t duplicated = final_count - markers;
 

@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 
 namespace newsroom::testing {
@@ -21,6 +23,24 @@ DedupMarkerAddress DedupMarkerAt(absl::string_view slot_prefix, int64_t shards,
   for (int i = 0; i < 8; ++i) hash = (hash << 8) | digest[i];
   return {.key = absl::StrCat(slot_prefix, hash % static_cast<uint64_t>(shards)),
           .field = std::string(reinterpret_cast<const char*>(digest) + 8, 12)};
+}
+
+std::optional<FoundDedupMarker> FindDedupMarker(const RedisCommandText& redis,
+                                                absl::string_view key_prefix,
+                                                int64_t window_seconds, absl::Time now,
+                                                absl::string_view article_id,
+                                                absl::string_view read_id) {
+  for (const absl::Time at : {now, now - absl::Seconds(window_seconds)}) {
+    const std::string slot = DedupSlotPrefix(key_prefix, window_seconds, at);
+    const std::string shards = redis({"GET", slot + "shards"});
+    if (shards.empty()) continue;
+    DedupMarkerAddress marker = DedupMarkerAt(slot, std::stoll(shards), article_id, read_id);
+    if (redis({"HEXISTS", marker.key, marker.field}) == "1") {
+      return FoundDedupMarker{.address = std::move(marker),
+                              .slot = absl::ToUnixSeconds(at) / window_seconds};
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace newsroom::testing

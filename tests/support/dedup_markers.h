@@ -11,7 +11,10 @@
 // big-endian integer of d[0..8) modulo the shard count, and the field is d[8..20).
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -30,5 +33,23 @@ struct DedupMarkerAddress {
 // (the value of "{slot_prefix}shards") is `shards`.
 DedupMarkerAddress DedupMarkerAt(absl::string_view slot_prefix, int64_t shards,
                                  absl::string_view article_id, absl::string_view read_id);
+
+// A read's marker found in Redis, and the slot (its index) whose hash holds it.
+struct FoundDedupMarker {
+  DedupMarkerAddress address;
+  int64_t slot = 0;
+};
+
+// Runs a Redis command and returns its reply as text: a string's bytes, an integer's digits, ""
+// for nil.
+using RedisCommandText = std::function<std::string(const std::vector<std::string>& argv)>;
+
+// Looks for the read's marker in the slot current at `now` and, since a test may straddle a
+// slot's end, the slot before it; nullopt if neither holds it.
+std::optional<FoundDedupMarker> FindDedupMarker(const RedisCommandText& redis,
+                                                absl::string_view key_prefix,
+                                                int64_t window_seconds, absl::Time now,
+                                                absl::string_view article_id,
+                                                absl::string_view read_id);
 
 }  // namespace newsroom::testing
