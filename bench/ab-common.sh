@@ -1,7 +1,8 @@
-# What bench/ab-analytics and bench/ab-content share, sourced by both after they set `ab_name`
-# (their name, for messages): a temp dir `work` removed on exit with every process started into
-# `pids`, wait_for, start_redis, which starts a throwaway redis-server on a free loopback port, and
-# start_postgres (bench/postgres.sh), a throwaway PostgreSQL server likewise. Not run on its own.
+# What the benchmarks in bench/ share, sourced by each after it sets `ab_name` (its name, for
+# messages): a temp dir `work` removed on exit with every process started into `pids`, wait_for,
+# start_redis, which starts a throwaway redis-server on a free loopback port, start_postgres
+# (bench/postgres.sh), a throwaway PostgreSQL server likewise, and lua_script, the text of one of
+# analytics-service's Lua scripts. Not run on its own.
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/newsroom-$ab_name.XXXXXX")
 work=$(cd "$work" && pwd -P)  # absolute, so the cleanup finds it from any directory
@@ -46,6 +47,13 @@ start_redis() {  # sets redis_port and redis_pid
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 ||
     { echo "$ab_name: redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1; }
+}
+
+lua_script() {  # lua_script NAME [REVISION]: constexpr char NAME[] of redis_read_counter.cc, in the
+  # tree or at REVISION
+  local source=analytics-service/src/redis_read_counter.cc
+  { if [ -n "${2:-}" ]; then git show "$2:$source"; else cat "$source"; fi; } |
+    sed -n "/constexpr char $1\\[\\] = R\"lua(/,/^)lua\";/p" | sed '1d;$d'
 }
 
 # start_postgres and postgres_cpu_ticks, shared with scripts/bench.

@@ -13,6 +13,10 @@ std::string RedisKeys::Readers(absl::string_view article_id) const {
   return absl::StrCat(prefix_, "readers:", article_id);
 }
 
+std::string RedisKeys::ReadersCount(absl::string_view article_id) const {
+  return absl::StrCat(prefix_, "readers-count:", article_id);
+}
+
 std::string RedisKeys::DedupShard(const DedupSlot& slot, uint64_t shard) const {
   return absl::StrCat(prefix_, "dedup:", slot.seconds, ":", slot.index, ":", shard);
 }

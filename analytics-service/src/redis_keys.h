@@ -15,6 +15,9 @@ namespace newsroom::analytics {
 //
 //   {prefix}reads:{article_id}                string  all-time read count (INCR)
 //   {prefix}readers:{article_id}              HLL     keyed hashes of reader ids (PFADD)
+//   {prefix}readers-count:{article_id}        string  the readers' count (PFCOUNT) of an article
+//                                                     with many, kept for RecordRead for a second
+//                                                     (see RedisReadCounterOptions)
 //   {prefix}dedup:{W}:{slot}:{shard}          hash    dedup markers of one slot of W seconds (the
 //                                                     dedup window), a 12-byte field per read;
 //                                                     expires at the end of the next slot
@@ -38,6 +41,7 @@ class RedisKeys final {
 
   [[nodiscard]] std::string Reads(absl::string_view article_id) const;
   [[nodiscard]] std::string Readers(absl::string_view article_id) const;
+  [[nodiscard]] std::string ReadersCount(absl::string_view article_id) const;
   [[nodiscard]] std::string DedupShard(const DedupSlot& slot, uint64_t shard) const;
   [[nodiscard]] std::string DedupShards(const DedupSlot& slot) const;
   [[nodiscard]] std::string DedupCount(const DedupSlot& slot) const;

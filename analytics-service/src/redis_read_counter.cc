@@ -28,27 +28,29 @@ namespace {
 // article's rankings and readers; otherwise it is a duplicate and changes nothing. Once per
 // article per call, the rankings get the article's new reads in one ZINCRBY each, the change log
 // the article at its next position (so that a reader of the log, behind WatchReadStatsChanges,
-// finds it past any position it has read), its readers one PFADD and one PFCOUNT (which
-// recomputes a changed HyperLogLog: the costliest step, so the point of batching). Each article
-// runs under pcall: an error (say, a key of the wrong type) fails that article's reads and no
-// others. Keys all come in KEYS (Redis must see every key a script touches); nothing is built from
-// ARGV.
-//   KEYS: top:all, the D day rankings, each of the A articles' reads and readers, the slot's marker
-//         count, the change log's head and the log, then P keys for each read (the articles' reads
-//         in article order): its shard of this slot, of the previous slot when ARGV says to look
-//         there, and its older-release marker when ARGV says to look for those.
+// finds it past any position it has read), its readers one PFADD, and its unique readers are
+// counted (see unique_readers). Each article runs under pcall: an error (say, a key of the wrong
+// type) fails that article's reads and no others. Keys all come in KEYS (Redis must see every key
+// a script touches); nothing is built from ARGV.
+//   KEYS: top:all, the D day rankings, each of the A articles' reads, readers and readers count,
+//         the slot's marker count, the change log's head and the log, then P keys for each read
+//         (the articles' reads in article order): its shard of this slot, of the previous slot
+//         when ARGV says to look there, and its older-release marker when ARGV says to look for
+//         those.
 //   ARGV: the slot's expiry (unix time), D, A, P, look in the previous slot (0/1), look for
-//         older-release markers (0/1), each day ranking's expiry (unix time), each article's id
-//         and number of reads, then each read's day (1..D, 0 for none), reader hash ("" for none)
-//         and marker field.
+//         older-release markers (0/1), how long a readers count is kept (ms, at least 1), the
+//         fewest unique readers whose count is kept, each day ranking's expiry (unix time), each
+//         article's id and number of reads, then each read's day (1..D, 0 for none), reader hash
+//         ("" for none) and marker field.
 // Returns one entry per read, in order: {reads after it, unique readers after the call's reads of
-// the article, duplicate (0 or 1)}, or an error.
+// the article (or as counted up to ARGV[7] ms before), duplicate (0 or 1)}, or an error.
 constexpr char kRecordScript[] = R"lua(
 local days, articles, per_key = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local previous, legacy = ARGV[5] == '1', ARGV[6] == '1'
-local count_key = KEYS[2 + days + 2 * articles]
-local head_key, log_key = KEYS[3 + days + 2 * articles], KEYS[4 + days + 2 * articles]
-local marks, per_read = 4 + days + 2 * articles, 6 + days + 2 * articles
+local kept_ms, kept_from = ARGV[7], tonumber(ARGV[8])
+local count_key = KEYS[2 + days + 3 * articles]
+local head_key, log_key = KEYS[3 + days + 3 * articles], KEYS[4 + days + 3 * articles]
+local marks, per_read = 4 + days + 3 * articles, 8 + days + 2 * articles
 if per_key ~= 1 + (previous and 1 or 0) + (legacy and 1 or 0) or (#KEYS - marks) % per_key ~= 0
     or #ARGV - per_read ~= 3 * (#KEYS - marks) / per_key then
   return redis.error_reply('ERR record script: KEYS and ARGV do not match')
@@ -65,9 +67,23 @@ local function is_new(r)
   return true
 end
 
+-- PFCOUNT recounts a HyperLogLog that a PFADD changed: about 1 us while it is small (sparse), but
+-- some 16 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
+-- article with at least `kept_from` readers is counted at most once per `kept_ms`, by whichever
+-- process gets there first, and its count is kept in its readers-count key meanwhile. Smaller
+-- ones are counted every call, so their count includes the call's reads. A kept count that is
+-- not a whole number (or a key of another type) is counted again and replaced.
+local function unique_readers(readers_key, kept_key)
+  local ok, kept = pcall(redis.call, 'GET', kept_key)
+  if ok and kept and string.match(kept, '^%d+$') and #kept < 16 then return tonumber(kept) end
+  local unique = redis.call('PFCOUNT', readers_key)
+  if unique >= kept_from then redis.call('SET', kept_key, unique, 'PX', kept_ms) end
+  return unique
+end
+
 local function record(a, first, n)
-  local reads_key, readers_key = KEYS[2 * a + days], KEYS[2 * a + 1 + days]
-  local id = ARGV[5 + days + 2 * a]
+  local reads_key, readers_key = KEYS[3 * a - 1 + days], KEYS[3 * a + days]
+  local id = ARGV[7 + days + 2 * a]
   local total, new, day_reads, readers = nil, 0, {}, {}
   for r = first, first + n - 1 do
     if is_new(r) then
@@ -92,18 +108,18 @@ local function record(a, first, n)
       -- Only the article's first reads of the day can have created the day's ranking, so only
       -- they need to set its expiry.
       if count and tonumber(redis.call('ZINCRBY', KEYS[1 + d], count, id)) == count then
-        redis.call('EXPIREAT', KEYS[1 + d], ARGV[6 + d])
+        redis.call('EXPIREAT', KEYS[1 + d], ARGV[8 + d])
       end
     end
     if #readers > 0 then redis.call('PFADD', readers_key, unpack(readers)) end
   end
-  local unique = redis.call('PFCOUNT', readers_key)
+  local unique = unique_readers(readers_key, KEYS[3 * a + 1 + days])
   for r = first, first + n - 1 do out[r][2] = unique end
 end
 
 local first = 1
 for a = 1, articles do
-  local n = tonumber(ARGV[6 + days + 2 * a])
+  local n = tonumber(ARGV[8 + days + 2 * a])
   local ok, err = pcall(record, a, first, n)
   if not ok then
     if type(err) == 'table' then err = err.err end
@@ -415,6 +431,8 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
   for (const Read* read : reads) markers.push_back(DedupMarkerOf(read->article_id, read->read_id));
   const DedupSlot previous{.seconds = layout.slot.seconds, .index = layout.slot.index - 1};
   const std::string expires_at = absl::StrCat(layout.slot.ExpiresAt());
+  const std::string readers_count_ms =
+      absl::StrCat(std::max<int64_t>(absl::ToInt64Milliseconds(options_.readers_count_max_age), 1));
   const std::size_t per_read_keys =
       1 + (layout.previous_shards > 0 ? 1 : 0) + (layout.legacy ? 1 : 0);
 
@@ -445,18 +463,19 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     }
 
     RedisCommand& command = call.command;
-    command.reserve(13 + 2 * days.size() + 4 * articles.size() +
+    command.reserve(15 + 2 * days.size() + 5 * articles.size() +
                     (per_read_keys + 3) * call.reads.size());
     command.push_back("EVALSHA");
     command.push_back(RecordSha());
     command.push_back(
-        absl::StrCat(4 + days.size() + 2 * articles.size() + per_read_keys * call.reads.size()));
+        absl::StrCat(4 + days.size() + 3 * articles.size() + per_read_keys * call.reads.size()));
     command.push_back(keys_.TopAllTime());
     for (absl::CivilDay day : days) command.push_back(keys_.TopDay(day));
     for (const auto& [first, n] : articles) {
       const std::string& id = reads[call.reads[first]]->article_id;
       command.push_back(keys_.Reads(id));
       command.push_back(keys_.Readers(id));
+      command.push_back(keys_.ReadersCount(id));
     }
     command.push_back(keys_.DedupCount(layout.slot));
     command.push_back(keys_.ChangesHead());
@@ -477,6 +496,8 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     command.push_back(absl::StrCat(per_read_keys));
     command.push_back(layout.previous_shards > 0 ? "1" : "0");
     command.push_back(layout.legacy ? "1" : "0");
+    command.push_back(readers_count_ms);
+    command.push_back(absl::StrCat(kKeptReadersCountFrom));
     for (absl::CivilDay day : days) {
       command.push_back(absl::StrCat(
           absl::ToUnixSeconds(absl::FromCivil(day + kRankingDayTtlDays, absl::UTCTimeZone()))));

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -28,6 +29,13 @@ namespace newsroom::analytics {
 // How long a read_id is remembered per article unless --dedup-window says otherwise; the API
 // promises 48 hours by default.
 inline constexpr absl::Duration kDefaultDedupWindow = absl::Hours(48);
+// An article with at least this many unique readers has them counted for the reads it records at
+// most once per RedisReadCounterOptions::readers_count_max_age. Counting (PFCOUNT) a HyperLogLog
+// that changed costs Redis 1 to 3 us while it is sparse, which Redis keeps it up to about 2 000
+// readers (hll-sparse-max-bytes 3000), and 16 us or more once it is dense: more than all the rest
+// of a read (bench/redis-readers). Below the switch, so that a larger hll-sparse-max-bytes, whose
+// sparse counts cost more too, is covered.
+inline constexpr int64_t kKeptReadersCountFrom = 1000;
 // A day's ranking expires this long after the day starts: past the longest period (30 days),
 // with slack for reads recorded up to 5 minutes early and for clock skew between replicas.
 inline constexpr int kRankingDayTtlDays = 32;
@@ -60,6 +68,10 @@ struct RedisReadCounterOptions {
   // DedupSlot). Every read recorded keeps a marker of about 21 bytes for 1 to 2 windows, so Redis's
   // memory grows with reads per second times this.
   absl::Duration dedup_window = kDefaultDedupWindow;
+  // How old the unique readers a recorded read returns may be, for an article with at least
+  // kKeptReadersCountFrom of them (whole milliseconds, at least one): its count is kept in Redis
+  // this long, for every process. Stats calls (Get) always count afresh.
+  absl::Duration readers_count_max_age = absl::Seconds(1);
   // The clock that picks the dedup slot (tests move it).
   std::function<absl::Time()> now = [] { return absl::Now(); };
   RedisMetrics metrics;

@@ -61,6 +61,10 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(8), "measured time");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "deadline of each call");
 ABSL_FLAG(int, articles, 1000, "catalogue size: articles bench-000000.. exist on the server");
 ABSL_FLAG(int, readers, 10000, "distinct reader ids to draw from (0: no reader id)");
+ABSL_FLAG(uint64_t, seed, 0,
+          "seed of the articles and readers drawn (0: a new one every run, so that runs against "
+          "one Redis do not replay the same (article, reader) pairs, which a HyperLogLog then "
+          "already holds)");
 ABSL_FLAG(int, batch_size, 100, "batch_record_reads: reads per call");
 ABSL_FLAG(int, page_size, 20, "list_articles: page size");
 ABSL_FLAG(std::string, label, "", "free-form label copied into the JSON (e.g. throughput)");
@@ -333,14 +337,15 @@ class Scenario final {
  public:
   static absl::StatusOr<std::unique_ptr<Scenario>> Create(
       const std::string& name, const std::vector<std::shared_ptr<grpc::Channel>>& channels,
-      Workload* workload, int batch_size, int page_size, bool decode) {
+      Workload* workload, int batch_size, int page_size, bool decode, uint64_t seed) {
     static const char* const kNames[] = {"empty",         "get_article", "read_article",
                                          "list_articles", "record_read", "batch_record_reads"};
     if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--scenario: unknown scenario \"", name, "\""));
     }
-    auto scenario = std::unique_ptr<Scenario>(new Scenario(name, workload, batch_size, page_size));
+    auto scenario =
+        std::unique_ptr<Scenario>(new Scenario(name, workload, batch_size, page_size, seed));
     for (const auto& channel : channels) {
       scenario->bench_stubs_.push_back(v1::BenchService::NewStub(channel));
       scenario->content_stubs_.push_back(content_v1::ContentService::NewStub(channel));
@@ -381,17 +386,19 @@ class Scenario final {
   }
 
  private:
-  Scenario(std::string name, Workload* workload, int batch_size, int page_size)
+  Scenario(std::string name, Workload* workload, int batch_size, int page_size, uint64_t seed)
       : name_(std::move(name)),
         workload_(workload),
         batch_size_(batch_size),
-        page_size_(page_size) {}
+        page_size_(page_size),
+        next_seed_(seed) {}
 
   std::string name_;
   Workload* workload_;
   int batch_size_;
   int page_size_;
-  std::atomic<uint64_t> next_seed_{1};
+  // Each call slot's generator is seeded with the next of these (times an odd constant).
+  std::atomic<uint64_t> next_seed_;
   std::vector<std::unique_ptr<v1::BenchService::Stub>> bench_stubs_;
   std::vector<std::unique_ptr<content_v1::ContentService::Stub>> content_stubs_;
   std::vector<std::unique_ptr<analytics_v1::AnalyticsService::Stub>> analytics_stubs_;
@@ -715,9 +722,11 @@ int Run() {
   }
 
   Workload workload(absl::GetFlag(FLAGS_articles), absl::GetFlag(FLAGS_readers));
+  uint64_t seed = absl::GetFlag(FLAGS_seed);
+  if (seed == 0) seed = (uint64_t{std::random_device()()} << 32 | std::random_device()()) | 1;
   absl::StatusOr<std::unique_ptr<Scenario>> scenario =
       Scenario::Create(scenario_name, channels, &workload, batch_size,
-                       absl::GetFlag(FLAGS_page_size), absl::GetFlag(FLAGS_decode));
+                       absl::GetFlag(FLAGS_page_size), absl::GetFlag(FLAGS_decode), seed);
   if (!scenario.ok()) return Fail(std::string(scenario.status().message()));
 
   Recorder recorder;

@@ -48,6 +48,7 @@ TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticl
   RedisReadCounterOptions options;
   options.key_prefix = "p:";
   options.pool_size = 1;
+  options.readers_count_max_age = absl::Milliseconds(1500);
   const RedisReadCounter counter(options);  // connects lazily: no Redis needed here
 
   const absl::CivilDay day(2024, 1, 31);
@@ -68,21 +69,23 @@ TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticl
                         int64_t shards) {
     return absl::StrCat("p:dedup:172800:", slot, ":", Shard(article, read_id, shards));
   };
-  EXPECT_THAT(
-      std::vector<std::string>(command.begin() + 2, command.end()),
-      ElementsAre(
-          // KEYS: the rankings, each article's keys, the slot's marker count, the change log's
-          // head and the log, then each read's shard in this slot and in the previous (a's
-          // reads first).
-          "15", "p:top:all", "p:top:day:2024-01-31", "p:reads:a", "p:readers:a", "p:reads:b",
-          "p:readers:b", "p:dedup:172800:10:count", "p:changes:head", "p:changes",
-          shard(10, "a", "r1", 1024), shard(9, "a", "r1", 2048), shard(10, "a", "r2", 1024),
-          shard(9, "a", "r2", 2048), shard(10, "b", "r1", 1024), shard(9, "b", "r1", 2048),
-          // ARGV: the slot's expiry (the end of slot 11), 1 day, 2 articles, 2 keys a read, look
-          // in the previous slot, not for older markers, the day's expiry, each article and its
-          // number of reads, each read's day (0: none), reader hash and marker.
-          absl::StrCat(12 * 172800), "1", "2", "2", "1", "0", expiry, "a", "2", "b", "1", "1",
-          "hash", Field("a", "r1"), "1", "", Field("a", "r2"), "0", "", Field("b", "r1")));
+  EXPECT_THAT(std::vector<std::string>(command.begin() + 2, command.end()),
+              ElementsAre(
+                  // KEYS: the rankings, each article's keys, the slot's marker count, the change
+                  // log's head and the log, then each read's shard in this slot and in the previous
+                  // (a's reads first).
+                  "17", "p:top:all", "p:top:day:2024-01-31", "p:reads:a", "p:readers:a",
+                  "p:readers-count:a", "p:reads:b", "p:readers:b", "p:readers-count:b",
+                  "p:dedup:172800:10:count", "p:changes:head", "p:changes",
+                  shard(10, "a", "r1", 1024), shard(9, "a", "r1", 2048), shard(10, "a", "r2", 1024),
+                  shard(9, "a", "r2", 2048), shard(10, "b", "r1", 1024), shard(9, "b", "r1", 2048),
+                  // ARGV: the slot's expiry (the end of slot 11), 1 day, 2 articles, 2 keys a read,
+                  // look in the previous slot, not for older markers, how long (ms) and from how
+                  // many readers their count is kept, the day's expiry, each article and its number
+                  // of reads, each read's day (0: none), reader hash and marker.
+                  absl::StrCat(12 * 172800), "1", "2", "2", "1", "0", "1500",
+                  absl::StrCat(kKeptReadersCountFrom), expiry, "a", "2", "b", "1", "1", "hash",
+                  Field("a", "r1"), "1", "", Field("a", "r2"), "0", "", Field("b", "r1")));
 }
 
 TEST(RedisReadCounterTest, RecordCommandsLookUpOlderMarkersOnlyWhenTheLayoutSays) {
@@ -96,22 +99,25 @@ TEST(RedisReadCounterTest, RecordCommandsLookUpOlderMarkersOnlyWhenTheLayoutSays
   // release's key.
   RedisCommand command =
       counter.RecordCommands(reads, {.slot = slot, .shards = 1024, .legacy = true}).front();
-  EXPECT_THAT(std::vector<std::string>(command.begin() + 2, command.begin() + 10),
-              ElementsAre("8", "newsroom:top:all", "newsroom:reads:a", "newsroom:readers:a",
-                          "newsroom:dedup:600:3:count", "newsroom:changes:head", "newsroom:changes",
+  EXPECT_THAT(std::vector<std::string>(command.begin() + 2, command.begin() + 11),
+              ElementsAre("9", "newsroom:top:all", "newsroom:reads:a", "newsroom:readers:a",
+                          "newsroom:readers-count:a", "newsroom:dedup:600:3:count",
+                          "newsroom:changes:head", "newsroom:changes",
                           absl::StrCat("newsroom:dedup:600:3:", Shard("a", "r1", 1024))));
-  EXPECT_EQ(command[10], "newsroom:seen:a:r1");
-  EXPECT_THAT(std::vector<std::string>(command.begin() + 11, command.begin() + 17),
-              ElementsAre(absl::StrCat(5 * 600), "0", "1", "2", "0", "1"));
+  EXPECT_EQ(command[11], "newsroom:seen:a:r1");
+  // The readers count is kept for a second by default.
+  EXPECT_THAT(std::vector<std::string>(command.begin() + 12, command.begin() + 20),
+              ElementsAre(absl::StrCat(5 * 600), "0", "1", "2", "0", "1", "1000",
+                          absl::StrCat(kKeptReadersCountFrom)));
 
   // All three.
   command = counter
                 .RecordCommands(
                     reads, {.slot = slot, .shards = 1024, .previous_shards = 1024, .legacy = true})
                 .front();
-  EXPECT_EQ(command[2], "9");
-  EXPECT_EQ(command[11], "newsroom:seen:a:r1");
-  EXPECT_EQ(command[15], "3");
+  EXPECT_EQ(command[2], "10");
+  EXPECT_EQ(command[12], "newsroom:seen:a:r1");
+  EXPECT_EQ(command[16], "3");
 }
 
 TEST(RedisReadCounterTest, RecordCommandsCarryAtMostMaxReadsPerScriptEach) {
@@ -124,9 +130,9 @@ TEST(RedisReadCounterTest, RecordCommandsCarryAtMostMaxReadsPerScriptEach) {
   for (int i = 0; i < 5; ++i) reads.push_back(Read{"a", std::to_string(i), "", std::nullopt});
   const std::vector<RedisCommand> commands = counter.RecordCommands(reads, layout);
   ASSERT_EQ(commands.size(), 3u);
-  // top:all, a's two keys, the count, the change log's two keys, and a shard per read.
-  EXPECT_EQ(commands[0][2], "8");
-  EXPECT_EQ(commands[2][2], "7");
+  // top:all, a's three keys, the count, the change log's two keys, and a shard per read.
+  EXPECT_EQ(commands[0][2], "9");
+  EXPECT_EQ(commands[2][2], "8");
   // The last call's ARGV ends with its one article ("a", 1 read) and that read (no day, no
   // reader, its marker).
   EXPECT_THAT(std::vector<std::string>(commands[2].end() - 5, commands[2].end()),

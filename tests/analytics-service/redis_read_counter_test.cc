@@ -512,6 +512,108 @@ TEST_F(RedisReadCounterTest, OneScriptCallPerChunkAndOneUniqueCountPerArticle) {
   }
 }
 
+TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEveryCall) {
+  RedisReadCounterOptions options;
+  options.connection = ConnectionOptions();
+  options.pool_size = 1;
+  options.readers_count_max_age = absl::Hours(1);  // nothing expires during the test
+  RedisReadCounter counter(options);
+  // "big" has 5000 readers already: its HyperLogLog is dense, as a popular article's.
+  Redis({"EVAL",
+         "for i = 1, 5000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
+         "1", "newsroom:readers:big"});
+  ASSERT_TRUE(RecordNow(counter, {MakeRead("other", "r0")}).ok());  // reads the marker layout
+  Redis({"CONFIG", "RESETSTAT"});
+
+  // The first read counts the readers and keeps the count for the maximum age.
+  absl::StatusOr<std::vector<RecordOutcome>> outcomes =
+      RecordNow(counter, {MakeRead("big", "r0", "new-reader-0")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  const int64_t counted = outcomes->front().counts.unique_readers;
+  EXPECT_NEAR(static_cast<double>(counted), 5001, 5001 * 0.03);
+  EXPECT_EQ(Redis({"GET", "newsroom:readers-count:big"}), absl::StrCat(counted));
+  int64_t ttl_ms = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(Redis({"PTTL", "newsroom:readers-count:big"}), &ttl_ms));
+  EXPECT_GT(ttl_ms, 3500 * 1000);
+  EXPECT_LE(ttl_ms, 3600 * 1000);
+
+  // Later reads, by new readers too, return that count; their totals stay exact.
+  for (int i = 1; i <= 20; ++i) {
+    outcomes =
+        RecordNow(counter, {MakeRead("big", absl::StrCat("r", i), absl::StrCat("new-reader-", i))});
+    ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+    EXPECT_EQ(Summaries(*outcomes).front(), (std::vector<int64_t>{i + 1, counted, 0})) << i;
+  }
+  EXPECT_EQ(Calls("pfcount"), 1);
+  EXPECT_EQ(Calls("pfadd"), 21);  // every reader is still added
+
+  // Once the kept count is gone (it expired), the next read counts again and keeps the new count.
+  Redis({"DEL", "newsroom:readers-count:big"});
+  outcomes = RecordNow(counter, {MakeRead("big", "r21", "new-reader-21")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  const int64_t recounted = outcomes->front().counts.unique_readers;
+  EXPECT_EQ(Calls("pfcount"), 2);
+  EXPECT_EQ(recounted, std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"})));
+  EXPECT_EQ(Redis({"GET", "newsroom:readers-count:big"}), absl::StrCat(recounted));
+
+  // A recorded read returns the kept count (here a planted one), while stats calls count afresh.
+  Redis({"SET", "newsroom:readers-count:big", "7"});
+  outcomes = RecordNow(counter, {MakeRead("big", "r22", "new-reader-22")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  EXPECT_EQ(outcomes->front().counts.unique_readers, 7);
+  absl::StatusOr<std::vector<ArticleCounts>> stats;
+  absl::Notification got;
+  counter.Get({"big"}, [&](absl::StatusOr<std::vector<ArticleCounts>> counts) {
+    stats = std::move(counts);
+    got.Notify();
+  });
+  got.WaitForNotification();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->front().reads, 23);
+  EXPECT_EQ(stats->front().unique_readers, std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"})));
+
+  // A kept count that is not a whole number, or a key of another type, is counted again and
+  // replaced rather than failing the read.
+  int garbled = 0;
+  for (const RedisCommand& garble :
+       {RedisCommand{"SET", "newsroom:readers-count:big", "nan"},
+        RedisCommand{"HSET", "newsroom:readers-count:big", "f", "1"}}) {
+    if (garble[0] == "HSET") Redis({"DEL", "newsroom:readers-count:big"});
+    Redis(garble);
+    outcomes = RecordNow(counter, {MakeRead("big", absl::StrCat("garbled-", ++garbled))});
+    ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+    const int64_t now_counted = std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"}));
+    EXPECT_EQ(outcomes->front().counts.unique_readers, now_counted) << garble[0];
+    EXPECT_EQ(Redis({"GET", "newsroom:readers-count:big"}), absl::StrCat(now_counted));
+  }
+
+  // A small readership is counted on every call, so a new reader is in the count at once, and
+  // nothing is kept for it.
+  for (int i = 1; i <= 3; ++i) {
+    outcomes =
+        RecordNow(counter, {MakeRead("small", absl::StrCat("r", i), absl::StrCat("reader-", i))});
+    ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+    EXPECT_EQ(Summaries(*outcomes).front(), (std::vector<int64_t>{i, i, 0}));
+  }
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:small"}), "0");
+}
+
+TEST_F(RedisReadCounterTest, AKeptReadersCountLivesForTheMaxAge) {
+  RedisReadCounterOptions options;
+  options.connection = ConnectionOptions();
+  options.pool_size = 1;
+  options.readers_count_max_age = absl::Milliseconds(250);
+  RedisReadCounter counter(options);
+  Redis({"EVAL",
+         "for i = 1, 2000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
+         "1", "newsroom:readers:big"});
+  ASSERT_TRUE(RecordNow(counter, {MakeRead("big", "r0", "new-reader")}).ok());
+  int64_t ttl_ms = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(Redis({"PTTL", "newsroom:readers-count:big"}), &ttl_ms));
+  EXPECT_GT(ttl_ms, 0);
+  EXPECT_LE(ttl_ms, 250);
+}
+
 TEST_F(RedisReadCounterTest, ReloadsTheScriptAfterScriptFlush) {
   auto counter = MakeCounter(/*pool_size=*/1);
   ASSERT_TRUE(RecordNow(*counter, {MakeRead("a", "0")}).ok());
