@@ -71,13 +71,17 @@ end
 -- some 16 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
 -- article with at least `kept_from` readers is counted at most once per `kept_ms`, by whichever
 -- process gets there first, and its count is kept in its readers-count key meanwhile. Smaller
--- ones are counted every call, so their count includes the call's reads. A kept count that is
--- not a whole number (or a key of another type) is counted again and replaced.
-local function unique_readers(readers_key, kept_key)
+-- ones are counted every call, so their count includes the call's reads; one with fewer reads
+-- than that (`total`) cannot have that many readers, so it is counted without looking for a kept
+-- count. A kept count that is not a whole number (or a key of another type) is counted again and
+-- replaced. Keeping it is best effort: a SET that Redis refuses (say, out of memory) must not
+-- fail a read that only looked.
+local function unique_readers(readers_key, kept_key, total)
+  if total < kept_from then return redis.call('PFCOUNT', readers_key) end
   local ok, kept = pcall(redis.call, 'GET', kept_key)
   if ok and kept and string.match(kept, '^%d+$') and #kept < 16 then return tonumber(kept) end
   local unique = redis.call('PFCOUNT', readers_key)
-  if unique >= kept_from then redis.call('SET', kept_key, unique, 'PX', kept_ms) end
+  if unique >= kept_from then pcall(redis.call, 'SET', kept_key, unique, 'PX', kept_ms) end
   return unique
 end
 
@@ -113,7 +117,7 @@ local function record(a, first, n)
     end
     if #readers > 0 then redis.call('PFADD', readers_key, unpack(readers)) end
   end
-  local unique = unique_readers(readers_key, KEYS[3 * a + 1 + days])
+  local unique = unique_readers(readers_key, KEYS[3 * a + 1 + days], total)
   for r = first, first + n - 1 do out[r][2] = unique end
 end
 

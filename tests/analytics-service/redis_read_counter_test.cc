@@ -518,10 +518,14 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
   options.pool_size = 1;
   options.readers_count_max_age = absl::Hours(1);  // nothing expires during the test
   RedisReadCounter counter(options);
-  // "big" has 5000 readers already: its HyperLogLog is dense, as a popular article's.
-  Redis({"EVAL",
-         "for i = 1, 5000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
-         "1", "newsroom:readers:big"});
+  // "big" has 5000 readers and reads already: its HyperLogLog is dense, as a popular article's.
+  // "imported" has as many readers but few reads, which cannot be: it is counted every call.
+  for (const char* article : {"big", "imported"}) {
+    Redis({"EVAL",
+           "for i = 1, 5000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
+           "1", absl::StrCat("newsroom:readers:", article)});
+  }
+  Redis({"SET", "newsroom:reads:big", "5000"});
   ASSERT_TRUE(RecordNow(counter, {MakeRead("other", "r0")}).ok());  // reads the marker layout
   Redis({"CONFIG", "RESETSTAT"});
 
@@ -542,7 +546,7 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
     outcomes =
         RecordNow(counter, {MakeRead("big", absl::StrCat("r", i), absl::StrCat("new-reader-", i))});
     ASSERT_TRUE(outcomes.ok()) << outcomes.status();
-    EXPECT_EQ(Summaries(*outcomes).front(), (std::vector<int64_t>{i + 1, counted, 0})) << i;
+    EXPECT_EQ(Summaries(*outcomes).front(), (std::vector<int64_t>{5001 + i, counted, 0})) << i;
   }
   EXPECT_EQ(Calls("pfcount"), 1);
   EXPECT_EQ(Calls("pfadd"), 21);  // every reader is still added
@@ -569,7 +573,7 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
   });
   got.WaitForNotification();
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->front().reads, 23);
+  EXPECT_EQ(stats->front().reads, 5023);
   EXPECT_EQ(stats->front().unique_readers, std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"})));
 
   // A kept count that is not a whole number, or a key of another type, is counted again and
@@ -596,6 +600,50 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
     EXPECT_EQ(Summaries(*outcomes).front(), (std::vector<int64_t>{i, i, 0}));
   }
   EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:small"}), "0");
+  for (int i = 1; i <= 2; ++i) {
+    outcomes = RecordNow(counter, {MakeRead("imported", absl::StrCat("r", i))});
+    ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+    EXPECT_EQ(outcomes->front().counts.unique_readers,
+              std::stoll(Redis({"PFCOUNT", "newsroom:readers:imported"})));
+  }
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:imported"}), "0");
+}
+
+TEST_F(RedisReadCounterTest, AFullRedisStillAnswersARetryOfABigReadership) {
+  const absl::Duration window = absl::Minutes(10);
+  const DedupSlot slot = DedupSlotAt(absl::Now(), window);
+  absl::Time clock = absl::FromUnixSeconds(slot.index * 600);
+  RedisReadCounterOptions options = ErrorCountingOptions();
+  options.dedup_window = window;
+  options.now = [&clock] { return clock; };
+  RedisReadCounter counter(options);
+  Redis({"EVAL",
+         "for i = 1, 3000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
+         "1", "newsroom:readers:big"});
+  Redis({"SET", "newsroom:reads:big", "3000"});
+  ASSERT_TRUE(RecordNow(counter, {MakeRead("big", "r0", "reader-0")}).ok());
+  // In the next slot the read's marker is in the previous slot, where a retry only looks it up.
+  clock += window;
+  ASSERT_TRUE(RecordNow(counter, {MakeRead("other", "r0")}).ok());  // reads the slot's layout
+  Redis({"DEL", "newsroom:readers-count:big"});
+  // Full: Redis refuses every command that could take memory (noeviction), SET included.
+  Redis({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  Redis({"CONFIG", "SET", "maxmemory", "1"});
+
+  // The retry writes nothing, so it is answered, with a count that could not be kept.
+  absl::StatusOr<std::vector<RecordOutcome>> outcomes =
+      RecordNow(counter, {MakeRead("big", "r0", "reader-0")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  EXPECT_EQ(
+      Summaries(*outcomes).front(),
+      (std::vector<int64_t>{3001, std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"})), 1}));
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:big"}), "0");
+  EXPECT_EQ(AllErrorReplies(), 0u);
+  // A new read cannot be marked, so it fails uncounted (its caller retries it).
+  outcomes = RecordNow(counter, {MakeRead("big", "r1", "reader-1")});
+  EXPECT_FALSE(outcomes.ok());
+  EXPECT_EQ(ErrorReplies("oom"), 1u);
+  EXPECT_EQ(Redis({"GET", "newsroom:reads:big"}), "3001");
 }
 
 TEST_F(RedisReadCounterTest, AKeptReadersCountLivesForTheMaxAge) {
@@ -607,6 +655,7 @@ TEST_F(RedisReadCounterTest, AKeptReadersCountLivesForTheMaxAge) {
   Redis({"EVAL",
          "for i = 1, 2000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
          "1", "newsroom:readers:big"});
+  Redis({"SET", "newsroom:reads:big", "2000"});
   ASSERT_TRUE(RecordNow(counter, {MakeRead("big", "r0", "new-reader")}).ok());
   int64_t ttl_ms = 0;
   ASSERT_TRUE(absl::SimpleAtoi(Redis({"PTTL", "newsroom:readers-count:big"}), &ttl_ms));

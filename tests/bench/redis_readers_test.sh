@@ -14,7 +14,7 @@ trap 'rm -rf "$TMPDIR"' EXIT
 
 # The old script comes from git history, which a shallow clone may not have.
 if ! git cat-file -e f232335^{commit} 2>/dev/null; then echo "skip: no f232335 in history"; exit 77; fi
-out=$(bench/redis-readers --readers=0,3000 --articles=50 --calls=5000 2>&1) ||
+out=$(bench/redis-readers --readers=0,3000 --articles=50 --calls=5000 --rounds=1 2>&1) ||
   { echo "$out"; echo "FAIL: exit code"; exit 1; }
 fail() { echo "$out"; echo "FAIL: $1"; exit 1; }
 line() { grep -E "^$1 +$2 readers an article " <<<"$out" || true; }
@@ -34,6 +34,8 @@ done
 pfcounts=$(line new 3000 | sed -n 's/.* \([0-9.]*\) PFCOUNTs a call.*/\1/p')
 awk -v p="$pfcounts" 'BEGIN {exit !(p != "" && p < 0.1)}' ||
   fail "the new script counted a large readership $pfcounts times a call"
+grep -Eq '^ +3000 readers an article: old +[0-9.]+, new +[0-9.]+ \(new/old [0-9.]+\)$' <<<"$out" ||
+  fail "no medians"
 if compgen -G "$TMPDIR/newsroom-redis-readers*" >/dev/null; then echo "FAIL: temp dir left behind"; exit 1; fi
 if pgrep -f "$TMPDIR" >/dev/null; then pgrep -af "$TMPDIR"; echo "FAIL: processes left behind"; exit 1; fi
 echo ok
