@@ -67,14 +67,14 @@ local function is_new(r)
   return true
 end
 
--- PFCOUNT recounts a HyperLogLog that a PFADD changed: about 1 us while it is small (sparse), but
--- some 16 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
+-- PFCOUNT recounts a HyperLogLog that a PFADD changed: 1 to 3 us while it is small (sparse), but
+-- 16 to 30 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
 -- article with at least `kept_from` readers is counted at most once per `kept_ms`, by whichever
 -- process gets there first, and its count is kept in its readers-count key meanwhile. Smaller
 -- ones are counted every call, so their count includes the call's reads; one with fewer reads
 -- than that (`total`) cannot have that many readers, so it is counted without looking for a kept
--- count. A kept count that is not a whole number (or a key of another type) is counted again and
--- replaced. Keeping it is best effort: a SET that Redis refuses (say, out of memory) must not
+-- count. A kept count that is not a whole number (or a key of another type) is ignored: the
+-- readers are counted, and the count replaces it if it is kept. Keeping it is best effort: a SET that Redis refuses (say, out of memory) must not
 -- fail a read that only looked.
 local function unique_readers(readers_key, kept_key, total)
   if total < kept_from then return redis.call('PFCOUNT', readers_key) end
@@ -435,8 +435,8 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
   for (const Read* read : reads) markers.push_back(DedupMarkerOf(read->article_id, read->read_id));
   const DedupSlot previous{.seconds = layout.slot.seconds, .index = layout.slot.index - 1};
   const std::string expires_at = absl::StrCat(layout.slot.ExpiresAt());
-  const std::string readers_count_ms =
-      absl::StrCat(std::max<int64_t>(absl::ToInt64Milliseconds(options_.readers_count_max_age), 1));
+  const std::string readers_count_ms = absl::StrCat(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(options_.readers_count_max_age), 1, int64_t{24} * 3600 * 1000));
   const std::size_t per_read_keys =
       1 + (layout.previous_shards > 0 ? 1 : 0) + (layout.legacy ? 1 : 0);
 
@@ -501,7 +501,7 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     command.push_back(layout.previous_shards > 0 ? "1" : "0");
     command.push_back(layout.legacy ? "1" : "0");
     command.push_back(readers_count_ms);
-    command.push_back(absl::StrCat(kKeptReadersCountFrom));
+    command.push_back(absl::StrCat(options_.readers_count_kept_from));
     for (absl::CivilDay day : days) {
       command.push_back(absl::StrCat(
           absl::ToUnixSeconds(absl::FromCivil(day + kRankingDayTtlDays, absl::UTCTimeZone()))));

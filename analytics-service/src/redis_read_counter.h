@@ -32,8 +32,8 @@ inline constexpr absl::Duration kDefaultDedupWindow = absl::Hours(48);
 // An article with at least this many unique readers has them counted for the reads it records at
 // most once per RedisReadCounterOptions::readers_count_max_age. Counting (PFCOUNT) a HyperLogLog
 // that changed costs Redis 1 to 3 us while it is sparse, which Redis keeps it up to about 2 000
-// readers (hll-sparse-max-bytes 3000), and 16 us or more once it is dense: more than all the rest
-// of a read (bench/redis-readers). Below the switch, so that a larger hll-sparse-max-bytes, whose
+// readers (hll-sparse-max-bytes 3000), and 16 to 30 us once it is dense: more than all the rest of
+// a read (bench/redis-readers). Below the switch, so that a larger hll-sparse-max-bytes, whose
 // sparse counts cost more too, is covered.
 inline constexpr int64_t kKeptReadersCountFrom = 1000;
 // A day's ranking expires this long after the day starts: past the longest period (30 days),
@@ -69,9 +69,10 @@ struct RedisReadCounterOptions {
   // memory grows with reads per second times this.
   absl::Duration dedup_window = kDefaultDedupWindow;
   // How old the unique readers a recorded read returns may be, for an article with at least
-  // kKeptReadersCountFrom of them (whole milliseconds, at least one): its count is kept in Redis
-  // this long, for every process. Stats calls (Get) always count afresh.
+  // `readers_count_kept_from` of them (whole milliseconds, from one to a day): its count is kept
+  // in Redis this long, for every process. Stats calls (Get) always count afresh.
   absl::Duration readers_count_max_age = absl::Seconds(1);
+  int64_t readers_count_kept_from = kKeptReadersCountFrom;
   // The clock that picks the dedup slot (tests move it).
   std::function<absl::Time()> now = [] { return absl::Now(); };
   RedisMetrics metrics;

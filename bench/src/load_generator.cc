@@ -748,6 +748,7 @@ int Run() {
   }
   result.set_label(absl::GetFlag(FLAGS_label));
   result.set_round(absl::GetFlag(FLAGS_round));
+  result.set_seed(seed);
   result.set_responses_decoded(absl::GetFlag(FLAGS_decode));
   result.set_scenario(scenario_name);
   result.set_target(target);

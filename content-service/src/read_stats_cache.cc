@@ -78,7 +78,13 @@ void ReadStatsCache::Put(const analytics::v1::ReadStats& stats, absl::Time seen)
     const bool current =
         seen - CurrentAsOf(absl::FromUnixNanos(it->second.seen_unix_nanos), seen) <= max_age_;
     if (current && it->second.reads > stats.reads()) return;
+    // With as many reads, the larger unique-readers estimate is the later one: a recorded read
+    // may answer with its article's count from up to a second before, where the feed's is fresh.
+    const int64_t unique_readers = current && it->second.reads == stats.reads()
+                                       ? std::max(it->second.unique_readers, fresh.unique_readers)
+                                       : fresh.unique_readers;
     it->second = fresh;
+    it->second.unique_readers = unique_readers;
     return;
   }
   if (shard.entries.size() >= max_entries_per_shard_) {

@@ -49,6 +49,7 @@ TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticl
   options.key_prefix = "p:";
   options.pool_size = 1;
   options.readers_count_max_age = absl::Milliseconds(1500);
+  options.readers_count_kept_from = 7;
   const RedisReadCounter counter(options);  // connects lazily: no Redis needed here
 
   const absl::CivilDay day(2024, 1, 31);
@@ -83,9 +84,9 @@ TEST(RedisReadCounterTest, RecordCommandsPassEveryKeyInKeysAndGroupReadsByArticl
                   // look in the previous slot, not for older markers, how long (ms) and from how
                   // many readers their count is kept, the day's expiry, each article and its number
                   // of reads, each read's day (0: none), reader hash and marker.
-                  absl::StrCat(12 * 172800), "1", "2", "2", "1", "0", "1500",
-                  absl::StrCat(kKeptReadersCountFrom), expiry, "a", "2", "b", "1", "1", "hash",
-                  Field("a", "r1"), "1", "", Field("a", "r2"), "0", "", Field("b", "r1")));
+                  absl::StrCat(12 * 172800), "1", "2", "2", "1", "0", "1500", "7", expiry, "a", "2",
+                  "b", "1", "1", "hash", Field("a", "r1"), "1", "", Field("a", "r2"), "0", "",
+                  Field("b", "r1")));
 }
 
 TEST(RedisReadCounterTest, RecordCommandsLookUpOlderMarkersOnlyWhenTheLayoutSays) {

@@ -144,6 +144,14 @@ class RedisReadCounterTest : public ::testing::Test {
     return "";
   }
 
+  // Gives `article` `readers` unique readers and `reads` reads (0: none), straight into Redis.
+  void GiveReaders(absl::string_view article, int readers, int reads) {
+    Redis({"EVAL",
+           "for i = 1, tonumber(ARGV[1]) do redis.call('PFADD', KEYS[1], 'earlier-' .. i) end", "1",
+           absl::StrCat("newsroom:readers:", article), absl::StrCat(readers)});
+    if (reads > 0) Redis({"SET", absl::StrCat("newsroom:reads:", article), absl::StrCat(reads)});
+  }
+
   // How many times Redis ran `command` since the last CONFIG RESETSTAT, from scripts included.
   int64_t Calls(const std::string& command) {
     const std::string stats = Redis({"INFO", "commandstats"});
@@ -520,12 +528,8 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
   RedisReadCounter counter(options);
   // "big" has 5000 readers and reads already: its HyperLogLog is dense, as a popular article's.
   // "imported" has as many readers but few reads, which cannot be: it is counted every call.
-  for (const char* article : {"big", "imported"}) {
-    Redis({"EVAL",
-           "for i = 1, 5000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
-           "1", absl::StrCat("newsroom:readers:", article)});
-  }
-  Redis({"SET", "newsroom:reads:big", "5000"});
+  GiveReaders("big", 5000, /*reads=*/5000);
+  GiveReaders("imported", 5000, /*reads=*/0);
   ASSERT_TRUE(RecordNow(counter, {MakeRead("other", "r0")}).ok());  // reads the marker layout
   Redis({"CONFIG", "RESETSTAT"});
 
@@ -581,6 +585,7 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
   int garbled = 0;
   for (const RedisCommand& garble :
        {RedisCommand{"SET", "newsroom:readers-count:big", "nan"},
+        RedisCommand{"SET", "newsroom:readers-count:big", "99999999999999999999"},
         RedisCommand{"HSET", "newsroom:readers-count:big", "f", "1"}}) {
     if (garble[0] == "HSET") Redis({"DEL", "newsroom:readers-count:big"});
     Redis(garble);
@@ -609,6 +614,43 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
   EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:imported"}), "0");
 }
 
+TEST_F(RedisReadCounterTest, EachArticleOfACallKeepsItsOwnCount) {
+  auto counter = MakeCounter();
+  GiveReaders("big", 3000, /*reads=*/3000);
+  GiveReaders("bigger", 20000, /*reads=*/20000);
+  const std::vector<Read> reads = {MakeRead("big", "r0", "new-0"),
+                                   MakeRead("bigger", "r0", "new-0"),
+                                   MakeRead("big", "r1", "new-1")};
+  const auto outcomes = RecordNow(*counter, reads);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  const int64_t big = std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"}));
+  const int64_t bigger = std::stoll(Redis({"PFCOUNT", "newsroom:readers:bigger"}));
+  ASSERT_GT(bigger, big * 5);
+  EXPECT_EQ(Summaries(*outcomes), (std::vector<std::vector<int64_t>>{
+                                      {3001, big, 0}, {20001, bigger, 0}, {3002, big, 0}}));
+  EXPECT_EQ(Redis({"GET", "newsroom:readers-count:big"}), absl::StrCat(big));
+  EXPECT_EQ(Redis({"GET", "newsroom:readers-count:bigger"}), absl::StrCat(bigger));
+}
+
+TEST_F(RedisReadCounterTest, ACountIsKeptFromExactlyTheThreshold) {
+  GiveReaders("edge", 40, /*reads=*/1000);
+  const int64_t readers = std::stoll(Redis({"PFCOUNT", "newsroom:readers:edge"}));
+  for (const int64_t kept_from : {readers + 1, readers}) {
+    RedisReadCounterOptions options;
+    options.connection = ConnectionOptions();
+    options.pool_size = 1;
+    options.readers_count_kept_from = kept_from;
+    RedisReadCounter counter(options);
+    // A read without a reader: the count stays `readers`.
+    const auto outcomes = RecordNow(counter, {MakeRead("edge", absl::StrCat("r", kept_from))});
+    ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+    EXPECT_EQ(outcomes->front().counts.unique_readers, readers);
+    EXPECT_EQ(Redis({"GET", "newsroom:readers-count:edge"}),
+              kept_from == readers ? absl::StrCat(readers) : "")
+        << kept_from;
+  }
+}
+
 TEST_F(RedisReadCounterTest, AFullRedisStillAnswersARetryOfABigReadership) {
   const absl::Duration window = absl::Minutes(10);
   const DedupSlot slot = DedupSlotAt(absl::Now(), window);
@@ -617,10 +659,7 @@ TEST_F(RedisReadCounterTest, AFullRedisStillAnswersARetryOfABigReadership) {
   options.dedup_window = window;
   options.now = [&clock] { return clock; };
   RedisReadCounter counter(options);
-  Redis({"EVAL",
-         "for i = 1, 3000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
-         "1", "newsroom:readers:big"});
-  Redis({"SET", "newsroom:reads:big", "3000"});
+  GiveReaders("big", 3000, /*reads=*/3000);
   ASSERT_TRUE(RecordNow(counter, {MakeRead("big", "r0", "reader-0")}).ok());
   // In the next slot the read's marker is in the previous slot, where a retry only looks it up.
   clock += window;
@@ -652,10 +691,7 @@ TEST_F(RedisReadCounterTest, AKeptReadersCountLivesForTheMaxAge) {
   options.pool_size = 1;
   options.readers_count_max_age = absl::Milliseconds(250);
   RedisReadCounter counter(options);
-  Redis({"EVAL",
-         "for i = 1, 2000 do redis.call('PFADD', KEYS[1], 'earlier-reader-' .. i) end return 0",
-         "1", "newsroom:readers:big"});
-  Redis({"SET", "newsroom:reads:big", "2000"});
+  GiveReaders("big", 2000, /*reads=*/2000);
   ASSERT_TRUE(RecordNow(counter, {MakeRead("big", "r0", "new-reader")}).ok());
   int64_t ttl_ms = 0;
   ASSERT_TRUE(absl::SimpleAtoi(Redis({"PTTL", "newsroom:readers-count:big"}), &ttl_ms));

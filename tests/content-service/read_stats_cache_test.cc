@@ -34,6 +34,28 @@ TEST(ReadStatsCacheTest, ASlowerSmallerReplyDoesNotReplaceAFreshLargerCount) {
   EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(4))->reads(), 11);
 }
 
+TEST(ReadStatsCacheTest, WithAsManyReadsTheLargerUniqueReadersStay) {
+  // The feed's fresh count, then a recorded read's answer with the same reads and a count kept
+  // from before (analytics keeps a large readership's count for up to a second).
+  ReadStatsCache cache(absl::Milliseconds(500), 100);
+  analytics::v1::ReadStats fresh = Stats("articles/a", 10);
+  fresh.set_unique_readers(2000);
+  analytics::v1::ReadStats kept = Stats("articles/a", 10);
+  kept.set_unique_readers(1990);
+  cache.Put(fresh, kStart);
+  cache.Put(kept, kStart + absl::Milliseconds(1));
+  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(2))->unique_readers(), 2000);
+  // More reads win whatever their estimate; a stale entry gives way to any.
+  kept.set_reads(11);
+  cache.Put(kept, kStart + absl::Milliseconds(3));
+  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(4))->unique_readers(), 1990);
+  fresh.set_reads(11);
+  cache.Put(fresh, kStart + absl::Seconds(2));
+  kept.set_unique_readers(5);
+  cache.Put(kept, kStart + absl::Seconds(3));
+  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Seconds(3))->unique_readers(), 5);
+}
+
 TEST(ReadStatsCacheTest, AfterExpiryASmallerCountWins) {
   // Redis restored from an older snapshot: the cache must follow, not stick to the old number.
   ReadStatsCache cache(absl::Milliseconds(500), 100);
