@@ -1,7 +1,7 @@
 // go-analytics: the analytics half of the "Go pair" benchmark baseline (issue 3). It serves
 // newsroom.analytics.v1.AnalyticsService's RecordRead and GetReadStats with grpc-go over Redis
-// with redigo, the way a competent Go service would: analytics-service's own record script, one
-// read per EVALSHA, the EVALSHAs of concurrent reads pipelined on a small pool of connections.
+// with redigo, the way a competent Go service would: analytics-service's record script (as of
+// 727b7ad: record.lua), one read per EVALSHA, the EVALSHAs of concurrent reads pipelined on a small pool of connections.
 // The other RPCs answer UNIMPLEMENTED.
 package main
 
