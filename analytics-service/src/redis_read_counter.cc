@@ -68,14 +68,15 @@ local function is_new(r)
 end
 
 -- PFCOUNT recounts a HyperLogLog that a PFADD changed: 1 to 3 us while it is small (sparse), but
--- 16 to 30 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
+-- 16 to 33 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
 -- article with at least `kept_from` readers is counted at most once per `kept_ms`, by whichever
 -- process gets there first, and its count is kept in its readers-count key meanwhile. Smaller
--- ones are counted every call, so their count includes the call's reads; one with fewer reads
--- than that (`total`) cannot have that many readers, so it is counted without looking for a kept
+-- ones are counted every call, so their count includes the call's reads. One with fewer reads
+-- than that (`total`) should not have that many readers (only an over-estimate near the
+-- threshold, or keys imported apart, give it more), so it is counted without looking for a kept
 -- count. A kept count that is not a whole number (or a key of another type) is ignored: the
--- readers are counted, and the count replaces it if it is kept. Keeping it is best effort: a SET that Redis refuses (say, out of memory) must not
--- fail a read that only looked.
+-- readers are counted, and the count replaces it if it is kept. Keeping it is best effort: a SET
+-- that Redis refuses (say, out of memory) must not fail a read that only looked.
 local function unique_readers(readers_key, kept_key, total)
   if total < kept_from then return redis.call('PFCOUNT', readers_key) end
   local ok, kept = pcall(redis.call, 'GET', kept_key)

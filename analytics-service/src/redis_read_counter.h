@@ -32,7 +32,7 @@ inline constexpr absl::Duration kDefaultDedupWindow = absl::Hours(48);
 // An article with at least this many unique readers has them counted for the reads it records at
 // most once per RedisReadCounterOptions::readers_count_max_age. Counting (PFCOUNT) a HyperLogLog
 // that changed costs Redis 1 to 3 us while it is sparse, which Redis keeps it up to about 2 000
-// readers (hll-sparse-max-bytes 3000), and 16 to 30 us once it is dense: more than all the rest of
+// readers (hll-sparse-max-bytes 3000), and 16 to 33 us once it is dense: more than all the rest of
 // a read (bench/redis-readers). Below the switch, so that a larger hll-sparse-max-bytes, whose
 // sparse counts cost more too, is covered.
 inline constexpr int64_t kKeptReadersCountFrom = 1000;

@@ -62,9 +62,9 @@ ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "deadline of each call");
 ABSL_FLAG(int, articles, 1000, "catalogue size: articles bench-000000.. exist on the server");
 ABSL_FLAG(int, readers, 10000, "distinct reader ids to draw from (0: no reader id)");
 ABSL_FLAG(uint64_t, seed, 0,
-          "seed of the articles and readers drawn (0: a new one every run, so that runs against "
-          "one Redis do not replay the same (article, reader) pairs, which a HyperLogLog then "
-          "already holds)");
+          "seed of the articles and readers drawn from the pools (0: a new one every run, so that "
+          "runs against one Redis do not replay the same (article, reader) pairs, which a "
+          "HyperLogLog then already holds)");
 ABSL_FLAG(int, batch_size, 100, "batch_record_reads: reads per call");
 ABSL_FLAG(int, page_size, 20, "list_articles: page size");
 ABSL_FLAG(std::string, label, "", "free-form label copied into the JSON (e.g. throughput)");

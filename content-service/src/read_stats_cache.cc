@@ -78,11 +78,10 @@ void ReadStatsCache::Put(const analytics::v1::ReadStats& stats, absl::Time seen)
     const bool current =
         seen - CurrentAsOf(absl::FromUnixNanos(it->second.seen_unix_nanos), seen) <= max_age_;
     if (current && it->second.reads > stats.reads()) return;
-    // With as many reads, the larger unique-readers estimate is the later one: a recorded read
-    // may answer with its article's count from up to a second before, where the feed's is fresh.
-    const int64_t unique_readers = current && it->second.reads == stats.reads()
-                                       ? std::max(it->second.unique_readers, fresh.unique_readers)
-                                       : fresh.unique_readers;
+    // With at least as many reads, at least as many readers: a recorded read may answer with its
+    // article's readers as counted up to a second before, where the feed's count is fresh.
+    const int64_t unique_readers =
+        current ? std::max(it->second.unique_readers, fresh.unique_readers) : fresh.unique_readers;
     it->second = fresh;
     it->second.unique_readers = unique_readers;
     return;

@@ -651,6 +651,22 @@ TEST_F(RedisReadCounterTest, ACountIsKeptFromExactlyTheThreshold) {
   }
 }
 
+TEST_F(RedisReadCounterTest, ACountIsLookedForOnlyFromAsManyReadsAsTheThreshold) {
+  GiveReaders("edge", 40, /*reads=*/0);
+  const int64_t readers = std::stoll(Redis({"PFCOUNT", "newsroom:readers:edge"}));
+  Redis({"SET", "newsroom:reads:edge", absl::StrCat(readers - 2)});
+  RedisReadCounterOptions options;
+  options.connection = ConnectionOptions();
+  options.pool_size = 1;
+  options.readers_count_kept_from = readers;
+  RedisReadCounter counter(options);
+  // One read fewer than the threshold: counted, nothing kept. As many: kept.
+  ASSERT_TRUE(RecordNow(counter, {MakeRead("edge", "r1")}).ok());
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:edge"}), "0");
+  ASSERT_TRUE(RecordNow(counter, {MakeRead("edge", "r2")}).ok());
+  EXPECT_EQ(Redis({"GET", "newsroom:readers-count:edge"}), absl::StrCat(readers));
+}
+
 TEST_F(RedisReadCounterTest, AFullRedisStillAnswersARetryOfABigReadership) {
   const absl::Duration window = absl::Minutes(10);
   const DedupSlot slot = DedupSlotAt(absl::Now(), window);

@@ -14,10 +14,10 @@ trap 'rm -rf "$TMPDIR"' EXIT
 
 # The old script comes from git history, which a shallow clone may not have.
 if ! git cat-file -e f232335^{commit} 2>/dev/null; then echo "skip: no f232335 in history"; exit 77; fi
-out=$(bench/redis-readers --readers=0,3000 --articles=50 --calls=5000 --rounds=1 2>&1) ||
+out=$(bench/redis-readers --readers=0,3000 --articles=50 --calls=5000 --rounds=2 2>&1) ||
   { echo "$out"; echo "FAIL: exit code"; exit 1; }
 fail() { echo "$out"; echo "FAIL: $1"; exit 1; }
-line() { grep -E "^$1 +$2 readers an article " <<<"$out" || true; }
+line() { grep -m1 -E "^$1 +$2 readers an article " <<<"$out" || true; }  # round 1's
 for script in old new; do
   for readers in 0 3000; do
     counted=$(line "$script" "$readers" | sed -n 's/.* us a call, .* \([0-9]*\) of \([0-9]*\) reads counted$/\1 \2/p')

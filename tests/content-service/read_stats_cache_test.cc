@@ -34,7 +34,7 @@ TEST(ReadStatsCacheTest, ASlowerSmallerReplyDoesNotReplaceAFreshLargerCount) {
   EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(4))->reads(), 11);
 }
 
-TEST(ReadStatsCacheTest, WithAsManyReadsTheLargerUniqueReadersStay) {
+TEST(ReadStatsCacheTest, WithAtLeastAsManyReadsTheLargerUniqueReadersStay) {
   // The feed's fresh count, then a recorded read's answer with the same reads and a count kept
   // from before (analytics keeps a large readership's count for up to a second).
   ReadStatsCache cache(absl::Milliseconds(500), 100);
@@ -45,15 +45,33 @@ TEST(ReadStatsCacheTest, WithAsManyReadsTheLargerUniqueReadersStay) {
   cache.Put(fresh, kStart);
   cache.Put(kept, kStart + absl::Milliseconds(1));
   EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(2))->unique_readers(), 2000);
-  // More reads win whatever their estimate; a stale entry gives way to any.
+  // More reads with a kept estimate: the reads move on, the larger estimate stays.
   kept.set_reads(11);
   cache.Put(kept, kStart + absl::Milliseconds(3));
-  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(4))->unique_readers(), 1990);
-  fresh.set_reads(11);
-  cache.Put(fresh, kStart + absl::Seconds(2));
+  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(4))->reads(), 11);
+  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Milliseconds(4))->unique_readers(), 2000);
+  // A stale entry gives way to any count (Redis may have been restored from an older snapshot).
   kept.set_unique_readers(5);
   cache.Put(kept, kStart + absl::Seconds(3));
   EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Seconds(3))->unique_readers(), 5);
+}
+
+TEST(ReadStatsCacheTest, UnderTheFeedTheLargerUniqueReadersStayUntilItIsLost) {
+  ReadStatsCache cache(absl::Milliseconds(500), 100);
+  cache.FeedMessage(kStart, /*first=*/true);
+  analytics::v1::ReadStats stats = Stats("articles/a", 10);
+  stats.set_unique_readers(2000);
+  cache.Put(stats, kStart + absl::Milliseconds(1));
+  // Long after, with the feed live, the entry is current: a kept estimate does not replace it.
+  cache.FeedMessage(kStart + absl::Seconds(10), /*first=*/false);
+  stats.set_unique_readers(1990);
+  cache.Put(stats, kStart + absl::Seconds(10));
+  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Seconds(10))->unique_readers(), 2000);
+  // Once the feed is lost the entry ages, and past max_age any count wins.
+  cache.FeedLost();
+  stats.set_unique_readers(5);
+  cache.Put(stats, kStart + absl::Seconds(12));
+  EXPECT_EQ(cache.Fresh("articles/a", kStart + absl::Seconds(12))->unique_readers(), 5);
 }
 
 TEST(ReadStatsCacheTest, AfterExpiryASmallerCountWins) {
