@@ -16,7 +16,7 @@ namespace newsroom::analytics {
 //   {prefix}reads:{article_id}                string  all-time read count (INCR)
 //   {prefix}readers:{article_id}              HLL     keyed hashes of reader ids (PFADD)
 //   {prefix}readers-count:{article_id}        string  the readers' count (PFCOUNT) of an article
-//                                                     with many, kept for RecordRead for a second
+//                                                     with many, kept a second for recorded reads
 //                                                     (see RedisReadCounterOptions)
 //   {prefix}dedup:{W}:{slot}:{shard}          hash    dedup markers of one slot of W seconds (the
 //                                                     dedup window), a 12-byte field per read;

@@ -33,8 +33,8 @@ inline constexpr absl::Duration kDefaultDedupWindow = absl::Hours(48);
 // most once per RedisReadCounterOptions::readers_count_max_age. Counting (PFCOUNT) a HyperLogLog
 // that changed costs Redis 1 to 3 us while it is sparse, which Redis keeps it up to about 2 000
 // readers (hll-sparse-max-bytes 3000), and 16 to 33 us once it is dense: more than all the rest of
-// a read (bench/redis-readers). Below the switch, so that a larger hll-sparse-max-bytes, whose
-// sparse counts cost more too, is covered.
+// a read (bench/redis-readers). It is below that switch so that it also covers a Redis with a
+// larger hll-sparse-max-bytes, whose sparse counts cost more too.
 inline constexpr int64_t kKeptReadersCountFrom = 1000;
 // A day's ranking expires this long after the day starts: past the longest period (30 days),
 // with slack for reads recorded up to 5 minutes early and for clock skew between replicas.
@@ -72,6 +72,7 @@ struct RedisReadCounterOptions {
   // `readers_count_kept_from` of them (whole milliseconds, from one to a day): its count is kept
   // in Redis this long, for every process. Stats calls (Get) always count afresh.
   absl::Duration readers_count_max_age = absl::Seconds(1);
+  // From how many unique readers an article's count is kept (tests move it).
   int64_t readers_count_kept_from = kKeptReadersCountFrom;
   // The clock that picks the dedup slot (tests move it).
   std::function<absl::Time()> now = [] { return absl::Now(); };
