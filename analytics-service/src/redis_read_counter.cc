@@ -304,7 +304,13 @@ absl::StatusOr<RankingPage> ParseRankingReply(const redisReply& reply, int64_t l
 }  // namespace
 
 RedisReadCounter::RedisReadCounter(RedisReadCounterOptions options)
-    : options_(std::move(options)), keys_(options_.key_prefix), change_log_id_(RandomHexId()) {
+    : options_(std::move(options)),
+      keys_(options_.key_prefix),
+      readers_count_ms_(absl::StrCat(
+          std::clamp<int64_t>(absl::ToInt64Milliseconds(options_.readers_count_max_age), 1,
+                              int64_t{24} * 3600 * 1000))),
+      readers_count_kept_from_(absl::StrCat(options_.readers_count_kept_from)),
+      change_log_id_(RandomHexId()) {
   const int pool_size = options_.pool_size < 1 ? 1 : options_.pool_size;
   for (int i = 0; i < pool_size; ++i) {
     slots_.push_back(std::make_unique<Slot>(options_.connection));
@@ -436,8 +442,6 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
   for (const Read* read : reads) markers.push_back(DedupMarkerOf(read->article_id, read->read_id));
   const DedupSlot previous{.seconds = layout.slot.seconds, .index = layout.slot.index - 1};
   const std::string expires_at = absl::StrCat(layout.slot.ExpiresAt());
-  const std::string readers_count_ms = absl::StrCat(std::clamp<int64_t>(
-      absl::ToInt64Milliseconds(options_.readers_count_max_age), 1, int64_t{24} * 3600 * 1000));
   const std::size_t per_read_keys =
       1 + (layout.previous_shards > 0 ? 1 : 0) + (layout.legacy ? 1 : 0);
 
@@ -501,8 +505,8 @@ std::vector<RedisReadCounter::RecordCall> RedisReadCounter::RecordCalls(
     command.push_back(absl::StrCat(per_read_keys));
     command.push_back(layout.previous_shards > 0 ? "1" : "0");
     command.push_back(layout.legacy ? "1" : "0");
-    command.push_back(readers_count_ms);
-    command.push_back(absl::StrCat(options_.readers_count_kept_from));
+    command.push_back(readers_count_ms_);
+    command.push_back(readers_count_kept_from_);
     for (absl::CivilDay day : days) {
       command.push_back(absl::StrCat(
           absl::ToUnixSeconds(absl::FromCivil(day + kRankingDayTtlDays, absl::UTCTimeZone()))));

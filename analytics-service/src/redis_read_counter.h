@@ -165,6 +165,9 @@ class RedisReadCounter final : public ReadCounter {
 
   const RedisReadCounterOptions options_;
   const RedisKeys keys_;
+  // The record script's readers-count ARGV (ms, then readers), formatted once.
+  const std::string readers_count_ms_;
+  const std::string readers_count_kept_from_;
   // What StoreLayout last read from Redis, and when.
   struct CachedLayout {
     DedupLayout layout;
