@@ -78,24 +78,27 @@ void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const Store
   InsertLocked(std::string(article_id), article);
 }
 
-void CachedArticleStore::AfterWrite(absl::string_view article_id, const StoredArticle* article,
-                                    std::uint64_t generation) {
+void CachedArticleStore::AfterWrite(absl::string_view article_id, const v1::Article* article,
+                                    const StoredArticle* stored, std::uint64_t generation) {
   ListingCache::Dropped dropped;
   absl::MutexLock lock(&mutex_);
   // Writes through here are serialised, so only an announced change can have moved the
   // generation since this write began: possibly another writer's, of this article, committed
   // after ours. Then what this write left is not known to be current, and is not cached.
   const bool unchanged = generation_ == generation;
-  dropped = NextGenerationLocked();
-  if (article != nullptr && unchanged && !suspended_) {
-    InsertLocked(std::string(article_id), *article);
+  ++generation_;
+  // This write is known in full, so only the pages it alters go (that announced change, if any,
+  // takes its own out).
+  dropped = listings_.TakeAffected(article_id, article);
+  if (stored != nullptr && unchanged && !suspended_) {
+    InsertLocked(std::string(article_id), *stored);
   } else {
     EraseLocked(article_id);
   }
 }
 
-ListingCache::Dropped CachedArticleStore::NextGenerationLocked() {
-  ++generation_;
+ListingCache::Dropped CachedArticleStore::DropAllListingsLocked() {
+  unresolved_.clear();
   return listings_.TakeAll();
 }
 
@@ -103,11 +106,51 @@ void CachedArticleStore::Invalidate(absl::string_view article_id) {
   ListingCache::Dropped dropped;
   Entries cleared;
   absl::MutexLock lock(&mutex_);
-  dropped = NextGenerationLocked();
+  ++generation_;
   if (article_id.empty()) {
+    dropped = DropAllListingsLocked();
     cleared = ClearLocked();
-  } else {
-    EraseLocked(article_id);
+    return;
+  }
+  EraseLocked(article_id);
+  // The pages that listed the article go now. Where it stands after the change is not announced,
+  // so the pages it may have moved into go once that is read (ResolveAnnouncedChanges); until
+  // then no page is served. With no page kept there is nothing to resolve: a page read from now
+  // on is read after the change, and one read before it is not kept (the generation).
+  if (unresolved_.size() >= kMaxUnresolvedChanges) {
+    dropped = DropAllListingsLocked();  // a burst of changes: a query per page is cheaper
+    return;
+  }
+  dropped = listings_.TakeAffected(article_id, nullptr);
+  if (listings_.entries() > 0) unresolved_.insert(std::string(article_id));
+}
+
+void CachedArticleStore::ResolveAnnouncedChanges() {
+  std::vector<std::string> article_ids;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (unresolved_.empty()) return;
+    if (listings_.entries() == 0) {  // the pages went meanwhile (evicted): nothing to check
+      unresolved_.clear();
+      return;
+    }
+    article_ids.assign(unresolved_.begin(), unresolved_.end());
+    unresolved_.clear();
+    ++resolving_;
+  }
+  // Each article as it stands now; one that is missing was deleted, and the pages that listed it
+  // went when its change was announced.
+  const absl::StatusOr<std::vector<v1::Article>> now = backend_->BatchGet(article_ids);
+  std::vector<ListingCache::Dropped> dropped;
+  absl::MutexLock lock(&mutex_);
+  --resolving_;
+  if (!now.ok()) {
+    dropped.push_back(DropAllListingsLocked());
+    return;
+  }
+  // A later change to one of these is announced, and resolved, in its turn.
+  for (const v1::Article& article : *now) {
+    dropped.push_back(listings_.TakeAffected(IdOf(article), &article));
   }
 }
 
@@ -115,7 +158,8 @@ void CachedArticleStore::Suspend() {
   ListingCache::Dropped dropped;
   Entries cleared;
   absl::MutexLock lock(&mutex_);
-  dropped = NextGenerationLocked();
+  ++generation_;
+  dropped = DropAllListingsLocked();
   suspended_ = true;
   cleared = ClearLocked();
 }
@@ -125,7 +169,8 @@ void CachedArticleStore::Resume() {
   absl::MutexLock lock(&mutex_);
   // A read that began while suspended may have found an article as it was before a change that
   // was never announced: the new generation keeps it out.
-  dropped = NextGenerationLocked();
+  ++generation_;
+  dropped = DropAllListingsLocked();
   suspended_ = false;
 }
 
@@ -135,7 +180,7 @@ absl::Status CachedArticleStore::Create(const v1::Article& article) {
   absl::MutexLock write_lock(&write_mutex_);
   const std::uint64_t generation = Generation();
   absl::Status status = backend_->Create(article);
-  if (status.ok()) AfterWrite(IdOf(article), &stored, generation);
+  if (status.ok()) AfterWrite(IdOf(article), &article, &stored, generation);
   return status;
 }
 
@@ -184,9 +229,9 @@ absl::Status CachedArticleStore::Replace(const v1::Article& article,
   const std::uint64_t generation = Generation();
   absl::Status status = backend_->Replace(article, expected_etag);
   if (status.ok()) {
-    AfterWrite(IdOf(article), &stored, generation);
+    AfterWrite(IdOf(article), &article, &stored, generation);
   } else if (status.code() == absl::StatusCode::kNotFound) {
-    AfterWrite(IdOf(article), nullptr, generation);
+    AfterWrite(IdOf(article), nullptr, nullptr, generation);
   }
   return status;
 }
@@ -196,7 +241,7 @@ absl::Status CachedArticleStore::Delete(absl::string_view article_id) {
   absl::Status status = backend_->Delete(article_id);
   // NOT_FOUND too: whatever the cache held under this id is gone from the store.
   if (status.ok() || status.code() == absl::StatusCode::kNotFound) {
-    AfterWrite(article_id, nullptr, Generation());
+    AfterWrite(article_id, nullptr, nullptr, Generation());
   }
   return status;
 }
@@ -205,8 +250,10 @@ absl::StatusOr<ArticlePage> CachedArticleStore::List(const ListQuery& query) {
   std::shared_ptr<const ArticlePage> kept;
   std::uint64_t generation = 0;
   if (cache_listings_) {
+    ResolveAnnouncedChanges();
     absl::MutexLock lock(&mutex_);
-    kept = listings_.Find(query);
+    // While an announced change is unresolved, a page may lack the article it moved into it.
+    if (unresolved_.empty() && resolving_ == 0) kept = listings_.Find(query);
     ++(kept ? listing_hits_ : listing_misses_);
     generation = generation_;
   }

@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "content-service/src/article_store.h"
 #include "content-service/src/listing_cache.h"
@@ -21,8 +22,10 @@ namespace newsroom::content {
 // Invalidate; while they might go unannounced (Suspend until Resume) nothing is served from or put
 // in the cache.
 // Articles are kept in their stored form: GetStored, the page-view path, shares them without a
-// copy; Get and BatchGet parse them. List keeps whole pages (ListingCache), which any change at all
-// drops, since a change to one article can move it into or out of any page; a page read from the
+// copy; Get and BatchGet parse them. List keeps whole pages (ListingCache), and a change drops the
+// pages it can alter: those that list the article and those it moves into. A write through here
+// knows where the article moves; an announced change does not say, so the first List after it
+// reads the article (ResolveAnnouncedChanges) and serves no page until then. A page read from the
 // backend swaps in the cached copy of each listed article whose bytes are the same
 // (ShareCachedBytes), and neither fills the article cache nor counts in its hits and misses.
 class CachedArticleStore final : public ArticleStore {
@@ -48,8 +51,10 @@ class CachedArticleStore final : public ArticleStore {
   absl::StatusOr<ArticlePage> List(const ListQuery& query) override;
   absl::StatusOr<int64_t> Count() override;
 
-  // Another writer changed `article_id` (empty: possibly every article). Drops the cached copy,
-  // and keeps any read that began before this call from caching what it found. Thread-safe.
+  // Another writer changed `article_id` (empty: possibly every article). Drops the cached copy
+  // and the pages that list the article, and keeps any read that began before this call from
+  // caching what it found. Reads nothing itself: it runs on the thread that hears announcements.
+  // Thread-safe.
   void Invalidate(absl::string_view article_id);
   // Other writers' changes may go unannounced from now on: drops every cached article, and until
   // Resume every read goes to the backend and nothing is cached.
@@ -92,12 +97,16 @@ class CachedArticleStore final : public ArticleStore {
   void ShareCachedBytes(std::vector<ListedArticle>& listed);
   // Keeps a page List read from the backend, unless anything changed since `generation`.
   void KeepListing(const ListQuery& query, ArticlePage page, std::uint64_t generation);
-  // Moves to a new generation: something changed, or may have. Drops every cached page, returned
-  // to be freed once the lock is released (declare it before the lock).
-  [[nodiscard]] ListingCache::Dropped NextGenerationLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // After a successful write that began at `generation`: replaces or drops the cached copy.
-  void AfterWrite(absl::string_view article_id, const StoredArticle* article,
-                  std::uint64_t generation);
+  // Reads where the articles of announced changes stand now (one BatchGet) and drops the pages
+  // they moved into; all pages if the read fails.
+  void ResolveAnnouncedChanges();
+  // Drops every cached page, returned to be freed once the lock is released (declare it before
+  // the lock), and with them any change left to resolve.
+  [[nodiscard]] ListingCache::Dropped DropAllListingsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // After a successful write that began at `generation`, of `article` (null: the article is gone)
+  // stored as `stored`: replaces or drops the cached copy, and drops the pages the write alters.
+  void AfterWrite(absl::string_view article_id, const v1::Article* article,
+                  const StoredArticle* stored, std::uint64_t generation);
   void InsertLocked(std::string article_id, const StoredArticle& article)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EraseLocked(absl::string_view article_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -114,8 +123,14 @@ class CachedArticleStore final : public ArticleStore {
   Entries entries_ ABSL_GUARDED_BY(mutex_);
   std::size_t bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   ListingCache listings_ ABSL_GUARDED_BY(mutex_);
-  // Bumped by every write and every change announced: a fill whose read began before it is
-  // dropped, since the read may predate the change.
+  // Articles whose changes were announced since the pages were checked against where they stand
+  // now, and how many ResolveAnnouncedChanges are reading. Past kMaxUnresolvedChanges every page
+  // goes instead, which bounds both the set and the read that resolves it.
+  static constexpr std::size_t kMaxUnresolvedChanges = 64;
+  absl::flat_hash_set<std::string> unresolved_ ABSL_GUARDED_BY(mutex_);
+  int resolving_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Bumped by every write and every change announced, and on Suspend and Resume: a fill whose
+  // read began before it is dropped, since the read may predate the change.
   std::uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;
   bool suspended_ ABSL_GUARDED_BY(mutex_);
   std::uint64_t hits_ ABSL_GUARDED_BY(mutex_) = 0;

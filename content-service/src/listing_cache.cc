@@ -1,5 +1,7 @@
 #include "content-service/src/listing_cache.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
 namespace newsroom::content {
@@ -58,7 +60,53 @@ void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
 
 ListingCache::Dropped ListingCache::TakeAll() {
   bytes_ = 0;
-  return Dropped(std::exchange(pages_, Pages()));
+  Dropped dropped;
+  dropped.all_ = std::exchange(pages_, Pages());
+  return dropped;
+}
+
+ListingCache::Dropped ListingCache::TakeAffected(absl::string_view article_id,
+                                                 const v1::Article* now) {
+  Dropped dropped;
+  for (auto it = pages_.begin(); it != pages_.end();) {
+    if (Affected(it->first, *it->second.page, article_id, now)) {
+      bytes_ -= it->second.bytes;
+      dropped.some_.push_back(std::move(it->second.page));
+      pages_.erase(it++);  // erasing leaves the other iterators of an absl table valid
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
+bool ListingCache::Affected(const Key& key, const ArticlePage& page, absl::string_view article_id,
+                            const v1::Article* now) {
+  // Before the change: in the stretch, the article is listed or is the page's `next`.
+  if (page.next && page.next->article_id == article_id) return true;
+  for (const ListedArticle& listed : page.articles) {
+    if (listed.position.article_id == article_id) return true;
+  }
+  if (now == nullptr) return false;
+  // After it: under the page's tag, and in its stretch. The listing order is descending on
+  // (publish seconds, nanos, id), ids compared by bytes as both stores do.
+  if (!key.tag.empty() &&
+      std::find(now->tags().begin(), now->tags().end(), key.tag) == now->tags().end()) {
+    return false;
+  }
+  const auto position =
+      std::make_tuple(now->publish_time().seconds(), now->publish_time().nanos(), article_id);
+  if (key.has_after && !(position < std::make_tuple(key.after_seconds, key.after_nanos,
+                                                    absl::string_view(key.after_id)))) {
+    return false;  // at or before the cursor: a page before this one
+  }
+  if (page.next) {
+    const ListCursor& next = *page.next;
+    return !(position < std::make_tuple(next.publish_time.seconds(), next.publish_time.nanos(),
+                                        absl::string_view(next.article_id)));
+  }
+  // No `next`: the page runs to the end, unless it says more follow without saying where.
+  return true;
 }
 
 }  // namespace newsroom::content

@@ -5,15 +5,18 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "content-service/src/article_store.h"
 
 namespace newsroom::content {
 
 // Pages of ListArticles kept in memory, by query, within a bound on their size. It decides nothing
-// about freshness: CachedArticleStore owns one under its lock and clears it on every change it
-// hears of, so a page here is never older than the last change. Not thread-safe.
+// about freshness: CachedArticleStore owns one under its lock and takes out the pages each change
+// it hears of can alter (TakeAffected), so a page here answers as the store would. Not
+// thread-safe.
 class ListingCache final {
  public:
   // `max_bytes` bounds what the pages count (ListingCache::PageBytes); 0 keeps nothing.
@@ -29,6 +32,13 @@ class ListingCache final {
   void Insert(const ListQuery& query, ArticlePage page);
   // Empties the cache, handing the pages to the caller to free.
   [[nodiscard]] Dropped TakeAll();
+  // Takes out the pages that a change to the article `article_id` can alter, handing them to the
+  // caller to free. A page answers for a stretch of the listing order: the articles under its tag
+  // after its cursor, up to and including its `next` (to the end when it has none). So a change
+  // alters it only if the article stood in that stretch before the change, when the page lists it
+  // or ends at it, or stands in it after, which `now` (the article after the change; null when it
+  // was deleted or is not known yet) tells.
+  [[nodiscard]] Dropped TakeAffected(absl::string_view article_id, const v1::Article* now);
 
   [[nodiscard]] std::size_t entries() const { return pages_.size(); }
   [[nodiscard]] std::size_t bytes() const { return bytes_; }
@@ -61,6 +71,9 @@ class ListingCache final {
   };
   using Pages = absl::flat_hash_map<Key, Entry>;
   static Key KeyOf(const ListQuery& query);
+  // Whether the page kept under `key` can be altered by a change to `article_id` (TakeAffected).
+  static bool Affected(const Key& key, const ArticlePage& page, absl::string_view article_id,
+                       const v1::Article* now);
 
   const std::size_t max_bytes_;
   Pages pages_;
@@ -77,8 +90,8 @@ class ListingCache::Dropped final {
 
  private:
   friend class ListingCache;
-  explicit Dropped(Pages pages) : pages_(std::move(pages)) {}
-  Pages pages_;
+  Pages all_;
+  std::vector<std::shared_ptr<const ArticlePage>> some_;
 };
 
 }  // namespace newsroom::content

@@ -125,8 +125,8 @@ absl::StatusOr<int64_t> BinaryIntColumn(PGresult* result, int row, int column) {
   return static_cast<int64_t>(value);
 }
 
-// A row of a listing in binary format (kListColumns): the bytes, then the position's three columns.
-absl::StatusOr<ListedArticle> ListedRow(PGresult* result, int row) {
+// The position of a row of a listing in binary format (kListColumns): its last three columns.
+absl::StatusOr<ListCursor> PositionOfRow(PGresult* result, int row) {
   ListCursor position;
   NEWSROOM_ASSIGN_OR_RETURN(const int64_t seconds, BinaryIntColumn(result, row, 1));
   NEWSROOM_ASSIGN_OR_RETURN(const int64_t nanos, BinaryIntColumn(result, row, 2));
@@ -134,6 +134,12 @@ absl::StatusOr<ListedArticle> ListedRow(PGresult* result, int row) {
   position.publish_time.set_nanos(static_cast<int32_t>(nanos));
   position.article_id.assign(PQgetvalue(result, row, 3),
                              static_cast<std::size_t>(PQgetlength(result, row, 3)));
+  return position;
+}
+
+// A row of a listing in binary format: the bytes, then the position.
+absl::StatusOr<ListedArticle> ListedRow(PGresult* result, int row) {
+  NEWSROOM_ASSIGN_OR_RETURN(ListCursor position, PositionOfRow(result, row));
   return ListedArticle{std::move(position), StoredArticle(std::string(DataColumn(result, row)))};
 }
 
@@ -417,6 +423,9 @@ absl::StatusOr<ArticlePage> PostgresArticleStore::List(const ListQuery& query) {
       page.articles.push_back(std::move(listed));
     }
     page.has_more = n > query.limit;
+    if (page.has_more) {
+      NEWSROOM_ASSIGN_OR_RETURN(page.next, PositionOfRow(rows.get(), query.limit));
+    }
     return absl::OkStatus();
   }));
   return page;

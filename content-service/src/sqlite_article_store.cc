@@ -69,13 +69,18 @@ absl::StatusOr<v1::Article> ParseArticleColumn(sqlite3_stmt* statement, int colu
 }
 
 // The current row of a listing (kListColumns): the bytes, then the position's three columns.
-ListedArticle ListedRow(sqlite3_stmt* statement) {
+ListCursor PositionOfRow(sqlite3_stmt* statement) {
   ListCursor position;
   position.publish_time.set_seconds(sqlite3_column_int64(statement, 1));
   position.publish_time.set_nanos(sqlite3_column_int(statement, 2));
   const char* id = reinterpret_cast<const char*>(sqlite3_column_text(statement, 3));
   position.article_id.assign(id, static_cast<std::size_t>(sqlite3_column_bytes(statement, 3)));
-  return ListedArticle{std::move(position), StoredArticle(std::string(BlobColumn(statement, 0)))};
+  return position;
+}
+
+ListedArticle ListedRow(sqlite3_stmt* statement) {
+  return ListedArticle{PositionOfRow(statement),
+                       StoredArticle(std::string(BlobColumn(statement, 0)))};
 }
 
 absl::StatusOr<int> ReadUserVersion(sqlite3* db) {
@@ -473,6 +478,7 @@ absl::StatusOr<ArticlePage> SqliteArticleStore::List(const ListQuery& query) {
   while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
     if (page.articles.size() == static_cast<size_t>(query.limit)) {
       page.has_more = true;
+      page.next = PositionOfRow(statement);
       return page;
     }
     page.articles.push_back(ListedRow(statement));

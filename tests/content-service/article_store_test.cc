@@ -311,6 +311,16 @@ TEST_P(ArticleStoreTest, ListReturnsTheStoredBytesAndEachArticlesPosition) {
   ASSERT_EQ(rail->articles.size(), 1u);
   EXPECT_EQ(rail->articles[0].article.bytes(), tagged.SerializeAsString());
   EXPECT_THAT(Names(rail->articles), ElementsAre("articles/tagged"));
+
+  // A page's next, read from the tag index too.
+  ASSERT_TRUE(store_->Create(MakeArticle("older", 1'700'000'000, 5, {"rail"})).ok());
+  rail = store_->List({.limit = 1, .tag = "rail", .after = {}});
+  ASSERT_TRUE(rail.ok()) << rail.status();
+  EXPECT_THAT(Names(rail->articles), ElementsAre("articles/tagged"));
+  ASSERT_TRUE(rail->next.has_value());
+  EXPECT_EQ(rail->next->article_id, "older");
+  EXPECT_EQ(rail->next->publish_time.seconds(), 1'700'000'000);
+  EXPECT_EQ(rail->next->publish_time.nanos(), 5);
 }
 
 TEST_P(ArticleStoreTest, CreatingATakenNameIsAlreadyExists) {
@@ -417,12 +427,17 @@ TEST_P(ArticleStoreTest, HasMoreIsTrueOnlyWhenAnotherArticleFollows) {
   ASSERT_TRUE(first.ok());
   EXPECT_THAT(Names(first->articles), ElementsAre("articles/d", "articles/c"));
   EXPECT_TRUE(first->has_more);
+  // And names the article that follows: where the page's stretch of the listing order ends.
+  ASSERT_TRUE(first->next.has_value());
+  EXPECT_EQ(first->next->article_id, "b");
+  EXPECT_EQ(first->next->publish_time.seconds(), 1);
 
   absl::StatusOr<ArticlePage> last =
       store_->List({.limit = 2, .tag = "", .after = CursorAfter(first->articles.back())});
   ASSERT_TRUE(last.ok());
   EXPECT_THAT(Names(last->articles), ElementsAre("articles/b", "articles/a"));
   EXPECT_FALSE(last->has_more);
+  EXPECT_FALSE(last->next.has_value());
 
   absl::StatusOr<ArticlePage> all = store_->List({.limit = 4, .tag = "", .after = {}});
   ASSERT_TRUE(all.ok());

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "content-service/src/sqlite_article_store.h"
 #include "tests/content-service/titled_article.h"
 
@@ -20,6 +24,8 @@ class HookedStore final : public ArticleStore {
   std::function<void()> hook;
   // Runs once after a Replace that succeeded, before the cache learns of it.
   std::function<void()> after_replace;
+  // Runs once in the middle of a BatchGet, like `hook`.
+  std::function<void()> batch_get_hook;
 
   absl::Status Create(const v1::Article& a) override { return inner_->Create(a); }
   absl::StatusOr<v1::Article> Get(absl::string_view id) override { return inner_->Get(id); }
@@ -28,8 +34,14 @@ class HookedStore final : public ArticleStore {
     if (hook) std::exchange(hook, nullptr)();
     return article;
   }
+  int batch_gets = 0;  // BatchGet calls
+  bool fail_batch_get = false;
   absl::StatusOr<std::vector<v1::Article>> BatchGet(const std::vector<std::string>& ids) override {
-    return inner_->BatchGet(ids);
+    ++batch_gets;
+    if (fail_batch_get) return absl::UnavailableError("database busy");
+    auto articles = inner_->BatchGet(ids);
+    if (batch_get_hook) std::exchange(batch_get_hook, nullptr)();
+    return articles;
   }
   absl::Status Replace(const v1::Article& a, absl::string_view etag) override {
     absl::Status status = inner_->Replace(a, etag);
@@ -336,9 +348,9 @@ TEST_F(CachedArticleStoreTest, AFailedListingIsNotKept) {
   EXPECT_EQ(cache_->counters().listing_entries, 0u);
 }
 
-// Another writer's change reaches the cache only through Invalidate; whichever article it names,
-// every listing goes, since the change may move that article into or out of any of them.
-TEST_F(CachedArticleStoreTest, AnAnnouncedChangeDropsEveryListing) {
+// Another writer's change reaches the cache only through Invalidate, which names the article but
+// not where it now stands: the next List reads that (one BatchGet) before serving any page.
+TEST_F(CachedArticleStoreTest, AnAnnouncedChangeDropsTheListingsItAlters) {
   ASSERT_TRUE(cache_->Create(TitledArticle("a", "A", "e1")).ok());
   ASSERT_TRUE(cache_->Create(TitledArticle("b", "B", "e1")).ok());
   EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"B", "A"}));
@@ -347,9 +359,214 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeDropsEveryListing) {
 
   cache_->Invalidate("c");
   EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "B", "A"}));
+  EXPECT_EQ(hooked_->batch_gets, 1);
   ASSERT_TRUE(hooked_->Delete("a").ok());
-  cache_->Invalidate("");
+  cache_->Invalidate("a");  // listed: the page goes at once, with nothing left to read
   EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"C", "B"}));
+  EXPECT_EQ(hooked_->batch_gets, 1);
+  ASSERT_TRUE(hooked_->Create(TitledArticle("d", "D", "e1")).ok());
+  cache_->Invalidate("");
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"D", "C", "B"}));
+  EXPECT_EQ(hooked_->batch_gets, 1);
+  EXPECT_EQ(hooked_->lists, 4);
+}
+
+// Pages answer for stretches of the listing order; a change outside a page's stretch and tag
+// keeps it. Four articles of one publish time, so in id order: d c | b a.
+TEST_F(CachedArticleStoreTest, AWriteKeepsTheListingsItCannotAlter) {
+  for (const char* id : {"a", "b", "c", "d"}) {
+    v1::Article article = TitledArticle(id, id, "e1");
+    if (std::string(id) == "a" || std::string(id) == "d") article.add_tags("world");
+    ASSERT_TRUE(cache_->Create(article).ok());
+  }
+  const ListQuery first{.limit = 2, .tag = "", .after = {}};
+  const ListQuery world{.limit = 1, .tag = "world", .after = {}};
+  const auto list_both = [&] {
+    EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+    EXPECT_EQ(Titles(world), (std::vector<std::string>{"d"}));
+  };
+  list_both();
+  ASSERT_EQ(hooked_->lists, 2);
+
+  // The first page's stretch ends at `b` (its next), the world page's at `a`. An article older
+  // than both, untagged, alters neither.
+  v1::Article old = TitledArticle("0", "0", "e1");
+  old.mutable_publish_time()->set_seconds(1700000000);
+  ASSERT_TRUE(cache_->Create(old).ok());
+  list_both();
+  EXPECT_EQ(hooked_->lists, 2) << "an article older than every page's stretch alters none";
+
+  // `c` is on the first page only: the world page stays, and so does the page after `c`, whose
+  // stretch starts after it.
+  const ListQuery second{.limit = 1, .tag = "", .after = cache_->List(first)->articles[1].position};
+  EXPECT_EQ(Titles(second), (std::vector<std::string>{"b"}));
+  ASSERT_EQ(hooked_->lists, 3);
+  ASSERT_TRUE(cache_->Replace(TitledArticle("c", "c2", "e2"), "e1").ok());
+  EXPECT_EQ(Titles(world), (std::vector<std::string>{"d"}));
+  EXPECT_EQ(Titles(second), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(hooked_->lists, 3);
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c2"}));
+  EXPECT_EQ(hooked_->lists, 4);
+
+  // `b` is the first page's next: its change may end the page's stretch elsewhere.
+  ASSERT_TRUE(cache_->Delete("b").ok());
+  EXPECT_EQ(Titles(world), (std::vector<std::string>{"d"}));
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c2"}));
+  EXPECT_EQ(hooked_->lists, 5);
+  // `a`, the world page's next, is untagged now: the world page goes, having no next any more.
+  ASSERT_TRUE(cache_->Replace(TitledArticle("a", "a", "e2"), "e1").ok());
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c2"}));
+  EXPECT_EQ(hooked_->lists, 6) << "`a` was the first page's next too, once `b` went";
+  auto world_page = cache_->List(world);
+  ASSERT_TRUE(world_page.ok());
+  EXPECT_FALSE(world_page->has_more);
+  EXPECT_EQ(hooked_->lists, 7);
+
+  // A newer article moves into the first page's stretch, a tagged one into both.
+  v1::Article newer = TitledArticle("e", "e", "e1");
+  newer.mutable_publish_time()->set_seconds(1796000000);
+  newer.add_tags("world");
+  ASSERT_TRUE(cache_->Create(newer).ok());
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"e", "d"}));
+  EXPECT_EQ(Titles(world), (std::vector<std::string>{"e"}));
+  EXPECT_EQ(hooked_->lists, 9);
+}
+
+TEST_F(CachedArticleStoreTest, AnAnnouncedChangeElsewhereKeepsTheListings) {
+  for (const char* id : {"a", "b", "c", "d"}) {
+    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
+  }
+  const ListQuery first{.limit = 2, .tag = "", .after = {}};
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "a2", "e2"), "e1").ok());
+  cache_->Invalidate("a");
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+  EXPECT_EQ(hooked_->batch_gets, 1) << "where `a` stands now was read";
+  EXPECT_EQ(hooked_->lists, 1) << "and is outside the page's stretch";
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+  EXPECT_EQ(hooked_->batch_gets, 1) << "once";
+
+  // An announced change that moves `a` to the top.
+  v1::Article moved = TitledArticle("a", "a3", "e3");
+  moved.mutable_publish_time()->set_seconds(1796000000);
+  ASSERT_TRUE(hooked_->Replace(moved, "e2").ok());
+  cache_->Invalidate("a");
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"a3", "d"}));
+  EXPECT_EQ(hooked_->batch_gets, 2);
+  EXPECT_EQ(hooked_->lists, 2);
+}
+
+// Another List, while the first after an announced change reads where the article went, serves
+// no page either: it reads the store.
+TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved) {
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
+  }
+  const ListQuery first{.limit = 1, .tag = "", .after = {}};
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
+  v1::Article moved = TitledArticle("a", "a2", "e2");
+  moved.mutable_publish_time()->set_seconds(1796000000);
+  ASSERT_TRUE(hooked_->Replace(moved, "e1").ok());
+  cache_->Invalidate("a");
+  std::vector<std::string> during;
+  hooked_->batch_get_hook = [&] { during = Titles(first); };
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
+  EXPECT_EQ(during, (std::vector<std::string>{"a2"}));
+  EXPECT_EQ(hooked_->lists, 3);
+}
+
+TEST_F(CachedArticleStoreTest, AnAnnouncedChangeThatCannotBeResolvedDropsEveryListing) {
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
+  }
+  const ListQuery first{.limit = 1, .tag = "", .after = {}};
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "a2", "e2"), "e1").ok());
+  cache_->Invalidate("a");
+  hooked_->fail_batch_get = true;
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(hooked_->batch_gets, 1);
+  EXPECT_EQ(hooked_->lists, 2) << "not knowing where `a` went, no page was served";
+  hooked_->fail_batch_get = false;
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(hooked_->lists, 2) << "the page read after the failure is kept";
+  EXPECT_EQ(hooked_->batch_gets, 1);
+}
+
+TEST_F(CachedArticleStoreTest, ABurstOfAnnouncedChangesDropsEveryListingWithoutReading) {
+  ASSERT_TRUE(cache_->Create(TitledArticle("a", "a", "e1")).ok());
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"a"}));
+  for (int i = 0; i < 100; ++i) cache_->Invalidate("other" + std::to_string(i));
+  EXPECT_EQ(cache_->counters().listing_entries, 0u);
+  EXPECT_EQ(Titles(kFrontPage), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(hooked_->lists, 2);
+  EXPECT_EQ(hooked_->batch_gets, 0);
+}
+
+// A page as a string: each listed article's position and bytes, whether more follow and where.
+std::string Describe(const ArticlePage& page) {
+  const auto position = [](const ListCursor& at) {
+    return absl::StrCat(at.publish_time.seconds(), ".", at.publish_time.nanos(), "/",
+                        at.article_id);
+  };
+  std::string text;
+  for (const ListedArticle& listed : page.articles) {
+    absl::StrAppend(&text, position(listed.position), "=", listed.article.bytes().size(), ":",
+                    absl::CHexEscape(listed.article.bytes()), " ");
+  }
+  absl::StrAppend(&text, page.has_more ? "more" : "end");
+  if (page.next) absl::StrAppend(&text, " next ", position(*page.next));
+  return text;
+}
+
+// Random writes, ours and announced ones of another writer, between random listings: every page
+// the cache serves is the page the store itself lists at that moment.
+TEST_F(CachedArticleStoreTest, ListingsStayExactUnderRandomChanges) {
+  std::mt19937 random(20261130);
+  const auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(random); };
+  const std::vector<std::string> tags = {"", "world", "sport"};
+  std::map<std::string, std::string> etags;  // the articles that exist, and their etags
+  std::vector<ListCursor> cursors;           // recent positions, some of them deleted since
+  for (int step = 0; step < 6000; ++step) {
+    const int op = pick(20);
+    if (op < 5) {
+      const std::string id = absl::StrCat("x", pick(24));
+      v1::Article article = TitledArticle(id, absl::StrCat("t", step), absl::StrCat("e", step));
+      article.mutable_publish_time()->set_seconds(1795000000 + pick(4));
+      article.mutable_publish_time()->set_nanos(pick(2));
+      for (const char* tag : {"world", "sport"}) {
+        if (pick(2) == 0) article.add_tags(tag);
+      }
+      const bool ours = pick(2) == 0;
+      ArticleStore& writer = ours ? static_cast<ArticleStore&>(*cache_) : *hooked_;
+      absl::Status status;
+      if (!etags.contains(id)) {
+        status = writer.Create(article);
+        etags[id] = article.etag();
+      } else if (op == 0) {
+        status = writer.Delete(id);
+        etags.erase(id);
+      } else {
+        status = writer.Replace(article, etags[id]);
+        etags[id] = article.etag();
+      }
+      ASSERT_TRUE(status.ok()) << status;
+      if (!ours) cache_->Invalidate(pick(50) == 0 ? "" : id);
+      continue;
+    }
+    ListQuery query{.limit = 1 + pick(4), .tag = tags[pick(3)], .after = {}};
+    if (!cursors.empty() && pick(2) == 0) query.after = cursors[pick(cursors.size())];
+    auto served = cache_->List(query);
+    auto stored = hooked_->List(query);
+    ASSERT_TRUE(served.ok() && stored.ok());
+    ASSERT_EQ(Describe(*served), Describe(*stored)) << "step " << step;
+    for (const ListedArticle& listed : served->articles) {
+      if (cursors.size() == 6) cursors.erase(cursors.begin() + pick(6));
+      cursors.push_back(listed.position);
+    }
+  }
+  // Served from memory often enough that the comparison tested the cache, not the store.
+  EXPECT_GT(cache_->counters().listing_hits, 600u) << cache_->counters().listing_hits;
 }
 
 TEST_F(CachedArticleStoreTest, AListingReadBeforeAnAnnouncedChangeIsNotKept) {
@@ -397,14 +614,17 @@ TEST(CachedArticleStoreListingBoundTest, KeepsListingsWithinTheirBound) {
                     ->Create(TitledArticle("a" + std::to_string(i), std::string(1000, 't'), "e"))
                     .ok());
   }
-  auto one_page = (*sqlite)->List({.limit = 2, .tag = "", .after = {}});
-  ASSERT_TRUE(one_page.ok());
-  const std::size_t page_bytes =
-      ListingCache::PageBytes({.limit = 2, .tag = "", .after = {}}, *one_page);
-  EXPECT_GT(page_bytes, 2000u) << "a page counts its articles' bytes";
+  const auto page_bytes = [&](int limit) -> std::size_t {
+    const ListQuery query{.limit = limit, .tag = "", .after = {}};
+    auto page = (*sqlite)->List(query);
+    return page.ok() ? ListingCache::PageBytes(query, *page) : 0;
+  };
+  EXPECT_GT(page_bytes(2), 2000u) << "a page counts its articles' bytes";
 
-  // Room for two pages of two articles, not three, and for a page of four but not of five.
-  const std::size_t bound = page_bytes * 9 / 4;
+  // Room for a page of four but not of five, and so for two pages of two, not three.
+  const std::size_t bound = (page_bytes(4) + page_bytes(5)) / 2;
+  ASSERT_LE(2 * page_bytes(2), bound);
+  ASSERT_GT(3 * page_bytes(2), bound);
   CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 1 << 20, .listing_bytes = bound});
   for (int limit = 1; limit <= 5; ++limit) {
     for (int round = 0; round < 2; ++round) {
