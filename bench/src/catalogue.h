@@ -12,4 +12,9 @@ namespace newsroom::bench {
 // The id of the `index`-th generated article (0-based), e.g. "bench-000042".
 inline std::string BenchArticleId(int index) { return absl::StrFormat("bench-%06d", index); }
 
+// The tags the generated articles carry, two each.
+inline constexpr const char* kBenchTags[] = {"politics", "business",  "science", "sport",
+                                             "culture",  "local",     "weather", "health",
+                                             "travel",   "technology"};
+
 }  // namespace newsroom::bench

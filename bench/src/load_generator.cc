@@ -39,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "bench/src/article_editor.h"
 #include "bench/src/catalogue.h"
 #include "bench/src/histogram.h"
 #include "bench/src/process_cpu.h"
@@ -67,6 +68,13 @@ ABSL_FLAG(uint64_t, seed, 0,
           "HyperLogLog then already holds)");
 ABSL_FLAG(int, batch_size, 100, "batch_record_reads: reads per call");
 ABSL_FLAG(int, page_size, 20, "list_articles: page size");
+ABSL_FLAG(bool, list_tags, false,
+          "list_articles: each call lists the front page or one of the catalogue's ten tags, "
+          "drawn evenly (11 listings), instead of the front page only");
+ABSL_FLAG(double, edits_per_second, 0,
+          "while the load runs, also edit articles of the catalogue at this rate (UpdateArticle of "
+          "a random article's subtitle; needs --editor_token_file); 0: none");
+ABSL_FLAG(std::string, editor_token_file, "", "the editor token, for --edits_per_second");
 ABSL_FLAG(std::string, label, "", "free-form label copied into the JSON (e.g. throughput)");
 ABSL_FLAG(int, round, 1, "round of a repeated benchmark, copied into the JSON");
 ABSL_FLAG(std::string, json_out, "", "write the result as JSON to this file");
@@ -266,14 +274,18 @@ class ReadArticleCall final : public Call {
 
 class ListArticlesCall final : public Call {
  public:
-  // `undecoded` is null with --decode.
+  // `undecoded` is null with --decode. With `tags`, each call lists the front page or a tag.
   ListArticlesCall(content_v1::ContentService::Stub* stub, grpc::GenericStub* undecoded,
-                   int page_size)
-      : stub_(stub) {
+                   int page_size, bool tags, uint64_t seed)
+      : stub_(stub), tags_(tags), rng_(seed) {
     request_.set_page_size(page_size);
     if (undecoded != nullptr) undecoded_.emplace(undecoded, ContentMethod("ListArticles"));
   }
   void Start(grpc::ClientContext* context, std::function<void(grpc::Status)> done) override {
+    if (tags_) {
+      const int tag = rng_.Below(std::size(kBenchTags) + 1);
+      request_.set_tag(tag == 0 ? "" : kBenchTags[tag - 1]);
+    }
     if (undecoded_) return undecoded_->Start(request_, context, std::move(done));
     response_.Clear();
     stub_->async()->ListArticles(context, &request_, &response_, std::move(done));
@@ -281,6 +293,8 @@ class ListArticlesCall final : public Call {
 
  private:
   content_v1::ContentService::Stub* stub_;
+  const bool tags_;
+  Rng rng_;
   content_v1::ListArticlesRequest request_;
   content_v1::ListArticlesResponse response_;
   std::optional<UndecodedUnary> undecoded_;
@@ -337,7 +351,8 @@ class Scenario final {
  public:
   static absl::StatusOr<std::unique_ptr<Scenario>> Create(
       const std::string& name, const std::vector<std::shared_ptr<grpc::Channel>>& channels,
-      Workload* workload, int batch_size, int page_size, bool decode, uint64_t seed) {
+      Workload* workload, int batch_size, int page_size, bool list_tags, bool decode,
+      uint64_t seed) {
     static const char* const kNames[] = {"empty",         "get_article", "read_article",
                                          "list_articles", "record_read", "batch_record_reads"};
     if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
@@ -346,6 +361,7 @@ class Scenario final {
     }
     auto scenario =
         std::unique_ptr<Scenario>(new Scenario(name, workload, batch_size, page_size, seed));
+    scenario->list_tags_ = list_tags;
     for (const auto& channel : channels) {
       scenario->bench_stubs_.push_back(v1::BenchService::NewStub(channel));
       scenario->content_stubs_.push_back(content_v1::ContentService::NewStub(channel));
@@ -369,7 +385,7 @@ class Scenario final {
     }
     if (name_ == "list_articles") {
       return std::make_unique<ListArticlesCall>(content_stubs_[channel].get(), undecoded,
-                                                page_size_);
+                                                page_size_, list_tags_, seed);
     }
     if (name_ == "record_read") {
       return std::make_unique<RecordReadCall>(analytics_stubs_[channel].get(), workload_, seed);
@@ -397,6 +413,7 @@ class Scenario final {
   Workload* workload_;
   int batch_size_;
   int page_size_;
+  bool list_tags_ = false;
   // Each call slot's generator is seeded with the next of these (times an odd constant).
   std::atomic<uint64_t> next_seed_;
   std::vector<std::unique_ptr<v1::BenchService::Stub>> bench_stubs_;
@@ -707,6 +724,17 @@ int Run() {
   absl::StatusOr<std::vector<WatchedProcess>> watched =
       ParseWatchedProcesses(absl::GetFlag(FLAGS_cpu_of));
   if (!watched.ok()) return Fail(std::string(watched.status().message()));
+  const double edits_per_second = absl::GetFlag(FLAGS_edits_per_second);
+  if (!(edits_per_second >= 0 && edits_per_second <= 10000)) {
+    return Fail("--edits_per_second: must be 0 to 10000");
+  }
+  std::string editor_token;
+  if (edits_per_second > 0) {
+    std::ifstream in(absl::GetFlag(FLAGS_editor_token_file));
+    if (!std::getline(in, editor_token) || editor_token.empty()) {
+      return Fail("--edits_per_second needs --editor_token_file, a file holding the editor token");
+    }
+  }
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < options.channels; ++i) {
@@ -724,9 +752,9 @@ int Run() {
   Workload workload(absl::GetFlag(FLAGS_articles), absl::GetFlag(FLAGS_readers));
   uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (seed == 0) seed = (uint64_t{std::random_device()()} << 32 | std::random_device()()) | 1;
-  absl::StatusOr<std::unique_ptr<Scenario>> scenario =
-      Scenario::Create(scenario_name, channels, &workload, batch_size,
-                       absl::GetFlag(FLAGS_page_size), absl::GetFlag(FLAGS_decode), seed);
+  absl::StatusOr<std::unique_ptr<Scenario>> scenario = Scenario::Create(
+      scenario_name, channels, &workload, batch_size, absl::GetFlag(FLAGS_page_size),
+      absl::GetFlag(FLAGS_list_tags), absl::GetFlag(FLAGS_decode), seed);
   if (!scenario.ok()) return Fail(std::string(scenario.status().message()));
 
   Recorder recorder;
@@ -736,8 +764,20 @@ int Run() {
                              CodeName(probe.error_code()), ": ", probe.error_message(),
                              " (is the catalogue seeded with --articles articles?)"));
   }
+  // The editor runs over the whole load, warm-up included, so the measured window is all edited.
+  std::optional<ArticleEditor> editor;
+  if (edits_per_second > 0) {
+    editor.emplace(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), editor_token,
+                   absl::GetFlag(FLAGS_articles), edits_per_second, seed);
+  }
   CpuWindow cpu(*std::move(watched));
   driver.Run(cpu);
+  int64_t edits = 0, failed_edits = 0;
+  if (editor) {
+    editor->Stop();
+    edits = editor->edits();
+    failed_edits = editor->failed_edits();
+  }
 
   v1::RunResult result = recorder.Result((*scenario)->items_per_call());
   if (result.ok_calls() > 0) {
@@ -758,6 +798,8 @@ int Run() {
   result.set_rate(options.rate);
   result.set_warmup_seconds(absl::ToDoubleSeconds(options.warmup));
   result.set_duration_seconds(absl::ToDoubleSeconds(options.duration));
+  result.set_edits(edits);
+  result.set_failed_edits(failed_edits);
 
   if (absl::GetFlag(FLAGS_header)) {
     std::printf("%-20s %-10s %-12s %10s %10s %9s %9s %9s %9s  %s\n", "scenario", "label", "load",
@@ -773,6 +815,10 @@ int Run() {
               Micros(result.latency().p50_us()).c_str(), Micros(result.latency().p90_us()).c_str(),
               Micros(result.latency().p99_us()).c_str(), Micros(result.latency().p999_us()).c_str(),
               errors.empty() ? "-" : errors.c_str());
+  if (edits_per_second > 0) {
+    std::printf("  edits: %lld made, %lld failed\n", static_cast<long long>(edits),
+                static_cast<long long>(failed_edits));
+  }
   if (result.missed_sends() > 0) {
     std::printf("  open loop fell behind: %lld sends missed (over --max_outstanding)\n",
                 static_cast<long long>(result.missed_sends()));

@@ -35,9 +35,6 @@ namespace {
 
 namespace content_v1 = ::newsroom::content::v1;
 
-constexpr const char* kTags[] = {"politics", "business", "science", "sport",  "culture",
-                                 "local",    "weather",  "health",  "travel", "technology"};
-
 content_v1::Article MakeArticle(int index, int body_bytes) {
   const std::string id = BenchArticleId(index);
   content_v1::Article article;
@@ -64,8 +61,9 @@ content_v1::Article MakeArticle(int index, int body_bytes) {
   article.mutable_lead_image()->set_credit("Bench Photographer");
   article.mutable_source()->set_name("The Benchmark Gazette");
   article.mutable_source()->set_uri(absl::StrCat("https://news.example.com/", id));
-  article.add_tags(kTags[index % 10]);
-  article.add_tags(kTags[(index / 10) % 10 == index % 10 ? (index + 1) % 10 : (index / 10) % 10]);
+  article.add_tags(kBenchTags[index % 10]);
+  article.add_tags(
+      kBenchTags[(index / 10) % 10 == index % 10 ? (index + 1) % 10 : (index / 10) % 10]);
   article.set_language("en");
   article.add_authors("A. Reporter");
   // One article a minute, newest last, ending at 2024-01-01.

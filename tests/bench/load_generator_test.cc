@@ -187,6 +187,8 @@ TEST(LoadGeneratorTest, RefusesFlagsOutOfRangeBeforeAnyCall) {
       {"--duration=0s", "--duration: must be positive"},
       {"--warmup=-1s", "--warmup: must not be negative"},
       {"--batch_size=1001", "--batch_size: must be 1 to 1000"},
+      {"--edits_per_second=-1", "--edits_per_second: must be 0 to 10000"},
+      {"--edits_per_second=5", "--edits_per_second needs --editor_token_file"},
   };
   for (const auto& [flag, message] : refused) {
     // The flag last, so that it overrides the short duration.
