@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <random>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "bench/src/catalogue.h"
+#include "common/src/grpc_status.h"
 
 namespace newsroom::bench {
 
@@ -44,7 +47,14 @@ void ArticleEditor::Run(int articles, double per_second, uint64_t seed) {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     newsroom::content::v1::Article response;
     const grpc::Status status = stub_->UpdateArticle(&context, request, &response);
-    ++(status.ok() ? edits_ : failed_edits_);
+    if (status.ok()) {
+      ++edits_;
+    } else if (failed_edits_.fetch_add(1) == 0) {
+      // The first failure says why (a wrong token, say); the count says how often.
+      std::fprintf(stderr, "load_generator: an edit failed: %s: %s\n",
+                   std::string(StatusCodeName(status.error_code())).c_str(),
+                   status.error_message().c_str());
+    }
   }
 }
 

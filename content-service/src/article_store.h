@@ -47,9 +47,10 @@ struct ArticlePage {
   std::vector<ListedArticle> articles;
   // True when at least one more article follows the last one returned.
   bool has_more = false;
-  // When has_more: the position of the first article after the page (the row that told). With the
-  // query's cursor it bounds the stretch of the listing order the page answers for, which is what
-  // lets a cache keep the page across changes elsewhere (ListingCache::TakeAffected).
+  // When has_more: the position of the first article after the page (the row that told); a store
+  // sets it whenever it sets has_more. With the query's cursor it bounds the stretch of the listing
+  // order the page answers for, which is what lets a cache keep the page across changes elsewhere
+  // (ListingCache::TakeAffected).
   std::optional<ListCursor> next;
 };
 

@@ -250,18 +250,32 @@ absl::StatusOr<ArticlePage> CachedArticleStore::List(const ListQuery& query) {
   std::shared_ptr<const ArticlePage> kept;
   std::uint64_t generation = 0;
   if (cache_listings_) {
-    ResolveAnnouncedChanges();
-    absl::MutexLock lock(&mutex_);
-    // While an announced change is unresolved, a page may lack the article it moved into it.
-    if (unresolved_.empty() && resolving_ == 0) kept = listings_.Find(query);
-    ++(kept ? listing_hits_ : listing_misses_);
-    generation = generation_;
+    bool resolve = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      resolve = !unresolved_.empty();
+      if (!resolve) FindListingLocked(query, kept, generation);
+    }
+    if (resolve) {
+      ResolveAnnouncedChanges();
+      absl::MutexLock lock(&mutex_);
+      FindListingLocked(query, kept, generation);
+    }
   }
   if (kept) return *kept;  // the copy made outside the lock
   NEWSROOM_ASSIGN_OR_RETURN(ArticlePage page, backend_->List(query));
   ShareCachedBytes(page.articles);
   if (cache_listings_) KeepListing(query, page, generation);
   return page;
+}
+
+void CachedArticleStore::FindListingLocked(const ListQuery& query,
+                                           std::shared_ptr<const ArticlePage>& kept,
+                                           std::uint64_t& generation) {
+  // While an announced change is unresolved, a page may lack the article it moved into it.
+  if (unresolved_.empty() && resolving_ == 0) kept = listings_.Find(query);
+  ++(kept ? listing_hits_ : listing_misses_);
+  generation = generation_;
 }
 
 void CachedArticleStore::KeepListing(const ListQuery& query, ArticlePage page,

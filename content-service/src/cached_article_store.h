@@ -23,7 +23,8 @@ namespace newsroom::content {
 // in the cache.
 // Articles are kept in their stored form: GetStored, the page-view path, shares them without a
 // copy; Get and BatchGet parse them. List keeps whole pages (ListingCache), and a change drops the
-// pages it can alter: those that list the article and those it moves into. A write through here
+// pages it can alter: those that list the article or end at it, and those it moves into. A write
+// through here
 // knows where the article moves; an announced change does not say, so the first List after it
 // reads the article (ResolveAnnouncedChanges) and serves no page until then. A page read from the
 // backend swaps in the cached copy of each listed article whose bytes are the same
@@ -52,9 +53,10 @@ class CachedArticleStore final : public ArticleStore {
   absl::StatusOr<int64_t> Count() override;
 
   // Another writer changed `article_id` (empty: possibly every article). Drops the cached copy
-  // and the pages that list the article, and keeps any read that began before this call from
-  // caching what it found. Reads nothing itself: it runs on the thread that hears announcements.
-  // Thread-safe.
+  // and the pages that list the article or end at it, and keeps any read that began before this
+  // call from caching what it found. Where the article now stands is read by the next List, which
+  // serves no page until then. Reads nothing itself: it runs on the thread that hears
+  // announcements. Thread-safe.
   void Invalidate(absl::string_view article_id);
   // Other writers' changes may go unannounced from now on: drops every cached article, and until
   // Resume every read goes to the backend and nothing is cached.
@@ -94,19 +96,25 @@ class CachedArticleStore final : public ArticleStore {
   // cached copy, freeing the listing's: a page waiting for its stats then holds no bytes of its
   // own. Neither fills the cache nor counts a hit or a miss, so listings leave the cache's
   // contents and hit rate as they were.
-  void ShareCachedBytes(std::vector<ListedArticle>& listed);
+  void ShareCachedBytes(std::vector<ListedArticle>& listed) ABSL_LOCKS_EXCLUDED(mutex_);
+  // The page kept for `query` unless a change is being resolved (else null), counted as a hit or a
+  // miss, and the generation to pass to KeepListing.
+  void FindListingLocked(const ListQuery& query, std::shared_ptr<const ArticlePage>& kept,
+                         std::uint64_t& generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Keeps a page List read from the backend, unless anything changed since `generation`.
-  void KeepListing(const ListQuery& query, ArticlePage page, std::uint64_t generation);
+  void KeepListing(const ListQuery& query, ArticlePage page, std::uint64_t generation)
+      ABSL_LOCKS_EXCLUDED(mutex_);
   // Reads where the articles of announced changes stand now (one BatchGet) and drops the pages
   // they moved into; all pages if the read fails.
-  void ResolveAnnouncedChanges();
+  void ResolveAnnouncedChanges() ABSL_LOCKS_EXCLUDED(mutex_);
   // Drops every cached page, returned to be freed once the lock is released (declare it before
   // the lock), and with them any change left to resolve.
   [[nodiscard]] ListingCache::Dropped DropAllListingsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // After a successful write that began at `generation`, of `article` (null: the article is gone)
   // stored as `stored`: replaces or drops the cached copy, and drops the pages the write alters.
   void AfterWrite(absl::string_view article_id, const v1::Article* article,
-                  const StoredArticle* stored, std::uint64_t generation);
+                  const StoredArticle* stored, std::uint64_t generation)
+      ABSL_LOCKS_EXCLUDED(mutex_);
   void InsertLocked(std::string article_id, const StoredArticle& article)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EraseLocked(absl::string_view article_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

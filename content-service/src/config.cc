@@ -74,7 +74,7 @@ ABSL_FLAG(std::size_t, article_cache_bytes, std::size_t{8} << 20,
 // with the article cache (the hot ones do): front pages and sections, not a crawl.
 ABSL_FLAG(std::size_t, listing_cache_bytes, std::size_t{2} << 20,
           "size of the ListArticles pages cached in front of the database, counting every "
-          "article's bytes (0: no listing is cached); any change to any article drops them all. "
+          "article's bytes (0: no listing is cached); a change drops the pages it can alter. "
           "Needs the article cache (--article_cache_bytes above 0) "
           "(env CONTENT_LISTING_CACHE_BYTES)");
 ABSL_FLAG(std::size_t, max_pending_reads, 100000,

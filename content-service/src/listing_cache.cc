@@ -23,6 +23,7 @@ std::size_t ListingCache::PageBytes(const ListQuery& query, const ArticlePage& p
   std::size_t bytes =
       2 * (sizeof(Key) + sizeof(Entry)) + sizeof(ArticlePage) + kPerEntry + query.tag.size();
   if (query.after) bytes += query.after->article_id.size();
+  if (page.next) bytes += page.next->article_id.size();
   for (const ListedArticle& listed : page.articles) {
     bytes +=
         sizeof(ListedArticle) + listed.position.article_id.size() + listed.article.bytes().size();
@@ -82,6 +83,9 @@ ListingCache::Dropped ListingCache::TakeAffected(absl::string_view article_id,
 
 bool ListingCache::Affected(const Key& key, const ArticlePage& page, absl::string_view article_id,
                             const v1::Article* now) {
+  // A page that says more follow without saying where has no known end: any change may alter it
+  // (whether more follow, at least). The stores always say where.
+  if (page.has_more && !page.next) return true;
   // Before the change: in the stretch, the article is listed or is the page's `next`.
   if (page.next && page.next->article_id == article_id) return true;
   for (const ListedArticle& listed : page.articles) {
@@ -105,8 +109,7 @@ bool ListingCache::Affected(const Key& key, const ArticlePage& page, absl::strin
     return !(position < std::make_tuple(next.publish_time.seconds(), next.publish_time.nanos(),
                                         absl::string_view(next.article_id)));
   }
-  // No `next`: the page runs to the end, unless it says more follow without saying where.
-  return true;
+  return true;  // no `next`, and no more: the page runs to the end
 }
 
 }  // namespace newsroom::content

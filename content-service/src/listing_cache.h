@@ -34,7 +34,8 @@ class ListingCache final {
   [[nodiscard]] Dropped TakeAll();
   // Takes out the pages that a change to the article `article_id` can alter, handing them to the
   // caller to free. A page answers for a stretch of the listing order: the articles under its tag
-  // after its cursor, up to and including its `next` (to the end when it has none). So a change
+  // after its cursor, up to and including its `next` (to the end when no more follow; a page that
+  // says more follow without a `next` goes with any change). So a change
   // alters it only if the article stood in that stretch before the change, when the page lists it
   // or ends at it, or stands in it after, which `now` (the article after the change; null when it
   // was deleted or is not known yet) tells.

@@ -52,10 +52,13 @@ class HookedStore final : public ArticleStore {
   // Runs once in the middle of a List, like `hook`.
   std::function<void()> list_hook;
   int lists = 0;  // List calls that reached the backend
+  // Returns pages that say more follow but not where (no `next`), as no store of ours does.
+  bool strip_next = false;
 
   absl::StatusOr<ArticlePage> List(const ListQuery& q) override {
     ++lists;
     auto page = inner_->List(q);
+    if (strip_next && page.ok()) page->next.reset();
     if (list_hook) std::exchange(list_hook, nullptr)();
     return page;
   }
@@ -481,16 +484,36 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeThatCannotBeResolvedDropsEveryLi
   }
   const ListQuery first{.limit = 1, .tag = "", .after = {}};
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
-  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "a2", "e2"), "e1").ok());
+  v1::Article moved = TitledArticle("a", "a2", "e2");  // to the top
+  moved.mutable_publish_time()->set_seconds(1796000000);
+  ASSERT_TRUE(hooked_->Replace(moved, "e1").ok());
   cache_->Invalidate("a");
   hooked_->fail_batch_get = true;
-  EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
   EXPECT_EQ(hooked_->batch_gets, 1);
   EXPECT_EQ(hooked_->lists, 2) << "not knowing where `a` went, no page was served";
   hooked_->fail_batch_get = false;
-  EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
   EXPECT_EQ(hooked_->lists, 2) << "the page read after the failure is kept";
   EXPECT_EQ(hooked_->batch_gets, 1);
+}
+
+// A page that says more follow but not where has no known end: any change may alter whether more
+// follow, so any change drops it. (No store of ours returns one.)
+TEST_F(CachedArticleStoreTest, APageWithoutAnEndGoesWithAnyChange) {
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
+  }
+  hooked_->strip_next = true;
+  const ListQuery first{.limit = 2, .tag = "", .after = {}};
+  auto page = cache_->List(first);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->has_more);
+  ASSERT_TRUE(cache_->Delete("a").ok());  // after the page, and the only one
+  page = cache_->List(first);
+  ASSERT_TRUE(page.ok());
+  EXPECT_FALSE(page->has_more);
+  EXPECT_EQ(hooked_->lists, 2);
 }
 
 TEST_F(CachedArticleStoreTest, ABurstOfAnnouncedChangesDropsEveryListingWithoutReading) {
