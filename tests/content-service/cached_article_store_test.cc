@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <random>
 #include <string>
@@ -90,9 +91,21 @@ class CachedArticleStoreTest : public ::testing::Test {
     return titles;
   }
 
+  // Creates untagged articles of one publish time through the cache, titled by their ids: they list
+  // in descending id order.
+  void CreateThrough(std::initializer_list<const char*> ids) {
+    for (const char* id : ids) ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
+  }
+
   HookedStore* hooked_ = nullptr;
   std::unique_ptr<CachedArticleStore> cache_;
 };
+
+// `article` published a day after TitledArticle's: first in the listing order.
+v1::Article Newest(v1::Article article) {
+  article.mutable_publish_time()->set_seconds(1795086400);
+  return article;
+}
 
 TEST_F(CachedArticleStoreTest, ServesRepeatedReadsFromMemory) {
   ASSERT_TRUE(cache_->Create(TitledArticle("a", "Title", "e1")).ok());
@@ -426,8 +439,7 @@ TEST_F(CachedArticleStoreTest, AWriteKeepsTheListingsItCannotAlter) {
   EXPECT_EQ(hooked_->lists, 7);
 
   // A newer article moves into the first page's stretch, a tagged one into both.
-  v1::Article newer = TitledArticle("e", "e", "e1");
-  newer.mutable_publish_time()->set_seconds(1796000000);
+  v1::Article newer = Newest(TitledArticle("e", "e", "e1"));
   newer.add_tags("world");
   ASSERT_TRUE(cache_->Create(newer).ok());
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"e", "d"}));
@@ -436,9 +448,7 @@ TEST_F(CachedArticleStoreTest, AWriteKeepsTheListingsItCannotAlter) {
 }
 
 TEST_F(CachedArticleStoreTest, AnAnnouncedChangeElsewhereKeepsTheListings) {
-  for (const char* id : {"a", "b", "c", "d"}) {
-    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
-  }
+  CreateThrough({"a", "b", "c", "d"});
   const ListQuery first{.limit = 2, .tag = "", .after = {}};
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
   ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "a2", "e2"), "e1").ok());
@@ -450,9 +460,7 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeElsewhereKeepsTheListings) {
   EXPECT_EQ(hooked_->batch_gets, 1) << "once";
 
   // An announced change that moves `a` to the top.
-  v1::Article moved = TitledArticle("a", "a3", "e3");
-  moved.mutable_publish_time()->set_seconds(1796000000);
-  ASSERT_TRUE(hooked_->Replace(moved, "e2").ok());
+  ASSERT_TRUE(hooked_->Replace(Newest(TitledArticle("a", "a3", "e3")), "e2").ok());
   cache_->Invalidate("a");
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"a3", "d"}));
   EXPECT_EQ(hooked_->batch_gets, 2);
@@ -462,14 +470,10 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeElsewhereKeepsTheListings) {
 // Another List, while the first after an announced change reads where the article went, serves
 // no page either: it reads the store.
 TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved) {
-  for (const char* id : {"a", "b", "c"}) {
-    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
-  }
+  CreateThrough({"a", "b", "c"});
   const ListQuery first{.limit = 1, .tag = "", .after = {}};
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
-  v1::Article moved = TitledArticle("a", "a2", "e2");
-  moved.mutable_publish_time()->set_seconds(1796000000);
-  ASSERT_TRUE(hooked_->Replace(moved, "e1").ok());
+  ASSERT_TRUE(hooked_->Replace(Newest(TitledArticle("a", "a2", "e2")), "e1").ok());
   cache_->Invalidate("a");
   std::vector<std::string> during;
   hooked_->batch_get_hook = [&] { during = Titles(first); };
@@ -479,14 +483,10 @@ TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved
 }
 
 TEST_F(CachedArticleStoreTest, AnAnnouncedChangeThatCannotBeResolvedDropsEveryListing) {
-  for (const char* id : {"a", "b", "c"}) {
-    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
-  }
+  CreateThrough({"a", "b", "c"});
   const ListQuery first{.limit = 1, .tag = "", .after = {}};
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"c"}));
-  v1::Article moved = TitledArticle("a", "a2", "e2");  // to the top
-  moved.mutable_publish_time()->set_seconds(1796000000);
-  ASSERT_TRUE(hooked_->Replace(moved, "e1").ok());
+  ASSERT_TRUE(hooked_->Replace(Newest(TitledArticle("a", "a2", "e2")), "e1").ok());
   cache_->Invalidate("a");
   hooked_->fail_batch_get = true;
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
@@ -501,9 +501,7 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeThatCannotBeResolvedDropsEveryLi
 // A page that says more follow but not where has no known end: any change may alter whether more
 // follow, so any change drops it. (No store of ours returns one.)
 TEST_F(CachedArticleStoreTest, APageWithoutAnEndGoesWithAnyChange) {
-  for (const char* id : {"a", "b", "c"}) {
-    ASSERT_TRUE(cache_->Create(TitledArticle(id, id, "e1")).ok());
-  }
+  CreateThrough({"a", "b", "c"});
   hooked_->strip_next = true;
   const ListQuery first{.limit = 2, .tag = "", .after = {}};
   auto page = cache_->List(first);
