@@ -75,6 +75,9 @@ ABSL_FLAG(double, edits_per_second, 0,
           "while the load runs, also edit articles of the catalogue at this rate (UpdateArticle of "
           "a random article's subtitle; needs --editor_token_file); 0: none");
 ABSL_FLAG(std::string, editor_token_file, "", "the editor token, for --edits_per_second");
+ABSL_FLAG(std::string, edit_target, "",
+          "HOST:PORT the edits are sent to: another replica on the same database, whose changes "
+          "the one under load hears announced (default: --target)");
 ABSL_FLAG(std::string, label, "", "free-form label copied into the JSON (e.g. throughput)");
 ABSL_FLAG(int, round, 1, "round of a repeated benchmark, copied into the JSON");
 ABSL_FLAG(std::string, json_out, "", "write the result as JSON to this file");
@@ -767,8 +770,10 @@ int Run() {
   // The editor runs over the whole load, warm-up included, so the measured window is all edited.
   std::optional<ArticleEditor> editor;
   if (edits_per_second > 0) {
-    editor.emplace(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), editor_token,
-                   absl::GetFlag(FLAGS_articles), edits_per_second, seed);
+    const std::string edit_target = absl::GetFlag(FLAGS_edit_target);
+    editor.emplace(grpc::CreateChannel(edit_target.empty() ? target : edit_target,
+                                       grpc::InsecureChannelCredentials()),
+                   editor_token, absl::GetFlag(FLAGS_articles), edits_per_second, seed);
   }
   CpuWindow cpu(*std::move(watched));
   driver.Run(cpu);

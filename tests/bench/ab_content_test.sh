@@ -51,4 +51,4 @@ check() {  # check NAME SCENARIOS ARGS...: runs ab-content with ARGS and checks 
 check sqlite get_article,read_article
 check edited list_articles --edits_per_second=20 --list_tags
 check postgres get_article,list_articles --postgres --old_flags=--article_cache_bytes=0 \
-  --edits_per_second=20 --list_tags
+  --edits_per_second=20 --list_tags --edit_through_replica
