@@ -272,6 +272,14 @@ absl::StatusOr<ArticlePage> CachedArticleStore::List(const ListQuery& query) {
 void CachedArticleStore::FindListingLocked(const ListQuery& query,
                                            std::shared_ptr<const ArticlePage>& kept,
                                            std::uint64_t& generation) {
+  // Another List is reading where announced changes moved their articles: one round trip to the
+  // store. Waiting for it costs this call about what reading the page itself would, and spares
+  // the store that read; every List arriving meanwhile would make one.
+  if (resolving_ > 0) {
+    ++listing_waits_;
+    mutex_.AwaitWithTimeout(absl::Condition(this, &CachedArticleStore::NotResolvingLocked),
+                            kResolutionWait);
+  }
   // While an announced change is unresolved, a page may lack the article it moved into it.
   if (unresolved_.empty() && resolving_ == 0) kept = listings_.Find(query);
   ++(kept ? listing_hits_ : listing_misses_);
@@ -315,6 +323,7 @@ CachedArticleStore::Counters CachedArticleStore::counters() const {
           .listing_misses = listing_misses_,
           .listing_entries = listings_.entries(),
           .listing_bytes = listings_.bytes(),
+          .listing_waits = listing_waits_,
           .suspended = suspended_};
 }
 

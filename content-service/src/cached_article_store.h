@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "content-service/src/article_store.h"
 #include "content-service/src/listing_cache.h"
 
@@ -24,11 +25,12 @@ namespace newsroom::content {
 // Articles are kept in their stored form: GetStored, the page-view path, shares them without a
 // copy; Get and BatchGet parse them. List keeps whole pages (ListingCache), and a change drops the
 // pages it can alter: those that list the article or end at it, and those it moves into. A write
-// through here
-// knows where the article moves; an announced change does not say, so the first List after it
-// reads the article (ResolveAnnouncedChanges) and serves no page until then. A page read from the
-// backend swaps in the cached copy of each listed article whose bytes are the same
-// (ShareCachedBytes), and neither fills the article cache nor counts in its hits and misses.
+// through here knows where the article moves; an announced change does not say, so the first List
+// after it reads the article (ResolveAnnouncedChanges), and no page is served until that read is
+// done: another List meanwhile waits for it (up to kResolutionWait) rather than read the store
+// too. A page read from the backend swaps in the cached copy of each listed article whose bytes
+// are the same (ShareCachedBytes), and neither fills the article cache nor counts in its hits and
+// misses.
 class CachedArticleStore final : public ArticleStore {
  public:
   struct Bounds {
@@ -76,6 +78,8 @@ class CachedArticleStore final : public ArticleStore {
     std::uint64_t listing_misses = 0;
     std::size_t listing_entries = 0;
     std::size_t listing_bytes = 0;
+    // List calls that waited for another's read of where announced changes moved articles.
+    std::uint64_t listing_waits = 0;
     bool suspended = false;
   };
   [[nodiscard]] Counters counters() const;
@@ -97,8 +101,11 @@ class CachedArticleStore final : public ArticleStore {
   // own. Neither fills the cache nor counts a hit or a miss, so listings leave the cache's
   // contents and hit rate as they were.
   void ShareCachedBytes(std::vector<ListedArticle>& listed) ABSL_LOCKS_EXCLUDED(mutex_);
-  // The page kept for `query` unless a change is being resolved (else null), counted as a hit or a
-  // miss, and the generation to pass to KeepListing.
+  // The page kept for `query` unless a change is unresolved (else null), counted as a hit or a
+  // miss, and the generation to pass to KeepListing. Waits, up to kResolutionWait, for a
+  // resolution in flight to end.
+  static constexpr absl::Duration kResolutionWait = absl::Milliseconds(250);
+  bool NotResolvingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return resolving_ == 0; }
   void FindListingLocked(const ListQuery& query, std::shared_ptr<const ArticlePage>& kept,
                          std::uint64_t& generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Keeps a page List read from the backend, unless anything changed since `generation`.
@@ -145,6 +152,7 @@ class CachedArticleStore final : public ArticleStore {
   std::uint64_t misses_ ABSL_GUARDED_BY(mutex_) = 0;
   std::uint64_t listing_hits_ ABSL_GUARDED_BY(mutex_) = 0;
   std::uint64_t listing_misses_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::uint64_t listing_waits_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace newsroom::content

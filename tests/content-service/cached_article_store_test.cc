@@ -7,10 +7,13 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "content-service/src/sqlite_article_store.h"
 #include "tests/content-service/titled_article.h"
 
@@ -468,7 +471,8 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeElsewhereKeepsTheListings) {
 }
 
 // Another List, while the first after an announced change reads where the article went, serves
-// no page either: it reads the store.
+// no page either: here it runs inside that read, on the same thread, so the read cannot end while
+// it waits; after kResolutionWait it reads the store.
 TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved) {
   CreateThrough({"a", "b", "c"});
   const ListQuery first{.limit = 1, .tag = "", .after = {}};
@@ -480,6 +484,34 @@ TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
   EXPECT_EQ(during, (std::vector<std::string>{"a2"}));
   EXPECT_EQ(hooked_->lists, 3);
+}
+
+// A List that arrives while another reads where an announced change moved the article waits for
+// that read and is then served from memory, rather than read the store as well.
+TEST_F(CachedArticleStoreTest, AListingDuringAResolutionWaitsForIt) {
+  CreateThrough({"a", "b", "c", "d"});
+  const ListQuery first{.limit = 2, .tag = "", .after = {}};
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "a2", "e2"), "e1").ok());  // elsewhere
+  cache_->Invalidate("a");
+  std::thread other;
+  std::vector<std::string> other_titles;
+  bool other_waited = false;
+  hooked_->batch_get_hook = [&] {
+    other = std::thread([&] { other_titles = Titles(first); });
+    // Not a timing: a bound on waiting for the other List to reach its wait, so that a cache that
+    // never waits fails instead of hanging.
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (!(other_waited = cache_->counters().listing_waits > 0) && absl::Now() < give_up) {
+      std::this_thread::yield();
+    }
+  };
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+  other.join();
+  EXPECT_TRUE(other_waited);
+  EXPECT_EQ(other_titles, (std::vector<std::string>{"d", "c"}));
+  EXPECT_EQ(hooked_->lists, 1) << "both served from memory";
+  EXPECT_EQ(hooked_->batch_gets, 1);
 }
 
 TEST_F(CachedArticleStoreTest, AnAnnouncedChangeThatCannotBeResolvedDropsEveryListing) {
