@@ -21,6 +21,7 @@ CachedArticleStore::CachedArticleStore(std::unique_ptr<ArticleStore> backend, Bo
     : backend_(std::move(backend)),
       max_bytes_(bounds.article_bytes),
       cache_listings_(bounds.listing_bytes > 0),
+      resolution_wait_(bounds.resolution_wait),
       listings_(bounds.listing_bytes),
       suspended_(suspended) {}
 
@@ -278,7 +279,7 @@ void CachedArticleStore::FindListingLocked(const ListQuery& query,
   if (resolving_ > 0) {
     ++listing_waits_;
     mutex_.AwaitWithTimeout(absl::Condition(this, &CachedArticleStore::NotResolvingLocked),
-                            kResolutionWait);
+                            resolution_wait_);
   }
   // While an announced change is unresolved, a page may lack the article it moved into it.
   if (unresolved_.empty() && resolving_ == 0) kept = listings_.Find(query);

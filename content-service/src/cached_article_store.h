@@ -27,10 +27,10 @@ namespace newsroom::content {
 // pages it can alter: those that list the article or end at it, and those it moves into. A write
 // through here knows where the article moves; an announced change does not say, so the first List
 // after it reads the article (ResolveAnnouncedChanges), and no page is served until that read is
-// done: another List meanwhile waits for it (up to kResolutionWait) rather than read the store
-// too. A page read from the backend swaps in the cached copy of each listed article whose bytes
-// are the same (ShareCachedBytes), and neither fills the article cache nor counts in its hits and
-// misses.
+// done: another List meanwhile waits for it (up to Bounds::resolution_wait) rather than read the
+// store too. A page read from the backend swaps in the cached copy of each listed article whose
+// bytes are the same (ShareCachedBytes), and neither fills the article cache nor counts in its hits
+// and misses.
 class CachedArticleStore final : public ArticleStore {
  public:
   struct Bounds {
@@ -38,6 +38,11 @@ class CachedArticleStore final : public ArticleStore {
     std::size_t article_bytes = 0;
     // The size of the cached pages of List (ListingCache::PageBytes); 0: no page is cached.
     std::size_t listing_bytes = 0;
+    // How long a List waits for another's read of where announced changes moved articles
+    // before reading the store itself. That read is one round trip (about a millisecond); the
+    // bound keeps a slow or never-idle store (a stream of announcements) from holding a call
+    // much longer than its own read would.
+    absl::Duration resolution_wait = absl::Milliseconds(5);
   };
 
   // `backend` is owned. A cache whose backend others write to starts `suspended`, until their
@@ -102,9 +107,8 @@ class CachedArticleStore final : public ArticleStore {
   // contents and hit rate as they were.
   void ShareCachedBytes(std::vector<ListedArticle>& listed) ABSL_LOCKS_EXCLUDED(mutex_);
   // The page kept for `query` unless a change is unresolved (else null), counted as a hit or a
-  // miss, and the generation to pass to KeepListing. Waits, up to kResolutionWait, for a
-  // resolution in flight to end.
-  static constexpr absl::Duration kResolutionWait = absl::Milliseconds(250);
+  // miss, and the generation to pass to KeepListing. Waits, up to resolution_wait_, for the
+  // resolutions in flight to end.
   bool NotResolvingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return resolving_ == 0; }
   void FindListingLocked(const ListQuery& query, std::shared_ptr<const ArticlePage>& kept,
                          std::uint64_t& generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -131,6 +135,7 @@ class CachedArticleStore final : public ArticleStore {
   const std::unique_ptr<ArticleStore> backend_;
   const std::size_t max_bytes_;
   const bool cache_listings_;
+  const absl::Duration resolution_wait_;
 
   // Serialises writes, so the backend and the cache change in the same order.
   absl::Mutex write_mutex_;

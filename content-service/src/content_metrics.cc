@@ -68,6 +68,12 @@ void AddContentMetrics(metrics::MetricsRegistry& registry, const PendingReads* p
       "ListArticles pages the cache did not hold, read from the database.", MetricType::kCounter,
       [cache] { return std::vector<Sample>{{.value = double(cache->counters().listing_misses)}}; });
   registry.AddCallback(
+      "newsroom_content_listing_cache_waits_total",
+      "ListArticles calls that waited for another's read of where announced changes moved "
+      "articles, rather than read the database.",
+      MetricType::kCounter,
+      [cache] { return std::vector<Sample>{{.value = double(cache->counters().listing_waits)}}; });
+  registry.AddCallback(
       "newsroom_content_listing_cache_bytes",
       "Size of the cached ListArticles pages, in bytes, counting every article's bytes (bounded by "
       "--listing_cache_bytes).",

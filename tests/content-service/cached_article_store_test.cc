@@ -74,14 +74,18 @@ class HookedStore final : public ArticleStore {
 
 class CachedArticleStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Build(CachedArticleStore::Bounds().resolution_wait); }
+
+  // A cache over a new, empty store, whose Lists wait up to `resolution_wait` for a resolution.
+  void Build(absl::Duration resolution_wait) {
     auto sqlite = SqliteArticleStore::Open(":memory:");
     ASSERT_TRUE(sqlite.ok()) << sqlite.status();
     auto hooked = std::make_unique<HookedStore>(*std::move(sqlite));
     hooked_ = hooked.get();
     cache_ = std::make_unique<CachedArticleStore>(
-        std::move(hooked),
-        CachedArticleStore::Bounds{.article_bytes = 1 << 20, .listing_bytes = 1 << 20});
+        std::move(hooked), CachedArticleStore::Bounds{.article_bytes = 1 << 20,
+                                                      .listing_bytes = 1 << 20,
+                                                      .resolution_wait = resolution_wait});
   }
 
   // The titles of a listing, in order; "error: ..." when it failed.
@@ -472,7 +476,7 @@ TEST_F(CachedArticleStoreTest, AnAnnouncedChangeElsewhereKeepsTheListings) {
 
 // Another List, while the first after an announced change reads where the article went, serves
 // no page either: here it runs inside that read, on the same thread, so the read cannot end while
-// it waits; after kResolutionWait it reads the store.
+// it waits; after its wait (5 ms) it reads the store.
 TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved) {
   CreateThrough({"a", "b", "c"});
   const ListQuery first{.limit = 1, .tag = "", .after = {}};
@@ -489,6 +493,7 @@ TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved
 // A List that arrives while another reads where an announced change moved the article waits for
 // that read and is then served from memory, rather than read the store as well.
 TEST_F(CachedArticleStoreTest, AListingDuringAResolutionWaitsForIt) {
+  Build(absl::Minutes(1));  // a bound no scheduler delay reaches: the read ends the wait
   CreateThrough({"a", "b", "c", "d"});
   const ListQuery first{.limit = 2, .tag = "", .after = {}};
   EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
@@ -512,6 +517,26 @@ TEST_F(CachedArticleStoreTest, AListingDuringAResolutionWaitsForIt) {
   EXPECT_EQ(other_titles, (std::vector<std::string>{"d", "c"}));
   EXPECT_EQ(hooked_->lists, 1) << "both served from memory";
   EXPECT_EQ(hooked_->batch_gets, 1);
+}
+
+// A resolution that takes longer than the wait's bound: the waiting List reads the store.
+TEST_F(CachedArticleStoreTest, AListingWaitsForAResolutionOnlyUpToItsBound) {
+  Build(absl::Milliseconds(1));
+  CreateThrough({"a", "b", "c", "d"});
+  const ListQuery first{.limit = 2, .tag = "", .after = {}};
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("a", "a2", "e2"), "e1").ok());
+  cache_->Invalidate("a");
+  std::vector<std::string> other_titles;
+  hooked_->batch_get_hook = [&] {
+    // The read does not end until the other List has given up waiting and read the store.
+    std::thread other([&] { other_titles = Titles(first); });
+    other.join();
+  };
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d", "c"}));
+  EXPECT_EQ(other_titles, (std::vector<std::string>{"d", "c"}));
+  EXPECT_EQ(cache_->counters().listing_waits, 1u);
+  EXPECT_EQ(hooked_->lists, 2) << "the other List read the store";
 }
 
 TEST_F(CachedArticleStoreTest, AnAnnouncedChangeThatCannotBeResolvedDropsEveryListing) {

@@ -22,7 +22,7 @@ EXPORTED = {
     "newsroom_content_article_cache_hits_total", "newsroom_content_article_cache_misses_total",
     "newsroom_content_article_cache_bytes", "newsroom_content_article_cache_suspended",
     "newsroom_content_listing_cache_hits_total", "newsroom_content_listing_cache_misses_total",
-    "newsroom_content_listing_cache_bytes",
+    "newsroom_content_listing_cache_bytes", "newsroom_content_listing_cache_waits_total",
     "newsroom_analytics_reads_total",
     "newsroom_analytics_redis_pipeline_duration_seconds", "newsroom_analytics_redis_commands_total",
     "newsroom_analytics_redis_connection_errors_total",
