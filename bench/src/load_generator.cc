@@ -362,9 +362,8 @@ class Scenario final {
       return absl::InvalidArgumentError(
           absl::StrCat("--scenario: unknown scenario \"", name, "\""));
     }
-    auto scenario =
-        std::unique_ptr<Scenario>(new Scenario(name, workload, batch_size, page_size, seed));
-    scenario->list_tags_ = list_tags;
+    auto scenario = std::unique_ptr<Scenario>(
+        new Scenario(name, workload, batch_size, page_size, list_tags, seed));
     for (const auto& channel : channels) {
       scenario->bench_stubs_.push_back(v1::BenchService::NewStub(channel));
       scenario->content_stubs_.push_back(content_v1::ContentService::NewStub(channel));
@@ -405,18 +404,20 @@ class Scenario final {
   }
 
  private:
-  Scenario(std::string name, Workload* workload, int batch_size, int page_size, uint64_t seed)
+  Scenario(std::string name, Workload* workload, int batch_size, int page_size, bool list_tags,
+           uint64_t seed)
       : name_(std::move(name)),
         workload_(workload),
         batch_size_(batch_size),
         page_size_(page_size),
+        list_tags_(list_tags),
         next_seed_(seed) {}
 
   std::string name_;
   Workload* workload_;
   int batch_size_;
   int page_size_;
-  bool list_tags_ = false;
+  bool list_tags_;
   // Each call slot's generator is seeded with the next of these (times an odd constant).
   std::atomic<uint64_t> next_seed_;
   std::vector<std::unique_ptr<v1::BenchService::Stub>> bench_stubs_;
