@@ -231,6 +231,6 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   newsroom::log::SetService("analytics-service");
-  newsroom::PrepareServerProcess();
+  newsroom::PrepareServerProcess(argv[0]);
   return newsroom::analytics::Run(argc, argv);
 }

@@ -96,7 +96,7 @@ int Run() {
 }  // namespace newsroom::bench
 
 int main(int argc, char** argv) {
-  newsroom::PrepareServerProcess();
+  newsroom::PrepareServerProcess(argv[0]);
   newsroom::ConfigureAllocator();  // as analytics-service does: the framework limit, tuned
   absl::SetProgramUsageMessage("empty_server [--listen=HOST:PORT]");
   absl::ParseCommandLine(argc, argv);

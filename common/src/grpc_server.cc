@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "common/src/crash_report.h"
 #include "common/src/log.h"
 #include "common/src/server_interceptor.h"
 
@@ -209,9 +210,10 @@ void LogGrpcMessage(gpr_log_func_args* args) {
 
 }  // namespace
 
-void PrepareServerProcess() {
+void PrepareServerProcess(const char* argv0) {
   const sigset_t signals = ShutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  InstallCrashReport(argv0);
   google::protobuf::SetLogHandler(&LogProtobufMessage);
   gpr_set_log_function(&LogGrpcMessage);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -115,8 +115,11 @@ class GrpcServer final {
 // - sends protobuf's and gRPC core's log lines through common/src/log.h, protobuf's line about a
 //   request with invalid UTF-8 at powers of two only;
 // - caps glibc's malloc at kServerMallocArenas arenas unless MALLOC_ARENA_MAX says otherwise (see
-//   there).
-void PrepareServerProcess();
+//   there);
+// - on a crash, writes the signal and the crashing thread's stack to stderr before the process
+//   dies as it would have (InstallCrashReport in common/src/crash_report.h), so that a crash in
+//   production or in a test run says where it happened. `argv0` is main's argv[0].
+void PrepareServerProcess(const char* argv0);
 
 // glibc gives a thread that finds every arena locked an arena of its own, up to 8 per core, and
 // each arena keeps what was freed in it. gRPC's threads under load thus spread the same work over

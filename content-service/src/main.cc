@@ -197,7 +197,7 @@ absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& co
 
 int main(int argc, char** argv) {
   newsroom::log::SetService("content-service");
-  newsroom::PrepareServerProcess();
+  newsroom::PrepareServerProcess(argv[0]);
   absl::SetProgramUsageMessage(
       "content-service --listen=HOST:PORT --analytics=HOST:PORT --db=PATH|postgresql://... "
       "[--seed=FILE] "

@@ -2,6 +2,7 @@
 // malloc arenas it may make once threads have asked for them, so nothing may run before.
 
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include <cstdlib>
@@ -35,7 +36,7 @@ int MallocArenas() {
 
 TEST(PrepareServerProcessTest, CapsMallocArenas) {
   ASSERT_EQ(std::getenv("MALLOC_ARENA_MAX"), nullptr) << "run without MALLOC_ARENA_MAX";
-  PrepareServerProcess();
+  PrepareServerProcess("/proc/self/exe");
   // glibc gives each new thread that allocates an arena of its own while it may make more; 8 live
   // threads would make 9 arenas (the limit is 8 per core) without the cap.
   constexpr int kThreads = 8;
@@ -58,6 +59,22 @@ TEST(PrepareServerProcessTest, CapsMallocArenas) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_GE(arenas, 1);
   EXPECT_LE(arenas, kServerMallocArenas);
+}
+
+// A named frame for the crash report to show; not inlined, so that it is a frame of its own.
+[[gnu::noinline]] void CrashForTheTest() { std::abort(); }
+
+// A crash says which signal and where on stderr, then the process still dies of that signal (as an
+// orchestrator or a core dump expects).
+TEST(PrepareServerProcessDeathTest, ACrashWritesItsSignalAndStackThenDiesOfIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        PrepareServerProcess("/proc/self/exe");
+        CrashForTheTest();
+      },
+      testing::KilledBySignal(SIGABRT),
+      "\\*\\*\\* SIGABRT received by thread [0-9]+; its stack.*abort.*CrashForTheTest");
 }
 
 }  // namespace

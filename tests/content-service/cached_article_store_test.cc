@@ -490,6 +490,28 @@ TEST_F(CachedArticleStoreTest, NoListingIsServedWhileAnAnnouncedChangeIsResolved
   EXPECT_EQ(hooked_->lists, 3);
 }
 
+// A change announced while an earlier one is being resolved is not lost with it: the resolution
+// read the store before that change, so the article's new place is read in its turn. Here another
+// writer moves `a` to the top during the resolution of `b`'s change, which moved nothing.
+TEST_F(CachedArticleStoreTest, AChangeAnnouncedDuringAResolutionIsResolvedInItsTurn) {
+  CreateThrough({"a", "b", "c", "d"});
+  const ListQuery first{.limit = 1, .tag = "", .after = {}};
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"d"}));
+  ASSERT_TRUE(hooked_->Replace(TitledArticle("b", "b2", "e2"), "e1").ok());
+  cache_->Invalidate("b");
+  hooked_->batch_get_hook = [&] {
+    ASSERT_TRUE(hooked_->Replace(Newest(TitledArticle("a", "a2", "e2")), "e1").ok());
+    cache_->Invalidate("a");
+  };
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
+  EXPECT_EQ(hooked_->batch_gets, 1) << "`b`'s change";
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
+  EXPECT_EQ(hooked_->batch_gets, 2) << "`a`'s change, resolved by the next List";
+  EXPECT_EQ(Titles(first), (std::vector<std::string>{"a2"}));
+  EXPECT_EQ(hooked_->batch_gets, 2);
+  EXPECT_EQ(hooked_->lists, 3) << "the last listing served from memory";
+}
+
 // A List that arrives while another reads where an announced change moved the article waits for
 // that read and is then served from memory, rather than read the store as well.
 TEST_F(CachedArticleStoreTest, AListingDuringAResolutionWaitsForIt) {
