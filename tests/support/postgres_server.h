@@ -12,10 +12,12 @@
 namespace newsroom::testing {
 
 // initdb + postgres (PostgreSQL 15, $PG_BIN or /usr/lib/postgresql/15/bin) with its data, socket
-// and log in a temp dir, listening on 127.0.0.1 only. PostgreSQL refuses to run as root, so a root
-// test runs it as the `postgres` system user (from Debian's postgresql-common), else as `nobody`,
-// with the temp dir handed to that user. Logins over TCP need the password (scram-sha-256). Stop()
-// and Start() keep the port and the data, so tests can restart the server under a client.
+// and log in a temp dir, listening on 127.0.0.1 only. initdb runs once a process: each server
+// starts from a copy of that cluster (the same user and password, data of its own). PostgreSQL
+// refuses to run as root, so a root test runs it as the `postgres` system user (from Debian's
+// postgresql-common), else as `nobody`, with the temp dir handed to that user. Logins over TCP need
+// the password (scram-sha-256). Stop() and Start() keep the port and the data, so tests can restart
+// the server under a client.
 class PostgresServer final {
  public:
   PostgresServer();
