@@ -7,6 +7,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -26,16 +27,18 @@ constexpr int kMaxFrames = 64;
 constexpr std::size_t kLineBytes = 1024;
 // A report that cannot finish (a deadlock in dladdr) still lets the process die, of SIGALRM.
 constexpr unsigned kReportSeconds = 5;
+// The unwinder and the symbolizer need a few kB of stack.
+constexpr std::size_t kAlternateStackBytes = 64 * 1024;
 
 struct sigaction previous_actions[NSIG];
 std::atomic<bool> installed{false};
 std::atomic<bool> reporting{false};
 
-// A line being written: appends what fits and drops the rest.
+// A line being written: appends what fits and drops the rest, always keeping room for its newline.
 class Line {
  public:
   Line& Text(const char* text) {
-    while (*text != '\0' && size_ < kLineBytes) bytes_[size_++] = *text++;
+    while (*text != '\0' && size_ < kLineBytes - 1) bytes_[size_++] = *text++;
     return *this;
   }
   Line& Decimal(std::uint64_t value) {
@@ -45,11 +48,12 @@ class Line {
       digits[count++] = static_cast<char>('0' + value % 10);
       value /= 10;
     } while (value != 0);
-    while (count > 0 && size_ < kLineBytes) bytes_[size_++] = digits[--count];
+    while (count > 0 && size_ < kLineBytes - 1) bytes_[size_++] = digits[--count];
     return *this;
   }
-  // `width` hex digits at least, after "0x".
+  // At least `width` (at most 16) hex digits, after "0x".
   Line& Hex(std::uintptr_t value, int width) {
+    width = std::min(width, 16);
     char digits[16];
     int count = 0;
     do {
@@ -57,10 +61,12 @@ class Line {
       value >>= 4;
     } while (value != 0 || count < width);
     Text("0x");
-    while (count > 0 && size_ < kLineBytes) bytes_[size_++] = digits[--count];
+    while (count > 0 && size_ < kLineBytes - 1) bytes_[size_++] = digits[--count];
     return *this;
   }
+  // Ends the line and writes it.
   void WriteTo(int fd) {
+    bytes_[size_++] = '\n';
     const char* at = bytes_;
     std::size_t left = size_;
     while (left > 0) {
@@ -110,7 +116,7 @@ void WriteFrame(std::uintptr_t pc, bool is_return_address) {
   Line line;
   line.Text("    @ ").Hex(pc, 16);
   // A return address is the instruction after the call: the call itself is the byte before, which
-  // matters when the call is a function's last instruction.
+  // matters when the call is a function's last instruction, and is the line addr2line should name.
   const std::uintptr_t lookup = is_return_address ? pc - 1 : pc;
   char name[512];
   if (absl::Symbolize(reinterpret_cast<const void*>(lookup), name, sizeof(name))) {
@@ -123,10 +129,10 @@ void WriteFrame(std::uintptr_t pc, bool is_return_address) {
     line.Text("  (")
         .Text(object.dli_fname)
         .Text("+")
-        .Hex(pc - reinterpret_cast<std::uintptr_t>(object.dli_fbase), 1)
+        .Hex(lookup - reinterpret_cast<std::uintptr_t>(object.dli_fbase), 1)
         .Text(")");
   }
-  line.Text("\n").WriteTo(STDERR_FILENO);
+  line.WriteTo(STDERR_FILENO);
 }
 
 void Report(int signal_number, const void* context) {
@@ -136,7 +142,7 @@ void Report(int signal_number, const void* context) {
       .Text(SignalName(signal_number))
       .Text(" received by thread ")
       .Decimal(static_cast<std::uint64_t>(syscall(SYS_gettid)))
-      .Text("; its stack, innermost first:\n")
+      .Text("; its stack, innermost first:")
       .WriteTo(STDERR_FILENO);
 
   void* frames[kMaxFrames];
@@ -155,13 +161,17 @@ void Report(int signal_number, const void* context) {
     // The interrupted frame's address is where it stopped; every other one is a return address.
     WriteFrame(reinterpret_cast<std::uintptr_t>(frames[i]), i != first || interrupted == 0);
   }
-  if (count == kMaxFrames) Line().Text("    ... (deeper frames left out)\n").WriteTo(STDERR_FILENO);
+  if (count == kMaxFrames) Line().Text("    ... (deeper frames left out)").WriteTo(STDERR_FILENO);
   alarm(0);
 }
 
 void OnCrash(int signal_number, siginfo_t* info, void* context) {
-  // Two threads crashing at once: one report, the other thread only dies.
-  if (!reporting.exchange(true)) Report(signal_number, context);
+  // Two threads crashing at once: one reports, and the process dies when that report is done (or
+  // its alarm rings); the other waits here rather than end the process in the middle of it.
+  if (reporting.exchange(true)) {
+    for (;;) pause();
+  }
+  Report(signal_number, context);
   sigaction(signal_number, &previous_actions[signal_number], nullptr);
   // A signal sent (by kill, raise or abort) is sent again, to the handler restored, once this one
   // returns. A fault happens again when the faulting instruction re-runs.
@@ -180,10 +190,20 @@ void InstallCrashReport(const char* argv0) {
   char name[16];
   absl::Symbolize(reinterpret_cast<const void*>(&InstallCrashReport), name, sizeof(name));
 
+  // An overflow of the main thread's stack leaves no stack to report on: give the handler one of
+  // its own. (gRPC's threads run it on theirs; AddressSanitizer gives each thread an alternate
+  // stack.)
+  static char alternate_stack[kAlternateStackBytes];
+  stack_t alternate;
+  std::memset(&alternate, 0, sizeof(alternate));
+  alternate.ss_sp = alternate_stack;
+  alternate.ss_size = sizeof(alternate_stack);
+  sigaltstack(&alternate, nullptr);
+
   struct sigaction action;
   std::memset(&action, 0, sizeof(action));
   action.sa_sigaction = &OnCrash;
-  action.sa_flags = SA_SIGINFO;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
   for (int signal_number : kCrashSignals) {
     sigaction(signal_number, &action, &previous_actions[signal_number]);

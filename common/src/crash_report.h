@@ -1,5 +1,4 @@
-#ifndef NEWSROOM_COMMON_SRC_CRASH_REPORT_H_
-#define NEWSROOM_COMMON_SRC_CRASH_REPORT_H_
+#pragma once
 
 namespace newsroom {
 
@@ -15,11 +14,11 @@ namespace newsroom {
 // (death by the signal, and a core dump where the system keeps them).
 //
 // Frames are found by unwinding with each library's unwind tables, not by frame pointers, which
-// Debian's libraries leave out: a crash inside gRPC or libc is traced through them. Call once,
-// early in main; later calls do nothing. Everything the handler needs is loaded here, because
-// loading it inside a signal handler could allocate.
+// Debian's libraries leave out: a crash inside gRPC or libc is traced through them. The calling
+// thread (main's) gets an alternate signal stack, so that a stack overflow there is reported too.
+// A report that cannot finish in 5 s (a deadlock in the loader's lock) ends in SIGALRM instead.
+// Call once, early in main; later calls do nothing. Everything the handler needs is loaded here,
+// because loading it inside a signal handler could allocate.
 void InstallCrashReport(const char* argv0);
 
 }  // namespace newsroom
-
-#endif  // NEWSROOM_COMMON_SRC_CRASH_REPORT_H_

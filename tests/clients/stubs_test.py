@@ -18,7 +18,8 @@ What "proves" means per language (docs/clients.md has the same table):
 (cpp is not checked here: the services' own build runs the same protoc and grpc_cpp_plugin on the
 same files, cmake/NewsroomProto.cmake, and compiles the result.)
 
-The work directory keeps the output (and Go's build cache) between runs.
+The work directory keeps the output between runs; Go's build cache is $GOCACHE (CTest sets Go's own
+cache, tests/clients/CMakeLists.txt), else one in the work directory.
 """
 
 import argparse

@@ -61,20 +61,46 @@ TEST(PrepareServerProcessTest, CapsMallocArenas) {
   EXPECT_LE(arenas, kServerMallocArenas);
 }
 
-// A named frame for the crash report to show; not inlined, so that it is a frame of its own.
-[[gnu::noinline]] void CrashForTheTest() { std::abort(); }
+// Named frames for the crash report to show; not inlined, so that each is a frame of its own.
+[[gnu::noinline]] void AbortForTheTest() { std::abort(); }
+[[gnu::noinline]] void SegfaultForTheTest() {
+  volatile int* volatile nowhere = nullptr;
+  *nowhere = 1;
+}
 
-// A crash says which signal and where on stderr, then the process still dies of that signal (as an
-// orchestrator or a core dump expects).
-TEST(PrepareServerProcessDeathTest, ACrashWritesItsSignalAndStackThenDiesOfIt) {
+// A crash says which signal and where on stderr, innermost frame first (here one in libc, where
+// abort raised the signal: the handler's own frames are left out), then the process still dies of
+// that signal, as an orchestrator or a core dump expects. abort() would end the process itself if
+// the handler returned, so this shows the report, not the chaining; the fault below shows that.
+TEST(PrepareServerProcessDeathTest, AnAbortWritesItsSignalAndStackThenDiesOfIt) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
         PrepareServerProcess("/proc/self/exe");
-        CrashForTheTest();
+        AbortForTheTest();
       },
       testing::KilledBySignal(SIGABRT),
-      "\\*\\*\\* SIGABRT received by thread [0-9]+; its stack.*abort.*CrashForTheTest");
+      "\\*\\*\\* SIGABRT received by thread [0-9]+; its stack, innermost first:\n"
+      "    @ 0x[0-9a-f]+  [^\n]*\\(/[^\n]*libc\\.so[^\n]*\n"
+      ".*  abort  [^\n]*\n    @ [^\n]*AbortForTheTest\\(\\)");
+}
+
+// A fault: the report starts at the faulting function itself, and the process then dies of the
+// fault, which re-runs once the handler has put back the default action (were it not put back,
+// the handler would run again and wait forever, and the test would time out).
+TEST(PrepareServerProcessDeathTest, AFaultWritesItsSignalAndStackThenDiesOfIt) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer reports the fault itself";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        PrepareServerProcess("/proc/self/exe");
+        SegfaultForTheTest();
+      },
+      testing::KilledBySignal(SIGSEGV),
+      "\\*\\*\\* SIGSEGV received by thread [0-9]+; its stack, innermost first:\n"
+      "    @ 0x[0-9a-f]+  [^\n]*SegfaultForTheTest[^\n]*server_process_test\\+0x[0-9a-f]+\\)\n");
 }
 
 }  // namespace
