@@ -106,10 +106,11 @@ class CachedArticleStore final : public ArticleStore {
   // own. Neither fills the cache nor counts a hit or a miss, so listings leave the cache's
   // contents and hit rate as they were.
   void ShareCachedBytes(std::vector<ListedArticle>& listed) ABSL_LOCKS_EXCLUDED(mutex_);
+  // No resolution is in flight: the condition FindListingLocked waits for.
+  bool NotResolvingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return resolving_ == 0; }
   // The page kept for `query` unless a change is unresolved (else null), counted as a hit or a
   // miss, and the generation to pass to KeepListing. Waits, up to resolution_wait_, for the
   // resolutions in flight to end.
-  bool NotResolvingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return resolving_ == 0; }
   void FindListingLocked(const ListQuery& query, std::shared_ptr<const ArticlePage>& kept,
                          std::uint64_t& generation) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Keeps a page List read from the backend, unless anything changed since `generation`.
