@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
+#include "tests/support/build_paths.h"
 #include "tests/support/dedup_markers.h"
 #include "tests/support/process.h"
 #include "tests/support/waiting.h"
@@ -47,7 +48,7 @@ using ::newsroom::testing::StartedService;
 using ::newsroom::testing::StartService;
 using ::newsroom::testing::TempDir;
 
-constexpr char kBinary[] = ANALYTICS_SERVICE_BIN;
+const char* const kBinary = newsroom::testing::build_paths::kAnalyticsService;
 
 v1::RecordReadRequest Read(const std::string& article, const std::string& read_id,
                            const std::string& reader = "") {

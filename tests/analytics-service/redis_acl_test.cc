@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
+#include "tests/support/build_paths.h"
 #include "tests/support/dedup_markers.h"
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/process.h"
@@ -52,8 +53,8 @@ using ::newsroom::testing::StartedService;
 using ::newsroom::testing::StartService;
 using ::newsroom::testing::TempDir;
 
-constexpr char kBinary[] = ANALYTICS_SERVICE_BIN;
-constexpr char kRedisAclScript[] = NEWSROOM_SOURCE_DIR "/scripts/redis-acl";
+const char* const kBinary = newsroom::testing::build_paths::kAnalyticsService;
+const std::string kRedisAclScript = newsroom::testing::build_paths::SourcePath("scripts/redis-acl");
 constexpr char kUser[] = "newsroom-analytics";
 constexpr char kPassword[] = "acl-test-password-5f2c9e";
 constexpr char kWrongPassword[] = "acl-test-wrong-password-81d0";

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "newsroom/bench/v1/bench_service.grpc.pb.h"
+#include "tests/support/build_paths.h"
 #include "tests/support/process.h"
 #include "tests/support/waiting.h"
 
@@ -34,7 +35,7 @@ grpc::Status RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::s
 }
 
 TEST(EmptyServerTest, PrintsTheCallsItAnsweredWithOkOnShutdown) {
-  StartedService server = StartService(EMPTY_SERVER_BIN, {});
+  StartedService server = StartService(build_paths::kEmptyServer, {});
   auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
   auto stub = bench::v1::BenchService::NewStub(channel);
   constexpr int kOkCalls = 7;

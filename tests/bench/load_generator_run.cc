@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <fstream>
 
+#include "tests/support/build_paths.h"
 #include "tests/support/process.h"
 
 namespace newsroom::testing {
@@ -16,8 +17,8 @@ GeneratorRun RunLoadGenerator(const std::string& target, const std::vector<std::
   TempDir dir;
   const std::string json_path = dir.path() + "/result.json";
   const std::string stderr_path = dir.path() + "/stderr.txt";
-  std::vector<std::string> argv{LOAD_GENERATOR_BIN, "--target=" + target, "--json_out=" + json_path,
-                                "--header=false"};
+  std::vector<std::string> argv{build_paths::kLoadGenerator, "--target=" + target,
+                                "--json_out=" + json_path, "--header=false"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   ChildProcess process(argv, {}, stderr_path);
   GeneratorRun run;

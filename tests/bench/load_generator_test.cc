@@ -17,6 +17,7 @@
 
 #include "newsroom/bench/v1/bench_results.pb.h"
 #include "tests/bench/load_generator_run.h"
+#include "tests/support/build_paths.h"
 #include "tests/support/process.h"
 
 namespace newsroom::testing {
@@ -43,7 +44,7 @@ void ExpectNoReads(const RunResult& result) {
 }
 
 TEST(LoadGeneratorTest, ClosedLoopFiguresAgreeWithTheFlagsAndTheServersCount) {
-  StartedService server = StartService(EMPTY_SERVER_BIN, {});
+  StartedService server = StartService(build_paths::kEmptyServer, {});
   constexpr int kChannels = 2;
   constexpr int kInflight = 4;
   const GeneratorRun run = RunLoadGenerator(
@@ -105,7 +106,7 @@ TEST(LoadGeneratorTest, ClosedLoopFiguresAgreeWithTheFlagsAndTheServersCount) {
 }
 
 TEST(LoadGeneratorTest, OpenLoopSendsEveryScheduledCallExactlyOnce) {
-  StartedService server = StartService(EMPTY_SERVER_BIN, {});
+  StartedService server = StartService(build_paths::kEmptyServer, {});
   // 500/s from the start of the warm-up to the end of the window: 500 x (0.2 + 1) sends.
   constexpr int64_t kScheduled = 600;
   constexpr int64_t kScheduledInWindow = 500;
@@ -136,7 +137,7 @@ TEST(LoadGeneratorTest, OpenLoopSendsEveryScheduledCallExactlyOnce) {
 }
 
 TEST(LoadGeneratorTest, OpenLoopCountsEverySendOverMaxOutstandingAsMissed) {
-  StartedService server = StartService(EMPTY_SERVER_BIN, {});
+  StartedService server = StartService(build_paths::kEmptyServer, {});
   // One call in flight at most, one send due every 10 us: no loopback round trip is that quick,
   // so most sends are missed. No warm-up, so every send falls in the window.
   constexpr int64_t kScheduled = 50'000;  // 100000/s x 0.5 s
@@ -164,7 +165,7 @@ TEST(LoadGeneratorTest, OpenLoopCountsEverySendOverMaxOutstandingAsMissed) {
 
 TEST(LoadGeneratorTest, StopsBeforeAnyLoadWhenTheFirstCallFails) {
   // The empty server has no ContentService: GetArticle is UNIMPLEMENTED there.
-  StartedService server = StartService(EMPTY_SERVER_BIN, {});
+  StartedService server = StartService(build_paths::kEmptyServer, {});
   const GeneratorRun run = RunLoadGenerator(
       server.address(), {"--scenario=get_article", "--warmup=200ms", "--duration=1s"});
   const int64_t served_ok = StopAndReadOkCalls(server);
@@ -178,7 +179,7 @@ TEST(LoadGeneratorTest, StopsBeforeAnyLoadWhenTheFirstCallFails) {
 
 // A flag out of range is refused by name before any call: the server sees none.
 TEST(LoadGeneratorTest, RefusesFlagsOutOfRangeBeforeAnyCall) {
-  StartedService server = StartService(EMPTY_SERVER_BIN, {});
+  StartedService server = StartService(build_paths::kEmptyServer, {});
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"--channels=0", "--channels: must be at least 1"},
       {"--inflight=0", "--inflight: must be at least 1"},

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/src/validation.h"
+#include "tests/support/build_paths.h"
 
 namespace newsroom::content {
 namespace {
@@ -41,14 +42,16 @@ class TempFile final {
 };
 
 TEST(SeedLoaderTest, SampleArticlesLoad) {
-  absl::StatusOr<std::vector<v1::Article>> articles = LoadSeedArticles(NEWSROOM_SAMPLE_ARTICLES);
+  absl::StatusOr<std::vector<v1::Article>> articles = LoadSeedArticles(
+      newsroom::testing::build_paths::SourcePath("content-service/samples/articles.json"));
   ASSERT_TRUE(articles.ok()) << articles.status();
   EXPECT_EQ(articles->size(), 6u);
 }
 
 // The samples are what a fresh deployment shows, so they must pass the API's own bounds.
 TEST(SeedLoaderTest, SampleArticlesAreWithinTheApiBounds) {
-  absl::StatusOr<std::vector<v1::Article>> articles = LoadSeedArticles(NEWSROOM_SAMPLE_ARTICLES);
+  absl::StatusOr<std::vector<v1::Article>> articles = LoadSeedArticles(
+      newsroom::testing::build_paths::SourcePath("content-service/samples/articles.json"));
   ASSERT_TRUE(articles.ok()) << articles.status();
   bool has_cyrillic_credit = false;
   bool has_emoji = false;

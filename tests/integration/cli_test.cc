@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/build_paths.h"
 
 namespace newsroom::testing {
 namespace {
@@ -21,7 +22,8 @@ class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     unsetenv("NEWSROOM_EDITOR_TOKEN");  // each test says whether the CLI has the token
-    pair_ = new NewsroomPair({std::string("--seed=") + SAMPLE_ARTICLES});
+    pair_ = new NewsroomPair({std::string("--seed=") +
+                              build_paths::SourcePath("content-service/samples/articles.json")});
   }
   static void TearDownTestSuite() {
     delete pair_;
@@ -30,7 +32,7 @@ class CliTest : public ::testing::Test {
 
   // `env` (NAME=VALUE) is added to the CLI's environment, e.g. NEWSROOM_EDITOR_TOKEN.
   static CliResult Cli(std::vector<std::string> args, std::vector<std::string> env = {}) {
-    std::vector<std::string> argv{NEWSROOM_CLI_BIN, "--addr=" + pair_->content_address()};
+    std::vector<std::string> argv{build_paths::kCli, "--addr=" + pair_->content_address()};
     for (auto& arg : args) argv.push_back(std::move(arg));
     ChildProcess process(argv, std::move(env));
     CliResult result;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/build_paths.h"
 
 namespace newsroom::testing {
 namespace {
@@ -205,7 +206,7 @@ TEST(EditorAuthStartTest, WithoutATokenWritesAreRefusedAndReadsServed) {
   unsetenv("EDITOR_TOKEN_FILE");
   TempDir dir;
   // analytics-service is not needed: content-service starts and serves without it.
-  auto started = StartService(CONTENT_SERVICE_BIN,
+  auto started = StartService(build_paths::kContentService,
                               {"--analytics=127.0.0.1:1", "--db=" + dir.path() + "/content.db"});
   Caller caller(started.address());
   int refused = 0;
@@ -229,8 +230,9 @@ TEST(EditorAuthStartTest, ShortTokenIsRefusedAtStart) {
   TempDir dir;
   const std::string token_file = dir.path() + "/token";
   std::ofstream(token_file) << "changeme\n";
-  ChildProcess process({CONTENT_SERVICE_BIN, "--listen=127.0.0.1:0", "--analytics=127.0.0.1:1",
-                        "--db=" + dir.path() + "/content.db", "--editor_token_file=" + token_file});
+  ChildProcess process({build_paths::kContentService, "--listen=127.0.0.1:0",
+                        "--analytics=127.0.0.1:1", "--db=" + dir.path() + "/content.db",
+                        "--editor_token_file=" + token_file});
   EXPECT_EQ(process.Wait(std::chrono::seconds(10)), 1);
 }
 

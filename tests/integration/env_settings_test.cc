@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/build_paths.h"
 #include "tests/support/process.h"
 
 namespace newsroom::testing {
@@ -60,7 +61,7 @@ std::vector<std::string> With(std::vector<std::string> env, const std::vector<st
 }
 
 TEST(EnvSettingsTest, AnUnknownVariableWithTheServicesPrefixStopsTheStart) {
-  const Outcome content = RunToExit({CONTENT_SERVICE_BIN, "--db=:memory:"},
+  const Outcome content = RunToExit({build_paths::kContentService, "--db=:memory:"},
                                     With(kServiceLinks, {"CONTENT_SHUTDOWN_DRAN=3s"}));
   EXPECT_NE(content.exit_code, 0);
   EXPECT_THAT(
@@ -68,7 +69,7 @@ TEST(EnvSettingsTest, AnUnknownVariableWithTheServicesPrefixStopsTheStart) {
       AllOf(HasSubstr("unknown environment variable CONTENT_SHUTDOWN_DRAN (a typo?)"),
             HasSubstr("CONTENT_SHUTDOWN_DRAIN, CONTENT_STATS_FEED, CONTENT_STATS_MAX_AGE")));
 
-  const Outcome analytics = RunToExit({ANALYTICS_SERVICE_BIN, "--redis=127.0.0.1:1"},
+  const Outcome analytics = RunToExit({build_paths::kAnalyticsService, "--redis=127.0.0.1:1"},
                                       With(kServiceLinks, {"ANALYTICS_REDIS_POOL_SZE=2"}));
   EXPECT_NE(analytics.exit_code, 0);
   EXPECT_THAT(analytics.stderr_text,
@@ -77,23 +78,23 @@ TEST(EnvSettingsTest, AnUnknownVariableWithTheServicesPrefixStopsTheStart) {
 }
 
 TEST(EnvSettingsTest, AnUnparsableValueStopsTheStartNamingTheVariable) {
-  const Outcome content =
-      RunToExit({CONTENT_SERVICE_BIN, "--db=:memory:"}, {"CONTENT_SHUTDOWN_DRAIN=ten seconds"});
+  const Outcome content = RunToExit({build_paths::kContentService, "--db=:memory:"},
+                                    {"CONTENT_SHUTDOWN_DRAIN=ten seconds"});
   EXPECT_NE(content.exit_code, 0);
   EXPECT_THAT(content.stderr_text, HasSubstr("env CONTENT_SHUTDOWN_DRAIN: "));
 
   // The variable reaches the flag, whose own check refuses the value.
   const Outcome bound =
-      RunToExit({CONTENT_SERVICE_BIN, "--db=:memory:"}, {"CONTENT_MAX_IN_FLIGHT_CALLS=0"});
+      RunToExit({build_paths::kContentService, "--db=:memory:"}, {"CONTENT_MAX_IN_FLIGHT_CALLS=0"});
   EXPECT_NE(bound.exit_code, 0);
   EXPECT_THAT(bound.stderr_text, HasSubstr("--max_in_flight_calls: "));
-  const Outcome bytes = RunToExit({CONTENT_SERVICE_BIN, "--db=:memory:"},
+  const Outcome bytes = RunToExit({build_paths::kContentService, "--db=:memory:"},
                                   {"CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT=1000"});
   EXPECT_NE(bytes.exit_code, 0);
   EXPECT_THAT(bytes.stderr_text,
               HasSubstr("--max_response_bytes_in_flight: must be between 1 MiB"));
 
-  const Outcome analytics = RunToExit({ANALYTICS_SERVICE_BIN, "--redis=127.0.0.1:1"},
+  const Outcome analytics = RunToExit({build_paths::kAnalyticsService, "--redis=127.0.0.1:1"},
                                       {"ANALYTICS_MAX_CONNECTION_AGE=soon"});
   EXPECT_NE(analytics.exit_code, 0);
   EXPECT_THAT(analytics.stderr_text, HasSubstr("--max-connection-age: "));
@@ -104,23 +105,23 @@ TEST(EnvSettingsTest, TheCommandLineWinsAndServiceLinksAreIgnored) {
   TempDir dir;
   const std::string token_file = dir.path() + "/token";
   std::ofstream(token_file) << "a-token-of-at-least-16-bytes\n";
-  StartedService content =
-      StartService(CONTENT_SERVICE_BIN, {"--max-in-flight-calls=10", "--analytics=127.0.0.1:1"},
-                   With(kServiceLinks, {"CONTENT_LISTEN=nonsense", "CONTENT_MAX_IN_FLIGHT_CALLS=0",
-                                        "CONTENT_DB=:memory:", "EDITOR_TOKEN_FILE=" + token_file,
-                                        "CONTENT_SHUTDOWN_DRAIN=1s"}));
+  StartedService content = StartService(
+      build_paths::kContentService, {"--max-in-flight-calls=10", "--analytics=127.0.0.1:1"},
+      With(kServiceLinks, {"CONTENT_LISTEN=nonsense", "CONTENT_MAX_IN_FLIGHT_CALLS=0",
+                           "CONTENT_DB=:memory:", "EDITOR_TOKEN_FILE=" + token_file,
+                           "CONTENT_SHUTDOWN_DRAIN=1s"}));
   EXPECT_GT(content.port, 0);
 
   RedisServer redis;
   StartedService analytics = StartService(
-      ANALYTICS_SERVICE_BIN, {"--max-in-flight-calls=10", "--key-prefix=env-test:"},
+      build_paths::kAnalyticsService, {"--max-in-flight-calls=10", "--key-prefix=env-test:"},
       With(kServiceLinks, {"ANALYTICS_LISTEN=nonsense", "ANALYTICS_MAX_IN_FLIGHT_CALLS=0",
                            "REDIS_ADDR=" + redis.address(), "READER_HASH_KEY=env-test-key"}));
   EXPECT_GT(analytics.port, 0);
 }
 
 TEST(EnvSettingsTest, HelpShowsTheRealDefaultAndTheValueFromTheEnvironment) {
-  const Outcome help = RunToExit({CONTENT_SERVICE_BIN, "--helpfull"},
+  const Outcome help = RunToExit({build_paths::kContentService, "--helpfull"},
                                  {"CONTENT_SHUTDOWN_DRAIN=3s", "CONTENT_DB=x.db"});
   // One line, single spaces: the help is wrapped at 80 columns.
   std::string text;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/build_paths.h"
 
 namespace newsroom::testing {
 namespace {
@@ -166,11 +167,11 @@ TEST(FaultsTest, ContentServiceStartsAndServesWhileAnalyticsIsDown) {
 
 TEST(StartupTest, BadFlagsAndUnopenableDatabaseExitNonZeroWithOneLine) {
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{CONTENT_SERVICE_BIN, "--listen=nonsense"},
-        std::vector<std::string>{CONTENT_SERVICE_BIN, "--no-such-flag"},
-        std::vector<std::string>{CONTENT_SERVICE_BIN, "--listen=127.0.0.1:0",
+       {std::vector<std::string>{build_paths::kContentService, "--listen=nonsense"},
+        std::vector<std::string>{build_paths::kContentService, "--no-such-flag"},
+        std::vector<std::string>{build_paths::kContentService, "--listen=127.0.0.1:0",
                                  "--db=/nonexistent-dir/x/content.db"},
-        std::vector<std::string>{CONTENT_SERVICE_BIN, "--listen=127.0.0.1:0",
+        std::vector<std::string>{build_paths::kContentService, "--listen=127.0.0.1:0",
                                  "--db=:memory:", "--seed=/nonexistent/seed.json"}}) {
     ChildProcess process(args);
     const auto code = process.Wait(std::chrono::seconds(10));
@@ -185,9 +186,10 @@ TEST(StartupTest, FlagsMayBeSpelledWithDashes) {
   TempDir dir;
   const std::string token_file = dir.path() + "/token";
   std::ofstream(token_file) << "a-token-of-at-least-16-bytes\n";
-  StartedService started = StartService(
-      CONTENT_SERVICE_BIN, {"--db=:memory:", "--analytics=127.0.0.1:1",
-                            "--editor-token-file=" + token_file, "--max-in-flight-calls=10"});
+  StartedService started =
+      StartService(build_paths::kContentService,
+                   {"--db=:memory:", "--analytics=127.0.0.1:1", "--editor-token-file=" + token_file,
+                    "--max-in-flight-calls=10"});
   EXPECT_GT(started.port, 0);
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/build_paths.h"
 
 namespace newsroom::testing {
 namespace {
@@ -24,7 +25,7 @@ constexpr char kEditorToken[] = "load-balancing-test-editor-token";
 StartedService StartAnalytics(const RedisServer& redis, const std::string& key_prefix,
                               std::vector<std::string> env = {}) {
   env.push_back("READER_HASH_KEY=load-balancing-test-key");
-  return StartService(ANALYTICS_SERVICE_BIN,
+  return StartService(build_paths::kAnalyticsService,
                       {"--redis=" + redis.address(), "--key-prefix=" + key_prefix}, env);
 }
 
@@ -68,7 +69,7 @@ TEST(LoadBalancingTest, ReadsAreSpreadOverEveryAnalyticsAddressAcrossConnectionR
   StartedService second = StartAnalytics(redis, "lb-second:", {"ANALYTICS_MAX_CONNECTION_AGE=1s"});
   // ipv4: with two addresses stands in for dns:/// resolving a headless Service to two pods.
   StartedService content =
-      StartService(CONTENT_SERVICE_BIN,
+      StartService(build_paths::kContentService,
                    {"--db=:memory:", "--analytics=ipv4:" + first.address() + "," + second.address(),
                     "--analytics_budget=2s"},
                    {std::string("EDITOR_TOKEN=") + kEditorToken});
@@ -112,11 +113,12 @@ TEST(LoadBalancingTest, ReadsAreSpreadOverEveryAnalyticsAddressAcrossConnectionR
 TEST(LoadBalancingTest, BothServicesCloseConnectionsAtTheirMaxAge) {
   RedisServer redis;
   StartedService analytics = StartAnalytics(redis, "lb-age:", {"ANALYTICS_MAX_CONNECTION_AGE=1s"});
-  StartedService content =
-      StartService(CONTENT_SERVICE_BIN, {"--db=:memory:", "--analytics=" + analytics.address()},
-                   {"CONTENT_MAX_CONNECTION_AGE=1s"});
+  StartedService content = StartService(build_paths::kContentService,
+                                        {"--db=:memory:", "--analytics=" + analytics.address()},
+                                        {"CONTENT_MAX_CONNECTION_AGE=1s"});
   StartedService unlimited =  // the default, 5 minutes
-      StartService(CONTENT_SERVICE_BIN, {"--db=:memory:", "--analytics=" + analytics.address()});
+      StartService(build_paths::kContentService,
+                   {"--db=:memory:", "--analytics=" + analytics.address()});
 
   const milliseconds limit = std::chrono::seconds(4);
   const milliseconds analytics_lifetime = ConnectionLifetime(analytics.address(), limit);

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/src/allocator.h"
 #include "newsroom/content/v1/content_service.grpc.pb.h"
+#include "tests/support/build_paths.h"
 #include "tests/support/process.h"
 #include "tests/support/waiting.h"
 
@@ -75,12 +76,12 @@ class LoggedPair {
     const std::string token_file = dir_.path() + "/token";
     std::ofstream(token_file) << kEditorToken << "\n";
     chmod(token_file.c_str(), 0600);
-    analytics_ = StartService(ANALYTICS_SERVICE_BIN,
+    analytics_ = StartService(build_paths::kAnalyticsService,
                               {"--redis=" + redis_.address(),
                                "--key-prefix=test:", "--access-log-sample-rate=" + sample_rate},
                               {"READER_HASH_KEY=logs-test-key"}, analytics_log());
     content_ =
-        StartService(CONTENT_SERVICE_BIN,
+        StartService(build_paths::kContentService,
                      {"--analytics=" + analytics_.address(), "--db=" + dir_.path() + "/content.db",
                       "--analytics_budget=2s", "--editor_token_file=" + token_file,
                       "--access_log_sample_rate=" + sample_rate},

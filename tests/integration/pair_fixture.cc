@@ -14,6 +14,7 @@
 
 #include "common/src/tls_credentials.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/build_paths.h"
 
 namespace newsroom::testing {
 namespace {
@@ -140,7 +141,7 @@ void NewsroomPair::StartAnalytics() {
   std::vector<std::string> args{"--redis=" + redis_.address(), "--key-prefix=test:"};
   if (analytics_port_ != 0) args.push_back("--listen=127.0.0.1:" + std::to_string(analytics_port_));
   for (auto& arg : AnalyticsTlsArgs()) args.push_back(std::move(arg));
-  auto started = StartService(ANALYTICS_SERVICE_BIN, std::move(args),
+  auto started = StartService(build_paths::kAnalyticsService, std::move(args),
                               {"READER_HASH_KEY=integration-test-key"});
   analytics_process_ = std::move(started.process);
   if (tls_) analytics_health_port_ = HealthPort(*analytics_process_);
@@ -184,7 +185,7 @@ void NewsroomPair::StartContent(std::vector<std::string> extra_args) {
   if (content_port_ != 0) args.push_back("--listen=127.0.0.1:" + std::to_string(content_port_));
   for (auto& arg : ContentTlsArgs()) args.push_back(std::move(arg));
   for (auto& arg : extra_args) args.push_back(std::move(arg));
-  auto started = StartService(CONTENT_SERVICE_BIN, std::move(args));
+  auto started = StartService(build_paths::kContentService, std::move(args));
   content_process_ = std::move(started.process);
   if (tls_) content_health_port_ = HealthPort(*content_process_);
   content_metrics_port_ = MetricsPort(*content_process_, "CONTENT_METRICS_LISTEN");

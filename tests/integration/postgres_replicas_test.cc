@@ -14,6 +14,7 @@
 
 #include "newsroom/content/v1/content_service.grpc.pb.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/build_paths.h"
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
@@ -28,7 +29,7 @@ class Replica {
   Replica(const PostgresServer& postgres, const TempDir& dir, const std::string& name,
           std::vector<std::string> flags = {})
       : service_(StartService(
-            CONTENT_SERVICE_BIN,
+            build_paths::kContentService,
             WithFlags({"--db=" + postgres.Url("newsroom"),
                        "--outbox_db=" + dir.path() + "/" + name + ".db",
                        "--analytics=127.0.0.1:" + std::to_string(PickFreePort())},
@@ -199,11 +200,12 @@ TEST(PostgresReplicasTest, ReplicasStartingTogetherShareOneSeed) {
   std::vector<std::unique_ptr<ChildProcess>> replicas;
   for (int i = 0; i < kReplicas; ++i) {
     replicas.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{CONTENT_SERVICE_BIN, "--listen=127.0.0.1:0",
-                                 "--db=" + postgres.Url("newsroom"),
-                                 "--outbox_db=" + dir.path() + "/seed" + std::to_string(i) + ".db",
-                                 "--analytics=127.0.0.1:" + std::to_string(PickFreePort()),
-                                 std::string("--seed=") + SAMPLE_ARTICLES},
+        std::vector<std::string>{
+            build_paths::kContentService, "--listen=127.0.0.1:0",
+            "--db=" + postgres.Url("newsroom"),
+            "--outbox_db=" + dir.path() + "/seed" + std::to_string(i) + ".db",
+            "--analytics=127.0.0.1:" + std::to_string(PickFreePort()),
+            std::string("--seed=") + build_paths::SourcePath("deploy/base/sample-articles.json")},
         std::vector<std::string>{"PGPASSWORD=" + postgres.password()}));
   }
   std::string address;
@@ -214,7 +216,7 @@ TEST(PostgresReplicasTest, ReplicasStartingTogetherShareOneSeed) {
     address = line->substr(line->rfind(' ') + 1);
   }
 
-  std::ifstream seed(SAMPLE_ARTICLES);
+  std::ifstream seed(build_paths::SourcePath("deploy/base/sample-articles.json"));
   const std::string json((std::istreambuf_iterator<char>(seed)), std::istreambuf_iterator<char>());
   std::size_t seeded = 0;
   for (std::size_t at = json.find("\"articles/"); at != std::string::npos;
@@ -234,7 +236,7 @@ TEST(PostgresReplicasTest, ReplicasStartingTogetherShareOneSeed) {
 TEST(PostgresReplicasTest, AUrlWithAPasswordIsRefusedAtStart) {
   TempDir dir;
   const std::string stderr_path = dir.path() + "/stderr";
-  ChildProcess process({CONTENT_SERVICE_BIN, "--listen=127.0.0.1:0",
+  ChildProcess process({build_paths::kContentService, "--listen=127.0.0.1:0",
                         "--db=postgresql://newsroom:hunter2-secret@127.0.0.1:5432/newsroom"},
                        {}, stderr_path);
   EXPECT_EQ(process.Wait(std::chrono::seconds(20)), 1);

@@ -15,6 +15,7 @@
 #include "common/src/tls_credentials.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/build_paths.h"
 #include "tests/support/test_certs.h"
 
 namespace newsroom::testing {
@@ -197,7 +198,7 @@ TEST_F(TlsTest, ThePairWorksEndToEndOverTlsAndMutualTls) {
 
 TEST_F(TlsTest, TheCliTalksTlsWithTlsCa) {
   const auto run = [](std::vector<std::string> flags) {
-    std::vector<std::string> argv{NEWSROOM_CLI_BIN, "--addr=" + pair_->content_address()};
+    std::vector<std::string> argv{build_paths::kCli, "--addr=" + pair_->content_address()};
     for (auto& flag : flags) argv.push_back(std::move(flag));
     argv.push_back("stats");
     argv.push_back("tls-matrix");

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tests/integration/pair_fixture.h"
+#include "tests/support/build_paths.h"
 
 namespace newsroom::testing {
 namespace {
@@ -582,7 +583,7 @@ TEST(WatchTest, CliWatchPrintsALinePerUpdateUntilItsDuration) {
   ScopedEnv env(EnvVars{{"ANALYTICS_WATCH_INTERVAL", "50ms"}});
   NewsroomPair pair;
   const std::string a = CreateArticle(pair, "watch-cli");
-  ChildProcess cli({NEWSROOM_CLI_BIN, "--addr=" + pair.content_address(), "watch", "watch-cli",
+  ChildProcess cli({build_paths::kCli, "--addr=" + pair.content_address(), "watch", "watch-cli",
                     "--duration=3s"});
   ASSERT_TRUE(cli.WaitForLine("watch-cli\t0 reads\t0 unique readers", milliseconds(5000)));
   for (int i = 0; i < 3; ++i) {
@@ -593,7 +594,7 @@ TEST(WatchTest, CliWatchPrintsALinePerUpdateUntilItsDuration) {
   }
   EXPECT_EQ(cli.Wait(milliseconds(10000)), 0);  // --duration passed: success
   ChildProcess interrupted(
-      {NEWSROOM_CLI_BIN, "--addr=" + pair.content_address(), "watch", "watch-cli"});
+      {build_paths::kCli, "--addr=" + pair.content_address(), "watch", "watch-cli"});
   ASSERT_TRUE(interrupted.WaitForLine("watch-cli\t3 reads", milliseconds(5000)));
   interrupted.Signal(SIGINT);  // Ctrl-C
   EXPECT_EQ(interrupted.Wait(milliseconds(5000)), 0);
