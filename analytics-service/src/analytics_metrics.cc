@@ -48,6 +48,11 @@ void CountingReadCounter::Get(std::vector<std::string> article_ids,
   inner_->Get(std::move(article_ids), std::move(done));
 }
 
+void CountingReadCounter::GetRecent(std::vector<std::string> article_ids,
+                                    Callback<std::vector<ArticleCounts>> done) {
+  inner_->GetRecent(std::move(article_ids), std::move(done));
+}
+
 void CountingReadCounter::Rank(RankingQuery query, Callback<RankingPage> done) {
   inner_->Rank(std::move(query), std::move(done));
 }

@@ -14,7 +14,7 @@ namespace newsroom::analytics {
 // A ReadCounter that counts the outcome of every read passed to `inner`'s Record in
 // newsroom_analytics_reads_total{result}: recorded (counted now), duplicate (its read_id was
 // already counted) or failed (Redis did not count it; the caller retries). Two atomic adds per
-// call; Get, Rank and ChangedSince pass straight through.
+// call; Get, GetRecent, Rank and ChangedSince pass straight through.
 class CountingReadCounter final : public ReadCounter {
  public:
   CountingReadCounter(std::unique_ptr<ReadCounter> inner, metrics::MetricsRegistry& registry);
@@ -22,6 +22,8 @@ class CountingReadCounter final : public ReadCounter {
   void Record(std::vector<Read> reads, Callback<std::vector<RecordOutcome>> done) override;
   void Get(std::vector<std::string> article_ids,
            Callback<std::vector<ArticleCounts>> done) override;
+  void GetRecent(std::vector<std::string> article_ids,
+                 Callback<std::vector<ArticleCounts>> done) override;
   void Rank(RankingQuery query, Callback<RankingPage> done) override;
   void ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) override;
 

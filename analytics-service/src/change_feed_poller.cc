@@ -25,8 +25,10 @@ absl::StatusOr<T> Wait(Start start) {
 }  // namespace
 
 ChangeFeedPoller::ChangeFeedPoller(ChangeFeedHub* hub, ReadCounter* counter,
-                                   absl::Duration interval)
-    : hub_(hub), counter_(counter), interval_(interval), thread_([this] { Run(); }) {}
+                                   absl::Duration interval, absl::Duration settle)
+    : hub_(hub), counter_(counter), interval_(interval), settle_(settle), thread_([this] {
+        Run();
+      }) {}
 
 ChangeFeedPoller::~ChangeFeedPoller() {
   hub_->Close(absl::UnavailableError("server is shutting down; reconnect"));
@@ -38,6 +40,7 @@ void ChangeFeedPoller::Run() {
   while (!hub_->closed()) {
     if (!hub_->WaitForStreams(absl::Now() + absl::Seconds(1))) {
       next_position_.reset();  // nobody listens: the next stream starts from the head
+      settling_.clear();
       continue;
     }
     absl::SleepFor(next_poll - absl::Now());
@@ -47,6 +50,7 @@ void ChangeFeedPoller::Run() {
     const absl::Status status = PollOnce();
     if (status.ok()) continue;
     next_position_.reset();
+    settling_.clear();  // the streams end: new ones fetch every count afresh
     ++failures_;
     if ((failures_ & (failures_ - 1)) == 0) {  // powers of two: an outage cannot flood the log
       log::Error("change log poll failed; change streams ended",
@@ -73,9 +77,40 @@ absl::Status ChangeFeedPoller::PollOnce() {
     hub_->Publish({}, {});
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<ArticleCounts>> counts = FetchCounts(*counter_, changed->article_ids);
+  // The changed articles, then those that have not changed for `settle`: looked at once more.
+  const absl::Time now = absl::Now();
+  std::vector<std::string> article_ids = std::move(changed->article_ids);
+  const std::size_t changed_count = article_ids.size();
+  for (std::size_t i = 0; i < changed_count; ++i) settling_.erase(article_ids[i]);
+  for (auto it = settling_.begin(); it != settling_.end();) {
+    if (it->second.due > now) {
+      ++it;
+      continue;
+    }
+    article_ids.push_back(it->first);
+    ++it;
+  }
+  absl::StatusOr<std::vector<ArticleCounts>> counts = FetchCounts(*counter_, article_ids);
   if (!counts.ok()) return counts.status();
-  hub_->Publish(changed->article_ids, *counts);
+  // Published: every changed article, and each settled one whose counts are not those published.
+  std::vector<std::string> published_ids;
+  std::vector<ArticleCounts> published_counts;
+  published_ids.reserve(article_ids.size());
+  published_counts.reserve(article_ids.size());
+  for (std::size_t i = 0; i < article_ids.size(); ++i) {
+    const ArticleCounts& now_counts = (*counts)[i];
+    if (i < changed_count) {
+      settling_[article_ids[i]] = {.published = now_counts, .due = now + settle_};
+    } else {
+      const auto it = settling_.find(article_ids[i]);
+      const bool unchanged = it->second.published == now_counts;
+      settling_.erase(it);
+      if (unchanged) continue;
+    }
+    published_ids.push_back(std::move(article_ids[i]));
+    published_counts.push_back(now_counts);
+  }
+  hub_->Publish(published_ids, published_counts);
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "analytics-service/src/change_feed_hub.h"
@@ -22,10 +23,18 @@ namespace newsroom::analytics {
 // change. When the log cannot be read, or was lost (its id changed: Redis lost data), changes may
 // have been missed: every open stream is ended (UNAVAILABLE, so callers reconnect and fetch again
 // what they hold) and reading starts over from the head. With no stream open nothing is read.
+//
+// An article's unique readers may come from a count kept up to `settle` before (see
+// RedisReadCounterOptions::readers_count_max_age), so the counts published for an article's last
+// change may miss its last readers. So once an article has gone `settle` without changing, its
+// counts are fetched once more, and published if they differ from the ones published last: a
+// stream always ends up with every article's current counts, not those of a second before its
+// last read.
 class ChangeFeedPoller final {
  public:
   // Starts the thread. `hub` and `counter` are not owned and must outlive this object.
-  ChangeFeedPoller(ChangeFeedHub* hub, ReadCounter* counter, absl::Duration interval);
+  ChangeFeedPoller(ChangeFeedHub* hub, ReadCounter* counter, absl::Duration interval,
+                   absl::Duration settle);
   // Closes the hub (UNAVAILABLE) and joins the thread.
   ~ChangeFeedPoller();
   ChangeFeedPoller(const ChangeFeedPoller&) = delete;
@@ -39,6 +48,14 @@ class ChangeFeedPoller final {
   ChangeFeedHub* const hub_;
   ReadCounter* const counter_;
   const absl::Duration interval_;
+  // What was published for an article that changed within `settle`, and when to look again.
+  struct Settling {
+    ArticleCounts published;
+    absl::Time due;
+  };
+
+  const absl::Duration settle_;
+  absl::flat_hash_map<std::string, Settling> settling_;  // poller thread only
   std::optional<int64_t> next_position_;  // poller thread only; unset: start from the head
   std::string log_id_;                    // poller thread only: the log next_position_ is in
   std::uint64_t failures_ = 0;            // poller thread only

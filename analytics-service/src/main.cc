@@ -138,13 +138,14 @@ int Run(int argc, char** argv) {
     redis_up = &AddRedisUp(*registry);
     report_redis_memory = AddRedisMemory(*registry);
   }
-  std::unique_ptr<ReadCounter> counter = std::make_unique<RedisReadCounter>(RedisReadCounterOptions{
+  const RedisReadCounterOptions counter_options{
       .connection = connection_options,
       .key_prefix = config->key_prefix,
       .pool_size = config->redis_pool_size,
       .dedup_window = config->dedup_window,
       .metrics = registry != nullptr ? AddRedisMetrics(*registry) : RedisMetrics{},
-  });
+  };
+  std::unique_ptr<ReadCounter> counter = std::make_unique<RedisReadCounter>(counter_options);
   if (registry != nullptr) {
     counter = std::make_unique<CountingReadCounter>(std::move(counter), *registry);
     AddTopArticles(*registry, counter.get());
@@ -157,8 +158,10 @@ int Run(int argc, char** argv) {
   auto poller =
       std::make_unique<ReadStatsPoller>(&watch_hub, shared_counter, config->watch_interval);
   ChangeFeedHub change_feed_hub(config->max_watchers);
-  auto change_feed_poller = std::make_unique<ChangeFeedPoller>(&change_feed_hub, shared_counter,
-                                                               config->changes_interval);
+  // An article's counts are looked at again once a kept readers count of its last change is gone.
+  auto change_feed_poller =
+      std::make_unique<ChangeFeedPoller>(&change_feed_hub, shared_counter, config->changes_interval,
+                                         counter_options.readers_count_max_age);
   CallObserver call_observer(grpc_metrics.get(), config->access_log_sample_rate);
   GrpcAnalyticsService grpc_service(&service, &limiter, &watch_hub, &change_feed_hub,
                                     &call_observer);

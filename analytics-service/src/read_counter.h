@@ -26,6 +26,8 @@ struct Read {
 struct ArticleCounts {
   int64_t reads = 0;
   int64_t unique_readers = 0;
+
+  friend bool operator==(const ArticleCounts&, const ArticleCounts&) = default;
 };
 
 // The result of recording one read.
@@ -80,6 +82,15 @@ class ReadCounter {
   // Passes the counters of each article id, in order (zeros for an article never read).
   virtual void Get(std::vector<std::string> article_ids,
                    Callback<std::vector<ArticleCounts>> done) = 0;
+
+  // As Get, except that an article's unique readers may be a count kept from a little before (as a
+  // recorded read's may: RedisReadCounterOptions::readers_count_max_age) rather than one counted
+  // now. For the pollers behind the watch streams, which ask again and again for the articles
+  // being read. The default implementation, for test doubles, is Get.
+  virtual void GetRecent(std::vector<std::string> article_ids,
+                         Callback<std::vector<ArticleCounts>> done) {
+    Get(std::move(article_ids), std::move(done));
+  }
 
   // Passes one page of the ranking described by `query`.
   virtual void Rank(RankingQuery query, Callback<RankingPage> done) = 0;

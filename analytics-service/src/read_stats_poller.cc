@@ -17,16 +17,17 @@ absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(
   for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
     const std::size_t begin = chunk * kArticlesPerFetch;
     const std::size_t end = std::min(begin + kArticlesPerFetch, article_ids.size());
-    counter.Get(std::vector<std::string>(article_ids.begin() + begin, article_ids.begin() + end),
-                [&, begin](absl::StatusOr<std::vector<ArticleCounts>> result) {
-                  absl::MutexLock lock(&mu);
-                  if (result.ok()) {
-                    std::copy(result->begin(), result->end(), counts.begin() + begin);
-                  } else if (status.ok()) {
-                    status = result.status();
-                  }
-                  --outstanding;
-                });
+    counter.GetRecent(
+        std::vector<std::string>(article_ids.begin() + begin, article_ids.begin() + end),
+        [&, begin](absl::StatusOr<std::vector<ArticleCounts>> result) {
+          absl::MutexLock lock(&mu);
+          if (result.ok()) {
+            std::copy(result->begin(), result->end(), counts.begin() + begin);
+          } else if (status.ok()) {
+            status = result.status();
+          }
+          --outstanding;
+        });
   }
   absl::MutexLock lock(&mu);
   mu.Await(absl::Condition(

@@ -24,7 +24,8 @@ namespace newsroom::analytics {
 inline constexpr std::size_t kArticlesPerFetch = 500;
 
 // The counts of `article_ids`, in order, or the first error: kArticlesPerFetch articles per
-// ReadCounter::Get call, all sent at once, waiting for every reply. For the pollers' threads.
+// ReadCounter::GetRecent call (a popular article's unique readers may be a count kept from up to a
+// second before), all sent at once, waiting for every reply. For the pollers' threads.
 [[nodiscard]] absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(
     ReadCounter& counter, const std::vector<std::string>& article_ids);
 

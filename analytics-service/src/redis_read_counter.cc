@@ -45,6 +45,26 @@ namespace {
 // Returns one entry per read, in order: {reads after it, unique readers after the call's reads of
 // the article (or as counted up to ARGV[7] ms before), duplicate (0 or 1)}, or an error.
 constexpr char kRecordScript[] = R"lua(
+-- PFCOUNT recounts a HyperLogLog that a PFADD changed: 1 to 3 us while it is small (sparse), but
+-- 16 to 33 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
+-- article with at least `kept_from` readers is counted at most once per `kept_ms`, by whichever
+-- process (and whichever script: this one or the stats script) gets there first, and its count is
+-- kept in its readers-count key meanwhile. Smaller ones are counted every call, so their count
+-- includes the call's reads. One with fewer reads than that (`total`) should not have that many
+-- readers (only an over-estimate near the threshold, or keys imported apart, give it more), so it
+-- is counted without looking for a kept count. A kept count that is not a whole number (or a key
+-- of another type) is ignored: the readers are counted, and the count replaces it if it is kept.
+-- Keeping it is best effort: a SET that Redis refuses (say, out of memory) must not fail a call
+-- that only looked.
+local function unique_readers(readers_key, kept_key, total, kept_ms, kept_from)
+  if total < kept_from then return redis.call('PFCOUNT', readers_key) end
+  local ok, kept = pcall(redis.call, 'GET', kept_key)
+  if ok and kept and string.match(kept, '^%d+$') and #kept < 16 then return tonumber(kept) end
+  local unique = redis.call('PFCOUNT', readers_key)
+  if unique >= kept_from then pcall(redis.call, 'SET', kept_key, unique, 'PX', kept_ms) end
+  return unique
+end
+-- The record script proper. Everything above is shared with the stats script (StatsScript()).
 local days, articles, per_key = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local previous, legacy = ARGV[5] == '1', ARGV[6] == '1'
 local kept_ms, kept_from = ARGV[7], tonumber(ARGV[8])
@@ -65,25 +85,6 @@ local function is_new(r)
   if redis.call('HLEN', KEYS[k + 1]) == 1 then redis.call('EXPIREAT', KEYS[k + 1], ARGV[1]) end
   marked = marked + 1
   return true
-end
-
--- PFCOUNT recounts a HyperLogLog that a PFADD changed: 1 to 3 us while it is small (sparse), but
--- 16 to 33 us once it is dense (past about 2 000 readers), more than all the rest of a read. So an
--- article with at least `kept_from` readers is counted at most once per `kept_ms`, by whichever
--- process gets there first, and its count is kept in its readers-count key meanwhile. Smaller
--- ones are counted every call, so their count includes the call's reads. One with fewer reads
--- than that (`total`) should not have that many readers (only an over-estimate near the
--- threshold, or keys imported apart, give it more), so it is counted without looking for a kept
--- count. A kept count that is not a whole number (or a key of another type) is ignored: the
--- readers are counted, and the count replaces it if it is kept. Keeping it is best effort: a SET
--- that Redis refuses (say, out of memory) must not fail a read that only looked.
-local function unique_readers(readers_key, kept_key, total)
-  if total < kept_from then return redis.call('PFCOUNT', readers_key) end
-  local ok, kept = pcall(redis.call, 'GET', kept_key)
-  if ok and kept and string.match(kept, '^%d+$') and #kept < 16 then return tonumber(kept) end
-  local unique = redis.call('PFCOUNT', readers_key)
-  if unique >= kept_from then pcall(redis.call, 'SET', kept_key, unique, 'PX', kept_ms) end
-  return unique
 end
 
 local function record(a, first, n)
@@ -118,7 +119,7 @@ local function record(a, first, n)
     end
     if #readers > 0 then redis.call('PFADD', readers_key, unpack(readers)) end
   end
-  local unique = unique_readers(readers_key, KEYS[3 * a + 1 + days], total)
+  local unique = unique_readers(readers_key, KEYS[3 * a + 1 + days], total, kept_ms, kept_from)
   for r = first, first + n - 1 do out[r][2] = unique end
 end
 
@@ -194,6 +195,34 @@ redis.call('DEL', KEYS[1])
 return page
 )lua";
 
+// The stats of a call's articles, as GetRecent returns them: each article's reads as stored, and
+// its unique readers, counted or kept as a recorded read's are (unique_readers, which this script
+// takes from the record script's opening: one definition of when a count is kept). So the dense
+// HyperLogLog of a popular article is counted at most once per kept_ms, however many pollers ask
+// (behind WatchReadStats and WatchReadStatsChanges: up to four times a second in each replica),
+// rather than on every poll.
+//   KEYS: each article's reads, readers and readers count.
+//   ARGV: how long a readers count is kept (ms, at least 1), the fewest unique readers whose count
+//         is kept.
+// Returns {reads (nil when none), unique readers} for each article, in order, flat; or an error
+// (a key of another type fails the call, as a plain GET or PFCOUNT would).
+constexpr char kStatsScriptBody[] = R"lua(
+local kept_ms, kept_from = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for a = 1, #KEYS / 3 do
+  local reads = redis.call('GET', KEYS[3 * a - 2])
+  -- A total that is not a number fails the call (IntegerFromReply); counted meanwhile as none.
+  local total = tonumber(reads or '0') or 0
+  out[2 * a - 1] = reads
+  out[2 * a] = unique_readers(KEYS[3 * a - 1], KEYS[3 * a], total, kept_ms, kept_from)
+end
+return out
+)lua";
+
+// Articles per stats script call: a script holds Redis until it ends, and an article whose count
+// is due costs a PFCOUNT (up to about 33 us dense), so a call of this many stays within a few ms.
+constexpr std::size_t kArticlesPerStatsScript = 100;
+
 std::string Sha1Hex(absl::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -204,6 +233,22 @@ std::string Sha1Hex(absl::string_view text) {
 
 const std::string& RecordSha() {
   static const std::string* const sha = new std::string(Sha1Hex(kRecordScript));
+  return *sha;
+}
+
+const std::string& StatsScript() {
+  static const std::string* const script = [] {
+    constexpr absl::string_view kEndOfShared = "-- The record script proper.";
+    const absl::string_view record(kRecordScript);
+    const std::size_t end = record.find(kEndOfShared);
+    // The record script opens with unique_readers: a test loads both scripts into Redis.
+    return new std::string(absl::StrCat(record.substr(0, end), kStatsScriptBody));
+  }();
+  return *script;
+}
+
+const std::string& StatsSha() {
+  static const std::string* const sha = new std::string(Sha1Hex(StatsScript()));
   return *sha;
 }
 
@@ -331,7 +376,8 @@ absl::Status RedisReadCounter::LoadScripts(RedisConnection& connection) {
   const RedisCommand commands[] = {{"SCRIPT", "LOAD", kRecordScript},
                                    {"SCRIPT", "LOAD", kDedupSlotScript},
                                    {"SCRIPT", "LOAD", kRankUnionScript},
-                                   {"SCRIPT", "LOAD", kChangesScript}};
+                                   {"SCRIPT", "LOAD", kChangesScript},
+                                   {"SCRIPT", "LOAD", StatsScript()}};
   absl::StatusOr<std::vector<RedisReply>> replies = connection.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   for (const RedisReply& reply : *replies) {
@@ -562,6 +608,52 @@ void RedisReadCounter::Get(std::vector<std::string> article_ids,
       if (!reads.ok()) return std::move(done)(reads.status());
       if (!readers.ok()) return std::move(done)(readers.status());
       counts[i] = {*reads, *readers};
+    }
+    std::move(done)(std::move(counts));
+  };
+  Enqueue(std::move(job));
+}
+
+void RedisReadCounter::GetRecent(std::vector<std::string> article_ids,
+                                 Callback<std::vector<ArticleCounts>> done) {
+  Job job;
+  for (std::size_t begin = 0; begin < article_ids.size(); begin += kArticlesPerStatsScript) {
+    const std::size_t end = std::min(article_ids.size(), begin + kArticlesPerStatsScript);
+    RedisCommand command;
+    command.reserve(3 + 3 * (end - begin) + 2);
+    command.push_back("EVALSHA");
+    command.push_back(StatsSha());
+    command.push_back(absl::StrCat(3 * (end - begin)));
+    for (std::size_t i = begin; i < end; ++i) {
+      command.push_back(keys_.Reads(article_ids[i]));
+      command.push_back(keys_.Readers(article_ids[i]));
+      command.push_back(keys_.ReadersCount(article_ids[i]));
+    }
+    command.push_back(readers_count_ms_);
+    command.push_back(readers_count_kept_from_);
+    job.commands.push_back(std::move(command));
+  }
+  job.articles = article_ids.size();
+  job.done = [done = std::move(done),
+              articles = article_ids.size()](absl::StatusOr<Replies> replies) mutable {
+    if (!replies.ok()) return std::move(done)(replies.status());
+    std::vector<ArticleCounts> counts;
+    counts.reserve(articles);
+    for (const RedisReply& reply : *replies) {
+      if (reply->type == REDIS_REPLY_ERROR) return std::move(done)(ErrorReplyStatus(*reply));
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+        return std::move(done)(absl::InternalError("unexpected reply from Redis"));
+      }
+      for (std::size_t i = 0; i < reply->elements; i += 2) {
+        absl::StatusOr<int64_t> reads = IntegerFromReply(*reply->element[i]);
+        absl::StatusOr<int64_t> readers = IntegerFromReply(*reply->element[i + 1]);
+        if (!reads.ok()) return std::move(done)(reads.status());
+        if (!readers.ok()) return std::move(done)(readers.status());
+        counts.push_back({*reads, *readers});
+      }
+    }
+    if (counts.size() != articles) {
+      return std::move(done)(absl::InternalError("unexpected reply from Redis"));
     }
     std::move(done)(std::move(counts));
   };

@@ -70,7 +70,7 @@ struct RedisReadCounterOptions {
   absl::Duration dedup_window = kDefaultDedupWindow;
   // How old the unique readers a recorded read returns may be, for an article with at least
   // `readers_count_kept_from` of them (whole milliseconds, from one to a day): its count is kept
-  // in Redis this long, for every process. Stats calls (Get) always count afresh.
+  // in Redis this long, for every process, and GetRecent returns it too (Get counts afresh).
   absl::Duration readers_count_max_age = absl::Seconds(1);
   // From how many unique readers an article's count is kept (tests move it).
   int64_t readers_count_kept_from = kKeptReadersCountFrom;
@@ -104,6 +104,8 @@ class RedisReadCounter final : public ReadCounter {
   void Record(std::vector<Read> reads, Callback<std::vector<RecordOutcome>> done) override;
   void Get(std::vector<std::string> article_ids,
            Callback<std::vector<ArticleCounts>> done) override;
+  void GetRecent(std::vector<std::string> article_ids,
+                 Callback<std::vector<ArticleCounts>> done) override;
   void Rank(RankingQuery query, Callback<RankingPage> done) override;
   void ChangedSince(std::optional<int64_t> from, Callback<ChangedArticles> done) override;
 
@@ -125,7 +127,10 @@ class RedisReadCounter final : public ReadCounter {
     std::vector<Read> reads;
     Callback<std::vector<RecordOutcome>> record_done;
 
-    [[nodiscard]] std::size_t size() const { return commands.size() + reads.size(); }
+    // The articles a GetRecent's script calls carry, each weighing what a command does.
+    std::size_t articles = 0;
+
+    [[nodiscard]] std::size_t size() const { return commands.size() + reads.size() + articles; }
     void Fail(const absl::Status& status) && {
       if (record_done) return std::move(record_done)(status);
       std::move(done)(status);

@@ -543,6 +543,7 @@ class ChangeStream {
           int64_t& reads = reads_[stats.article().substr(9)];
           EXPECT_GE(stats.reads(), reads) << "counts only grow: " << stats.article();
           reads = stats.reads();
+          readers_[stats.article().substr(9)] = stats.unique_readers();
         }
       }
       const grpc::Status status = reader_->Finish();
@@ -572,6 +573,12 @@ class ChangeStream {
     absl::MutexLock lock(&mu_);
     return end_;
   }
+  // The unique readers last seen for `article` (-1: none yet).
+  int64_t Readers(const std::string& article) {
+    absl::MutexLock lock(&mu_);
+    const auto it = readers_.find(article);
+    return it == readers_.end() ? -1 : it->second;
+  }
 
  private:
   grpc::ClientContext context_;
@@ -579,6 +586,7 @@ class ChangeStream {
   absl::Mutex mu_;
   int messages_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, int64_t> reads_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> readers_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> end_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
@@ -609,6 +617,28 @@ TEST_F(ChangeFeedTest, ReportsEveryChangeFromEveryReplicaAndBeatsWhenQuiet) {
   EXPECT_TRUE(Eventually([&] { return stream.messages() >= before + 5; }));
   EXPECT_EQ(stream.Reads(), "a=2 b=1 c=1");
   EXPECT_FALSE(stream.end().has_value());
+}
+
+// An article of 1000 readers or more has its readers counted at most once a second, and reads and
+// stats calls meanwhile return the count kept from before them. Once the article has been quiet
+// that long, the stream gets its current count: not the one kept before its last reads.
+TEST_F(ChangeFeedTest, AQuietArticleIsSentItsCurrentReadersOnceItsKeptCountIsOld) {
+  ChangeStream stream(stub_.get());
+  ASSERT_TRUE(Eventually([&] { return stream.messages() >= 1; }));
+  // 3000 readers and reads straight into Redis: a popular article's dense HyperLogLog.
+  RedisStrings(redis_,
+               {"EVAL", "for i = 1, 3000 do redis.call('PFADD', KEYS[1], 'earlier-' .. i) end", "1",
+                "newsroom:readers:big"});
+  RedisStrings(redis_, {"SET", "newsroom:reads:big", "3000"});
+  // New readers in quick succession: the first read's count is kept, and the others return it.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(Record(Read("big", absl::StrCat("r", i), absl::StrCat("reader-", i))).ok());
+  }
+  const int64_t counted =
+      std::stoll(RedisStrings(redis_, {"PFCOUNT", "newsroom:readers:big"}).at(0));
+  EXPECT_TRUE(Eventually([&] { return stream.Readers("big") == counted; }, std::chrono::seconds(5)))
+      << stream.Readers("big") << " sent, " << counted << " counted";
+  EXPECT_EQ(stream.Reads(), "big=3050");
 }
 
 TEST_F(ChangeFeedTest, EndsUnavailableWhenRedisLosesDataOrGoesAway) {

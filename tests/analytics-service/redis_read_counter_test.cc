@@ -99,6 +99,25 @@ class RedisReadCounterTest : public ::testing::Test {
     return result;
   }
 
+  // Get of `article_ids` (GetRecent with `recent`), waited for.
+  static absl::StatusOr<std::vector<ArticleCounts>> GetNow(ReadCounter& counter,
+                                                           std::vector<std::string> article_ids,
+                                                           bool recent = false) {
+    absl::StatusOr<std::vector<ArticleCounts>> result;
+    absl::Notification done;
+    auto pass = [&](absl::StatusOr<std::vector<ArticleCounts>> counts) {
+      result = std::move(counts);
+      done.Notify();
+    };
+    if (recent) {
+      counter.GetRecent(std::move(article_ids), std::move(pass));
+    } else {
+      counter.Get(std::move(article_ids), std::move(pass));
+    }
+    done.WaitForNotification();
+    return result;
+  }
+
   // Options for a counter of one connection that counts Redis's error replies by kind.
   RedisReadCounterOptions ErrorCountingOptions() {
     RedisReadCounterOptions options;
@@ -564,18 +583,16 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
   EXPECT_EQ(recounted, std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"})));
   EXPECT_EQ(Redis({"GET", "newsroom:readers-count:big"}), absl::StrCat(recounted));
 
-  // A recorded read returns the kept count (here a planted one), while stats calls count afresh.
+  // A recorded read and the pollers (GetRecent) return the kept count (here a planted one), while
+  // stats calls (Get) count afresh.
   Redis({"SET", "newsroom:readers-count:big", "7"});
   outcomes = RecordNow(counter, {MakeRead("big", "r22", "new-reader-22")});
   ASSERT_TRUE(outcomes.ok()) << outcomes.status();
   EXPECT_EQ(outcomes->front().counts.unique_readers, 7);
-  absl::StatusOr<std::vector<ArticleCounts>> stats;
-  absl::Notification got;
-  counter.Get({"big"}, [&](absl::StatusOr<std::vector<ArticleCounts>> counts) {
-    stats = std::move(counts);
-    got.Notify();
-  });
-  got.WaitForNotification();
+  absl::StatusOr<std::vector<ArticleCounts>> stats = GetNow(counter, {"big"}, /*recent=*/true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(((*stats)[0]), (ArticleCounts{5023, 7}));
+  stats = GetNow(counter, {"big"});
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->front().reads, 5023);
   EXPECT_EQ(stats->front().unique_readers, std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"})));
@@ -612,6 +629,118 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
               std::stoll(Redis({"PFCOUNT", "newsroom:readers:imported"})));
   }
   EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:imported"}), "0");
+}
+
+// The pollers behind the watch streams (GetRecent) count and keep readers as recorded reads do: a
+// dense HyperLogLog is counted once per maximum age, however often they ask.
+TEST_F(RedisReadCounterTest, RecentStatsKeepABigReadershipsCountAndCountASmallOneEveryCall) {
+  RedisReadCounterOptions options;
+  options.connection = ConnectionOptions();
+  options.pool_size = 1;
+  options.readers_count_max_age = absl::Hours(1);  // nothing expires during the test
+  RedisReadCounter counter(options);
+  GiveReaders("big", 5000, /*reads=*/5000);
+  GiveReaders("small", 10, /*reads=*/10);
+  GiveReaders("imported", 5000, /*reads=*/0);  // few reads: counted every call, as when recorded
+  const int64_t small = std::stoll(Redis({"PFCOUNT", "newsroom:readers:small"}));
+  const int64_t imported = std::stoll(Redis({"PFCOUNT", "newsroom:readers:imported"}));
+  Redis({"CONFIG", "RESETSTAT"});
+
+  absl::StatusOr<std::vector<ArticleCounts>> stats =
+      GetNow(counter, {"big", "small", "imported", "none"}, /*recent=*/true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ(stats->size(), 4u);
+  const int64_t big = (*stats)[0].unique_readers;
+  EXPECT_NEAR(static_cast<double>(big), 5000, 5000 * 0.03);
+  EXPECT_EQ((*stats)[0].reads, 5000);
+  EXPECT_EQ(((*stats)[1]), (ArticleCounts{10, small}));
+  EXPECT_EQ(((*stats)[2]), (ArticleCounts{0, imported}));
+  EXPECT_EQ(((*stats)[3]), (ArticleCounts{0, 0}));
+  EXPECT_EQ(Calls("pfcount"), 4);  // one per article: none had a count kept
+  EXPECT_EQ(Calls("evalsha"), 1);
+  EXPECT_EQ(Redis({"GET", "newsroom:readers-count:big"}), absl::StrCat(big));
+  int64_t ttl_ms = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(Redis({"PTTL", "newsroom:readers-count:big"}), &ttl_ms));
+  EXPECT_GT(ttl_ms, 3500 * 1000);
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:small"}), "0");
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:imported"}), "0");
+
+  // New readers, and a second call: the big article's count is the kept one, counted no more;
+  // the small one's includes them at once. A recorded read returns the kept count too.
+  GiveReaders("big", 100, /*reads=*/0);
+  Redis({"PFADD", "newsroom:readers:small", "a-new-reader"});
+  Redis({"CONFIG", "RESETSTAT"});
+  stats = GetNow(counter, {"big", "small"}, /*recent=*/true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(((*stats)[0]), (ArticleCounts{5000, big}));
+  EXPECT_EQ((*stats)[1].unique_readers, small + 1);
+  EXPECT_EQ(Calls("pfcount"), 1);
+  const absl::StatusOr<std::vector<RecordOutcome>> outcomes =
+      RecordNow(counter, {MakeRead("big", "r0", "reader-0")});
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  EXPECT_EQ(Summaries(*outcomes).front(), (std::vector<int64_t>{5001, big, 0}));
+
+  // Once the kept count is gone, the next call counts again and keeps the new count.
+  Redis({"DEL", "newsroom:readers-count:big"});
+  stats = GetNow(counter, {"big"}, /*recent=*/true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  const int64_t recounted = std::stoll(Redis({"PFCOUNT", "newsroom:readers:big"}));
+  EXPECT_GT(recounted, big);
+  EXPECT_EQ(((*stats)[0]), (ArticleCounts{5001, recounted}));
+  EXPECT_EQ(Redis({"GET", "newsroom:readers-count:big"}), absl::StrCat(recounted));
+
+  // A full Redis (noeviction) still answers; the count is not kept then.
+  Redis({"DEL", "newsroom:readers-count:big"});
+  Redis({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  Redis({"CONFIG", "SET", "maxmemory", "1"});
+  stats = GetNow(counter, {"big", "small"}, /*recent=*/true);
+  Redis({"CONFIG", "SET", "maxmemory", "0"});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(((*stats)[0]), (ArticleCounts{5001, recounted}));
+  EXPECT_EQ(Redis({"EXISTS", "newsroom:readers-count:big"}), "0");
+}
+
+TEST_F(RedisReadCounterTest, RecentStatsOfManyArticlesComeInOrderFromAScriptCallPerHundred) {
+  auto counter = MakeCounter(/*pool_size=*/1);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 250; ++i) {
+    ids.push_back(absl::StrCat("article-", i));
+    if (i % 2 == 0) Redis({"SET", absl::StrCat("newsroom:reads:article-", i), absl::StrCat(i)});
+  }
+  Redis({"CONFIG", "RESETSTAT"});
+  const absl::StatusOr<std::vector<ArticleCounts>> stats = GetNow(*counter, ids, /*recent=*/true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ(stats->size(), 250u);
+  for (int i = 0; i < 250; ++i) {
+    EXPECT_EQ((*stats)[i].reads, i % 2 == 0 ? i : 0) << i;
+  }
+  EXPECT_EQ(Calls("evalsha"), 3);
+  EXPECT_TRUE(GetNow(*counter, {}, /*recent=*/true).ok());
+}
+
+TEST_F(RedisReadCounterTest, RecentStatsFailOnAKeyOfAnotherTypeOrATotalThatIsNotANumber) {
+  auto counter = MakeCounter(/*pool_size=*/1);
+  Redis({"SET", "newsroom:reads:good", "3"});
+  Redis({"HSET", "newsroom:reads:hash", "field", "value"});
+  Redis({"SET", "newsroom:reads:words", "three"});
+  EXPECT_EQ(GetNow(*counter, {"good", "hash"}, /*recent=*/true).status().code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(GetNow(*counter, {"words", "good"}, /*recent=*/true).status().code(),
+            absl::StatusCode::kInternal);
+  const absl::StatusOr<std::vector<ArticleCounts>> stats =
+      GetNow(*counter, {"good"}, /*recent=*/true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->front().reads, 3);
+}
+
+TEST_F(RedisReadCounterTest, ReloadsTheRecentStatsScriptAfterScriptFlush) {
+  auto counter = MakeCounter(/*pool_size=*/1);
+  Redis({"SET", "newsroom:reads:a", "2"});
+  ASSERT_TRUE(GetNow(*counter, {"a"}, /*recent=*/true).ok());
+  Redis({"SCRIPT", "FLUSH"});
+  const absl::StatusOr<std::vector<ArticleCounts>> stats = GetNow(*counter, {"a"}, /*recent=*/true);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->front().reads, 2);
 }
 
 TEST_F(RedisReadCounterTest, EachArticleOfACallKeepsItsOwnCount) {
