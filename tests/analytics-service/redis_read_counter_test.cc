@@ -118,6 +118,15 @@ class RedisReadCounterTest : public ::testing::Test {
     return result;
   }
 
+  // Options for a counter of one connection whose kept readers counts outlive the test.
+  RedisReadCounterOptions LongKeptCountOptions() const {
+    RedisReadCounterOptions options;
+    options.connection = ConnectionOptions();
+    options.pool_size = 1;
+    options.readers_count_max_age = absl::Hours(1);
+    return options;
+  }
+
   // Options for a counter of one connection that counts Redis's error replies by kind.
   RedisReadCounterOptions ErrorCountingOptions() {
     RedisReadCounterOptions options;
@@ -540,11 +549,7 @@ TEST_F(RedisReadCounterTest, OneScriptCallPerChunkAndOneUniqueCountPerArticle) {
 }
 
 TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEveryCall) {
-  RedisReadCounterOptions options;
-  options.connection = ConnectionOptions();
-  options.pool_size = 1;
-  options.readers_count_max_age = absl::Hours(1);  // nothing expires during the test
-  RedisReadCounter counter(options);
+  RedisReadCounter counter(LongKeptCountOptions());
   // "big" has 5000 readers and reads already: its HyperLogLog is dense, as a popular article's.
   // "imported" has as many readers but few reads, which cannot be: it is counted every call.
   GiveReaders("big", 5000, /*reads=*/5000);
@@ -634,11 +639,7 @@ TEST_F(RedisReadCounterTest, ABigReadershipIsCountedOncePerMaxAgeAndASmallOneEve
 // The pollers behind the watch streams (GetRecent) count and keep readers as recorded reads do: a
 // dense HyperLogLog is counted once per maximum age, however often they ask.
 TEST_F(RedisReadCounterTest, RecentStatsKeepABigReadershipsCountAndCountASmallOneEveryCall) {
-  RedisReadCounterOptions options;
-  options.connection = ConnectionOptions();
-  options.pool_size = 1;
-  options.readers_count_max_age = absl::Hours(1);  // nothing expires during the test
-  RedisReadCounter counter(options);
+  RedisReadCounter counter(LongKeptCountOptions());
   GiveReaders("big", 5000, /*reads=*/5000);
   GiveReaders("small", 10, /*reads=*/10);
   GiveReaders("imported", 5000, /*reads=*/0);  // few reads: counted every call, as when recorded
