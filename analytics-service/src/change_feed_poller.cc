@@ -25,7 +25,7 @@ absl::StatusOr<T> Wait(Start start) {
 }  // namespace
 
 ChangeFeedPoller::ChangeFeedPoller(ChangeFeedHub* hub, ReadCounter* counter,
-                                   absl::Duration interval, absl::Duration settle)
+                                   absl::Duration interval, Settle settle)
     : hub_(hub), counter_(counter), interval_(interval), settle_(settle), thread_([this] {
         Run();
       }) {}
@@ -77,38 +77,41 @@ absl::Status ChangeFeedPoller::PollOnce() {
     hub_->Publish({}, {});
     return absl::OkStatus();
   }
-  // The changed articles, then those that have not changed for `settle`: looked at once more.
   const absl::Time now = absl::Now();
-  std::vector<std::string> article_ids = std::move(changed->article_ids);
-  const std::size_t changed_count = article_ids.size();
-  for (std::size_t i = 0; i < changed_count; ++i) settling_.erase(article_ids[i]);
-  for (auto it = settling_.begin(); it != settling_.end();) {
-    if (it->second.due > now) {
-      ++it;
-      continue;
-    }
-    article_ids.push_back(it->first);
-    ++it;
+  std::vector<std::string> changed_ids = std::move(changed->article_ids);
+  for (const std::string& id : changed_ids) settling_.erase(id);
+  // Articles quiet for `settle.after` since their last published change: counted now.
+  std::vector<std::string> settled_ids;
+  for (const auto& [id, settling] : settling_) {
+    if (settling.due <= now) settled_ids.push_back(id);
   }
-  absl::StatusOr<std::vector<ArticleCounts>> counts = FetchCounts(*counter_, article_ids);
-  if (!counts.ok()) return counts.status();
+  absl::StatusOr<std::vector<ArticleCounts>> changed_counts =
+      FetchCounts(*counter_, changed_ids, Counting::kRecent);
+  if (!changed_counts.ok()) return changed_counts.status();
+  absl::StatusOr<std::vector<ArticleCounts>> settled_counts =
+      FetchCounts(*counter_, settled_ids, Counting::kCurrent);
+  if (!settled_counts.ok()) return settled_counts.status();
+
   // Published: every changed article, and each settled one whose counts are not those published.
   std::vector<std::string> published_ids;
   std::vector<ArticleCounts> published_counts;
-  published_ids.reserve(article_ids.size());
-  published_counts.reserve(article_ids.size());
-  for (std::size_t i = 0; i < article_ids.size(); ++i) {
-    const ArticleCounts& now_counts = (*counts)[i];
-    if (i < changed_count) {
-      settling_[article_ids[i]] = {.published = now_counts, .due = now + settle_};
-    } else {
-      const auto it = settling_.find(article_ids[i]);
-      const bool unchanged = it->second.published == now_counts;
-      settling_.erase(it);
-      if (unchanged) continue;
+  published_ids.reserve(changed_ids.size() + settled_ids.size());
+  published_counts.reserve(changed_ids.size() + settled_ids.size());
+  for (std::size_t i = 0; i < changed_ids.size(); ++i) {
+    const ArticleCounts& counts = (*changed_counts)[i];
+    if (counts.reads >= settle_.from_reads) {
+      settling_[changed_ids[i]] = {.published = counts, .due = now + settle_.after};
     }
-    published_ids.push_back(std::move(article_ids[i]));
-    published_counts.push_back(now_counts);
+    published_ids.push_back(std::move(changed_ids[i]));
+    published_counts.push_back(counts);
+  }
+  for (std::size_t i = 0; i < settled_ids.size(); ++i) {
+    const auto it = settling_.find(settled_ids[i]);
+    const bool unchanged = it->second.published == (*settled_counts)[i];
+    settling_.erase(it);
+    if (unchanged) continue;
+    published_ids.push_back(std::move(settled_ids[i]));
+    published_counts.push_back((*settled_counts)[i]);
   }
   hub_->Publish(published_ids, published_counts);
   return absl::OkStatus();

@@ -24,17 +24,23 @@ namespace newsroom::analytics {
 // have been missed: every open stream is ended (UNAVAILABLE, so callers reconnect and fetch again
 // what they hold) and reading starts over from the head. With no stream open nothing is read.
 //
-// An article's unique readers may come from a count kept up to `settle` before (see
-// RedisReadCounterOptions::readers_count_max_age), so the counts published for an article's last
-// change may miss its last readers. So once an article has gone `settle` without changing, its
-// counts are fetched once more, and published if they differ from the ones published last: a
-// stream always ends up with every article's current counts, not those of a second before its
-// last read.
+// Changed articles are fetched with GetRecent, so an article with many reads may have a unique
+// readers count kept from before its last readers (RedisReadCounterOptions::readers_count_kept_from
+// and readers_count_max_age). So once such an article has gone `settle.after` without changing,
+// its counts are fetched once more, counted now (Get), and published if they differ from those
+// published last: a stream always ends up with every article's current counts. `settle.after` is
+// the kept count's maximum age, so that an article read all the time is not counted afresh
+// between its reads.
 class ChangeFeedPoller final {
  public:
+  struct Settle {
+    absl::Duration after;  // quiet this long: fetched once more
+    int64_t from_reads;    // only articles with at least this many reads (fewer: never kept)
+  };
+
   // Starts the thread. `hub` and `counter` are not owned and must outlive this object.
   ChangeFeedPoller(ChangeFeedHub* hub, ReadCounter* counter, absl::Duration interval,
-                   absl::Duration settle);
+                   Settle settle);
   // Closes the hub (UNAVAILABLE) and joins the thread.
   ~ChangeFeedPoller();
   ChangeFeedPoller(const ChangeFeedPoller&) = delete;
@@ -48,13 +54,13 @@ class ChangeFeedPoller final {
   ChangeFeedHub* const hub_;
   ReadCounter* const counter_;
   const absl::Duration interval_;
-  // What was published for an article that changed within `settle`, and when to look again.
+  // What was published for an article that changed within `settle.after`, and when to look again.
   struct Settling {
     ArticleCounts published;
     absl::Time due;
   };
 
-  const absl::Duration settle_;
+  const Settle settle_;
   absl::flat_hash_map<std::string, Settling> settling_;  // poller thread only
   std::optional<int64_t> next_position_;  // poller thread only; unset: start from the head
   std::string log_id_;                    // poller thread only: the log next_position_ is in

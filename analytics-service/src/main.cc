@@ -158,10 +158,11 @@ int Run(int argc, char** argv) {
   auto poller =
       std::make_unique<ReadStatsPoller>(&watch_hub, shared_counter, config->watch_interval);
   ChangeFeedHub change_feed_hub(config->max_watchers);
-  // An article's counts are looked at again once a kept readers count of its last change is gone.
-  auto change_feed_poller =
-      std::make_unique<ChangeFeedPoller>(&change_feed_hub, shared_counter, config->changes_interval,
-                                         counter_options.readers_count_max_age);
+  // An article whose readers count may be kept is counted again once it is quiet for that long.
+  auto change_feed_poller = std::make_unique<ChangeFeedPoller>(
+      &change_feed_hub, shared_counter, config->changes_interval,
+      ChangeFeedPoller::Settle{.after = counter_options.readers_count_max_age,
+                               .from_reads = counter_options.readers_count_kept_from});
   CallObserver call_observer(grpc_metrics.get(), config->access_log_sample_rate);
   GrpcAnalyticsService grpc_service(&service, &limiter, &watch_hub, &change_feed_hub,
                                     &call_observer);

@@ -7,8 +7,9 @@
 
 namespace newsroom::analytics {
 
-absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(
-    ReadCounter& counter, const std::vector<std::string>& article_ids) {
+absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(ReadCounter& counter,
+                                                       const std::vector<std::string>& article_ids,
+                                                       Counting counting) {
   const std::size_t chunks = (article_ids.size() + kArticlesPerFetch - 1) / kArticlesPerFetch;
   std::vector<ArticleCounts> counts(article_ids.size());
   absl::Mutex mu;
@@ -17,17 +18,21 @@ absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(
   for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
     const std::size_t begin = chunk * kArticlesPerFetch;
     const std::size_t end = std::min(begin + kArticlesPerFetch, article_ids.size());
-    counter.GetRecent(
-        std::vector<std::string>(article_ids.begin() + begin, article_ids.begin() + end),
-        [&, begin](absl::StatusOr<std::vector<ArticleCounts>> result) {
-          absl::MutexLock lock(&mu);
-          if (result.ok()) {
-            std::copy(result->begin(), result->end(), counts.begin() + begin);
-          } else if (status.ok()) {
-            status = result.status();
-          }
-          --outstanding;
-        });
+    std::vector<std::string> ids(article_ids.begin() + begin, article_ids.begin() + end);
+    auto done = [&, begin](absl::StatusOr<std::vector<ArticleCounts>> result) {
+      absl::MutexLock lock(&mu);
+      if (result.ok()) {
+        std::copy(result->begin(), result->end(), counts.begin() + begin);
+      } else if (status.ok()) {
+        status = result.status();
+      }
+      --outstanding;
+    };
+    if (counting == Counting::kRecent) {
+      counter.GetRecent(std::move(ids), std::move(done));
+    } else {
+      counter.Get(std::move(ids), std::move(done));
+    }
   }
   absl::MutexLock lock(&mu);
   mu.Await(absl::Condition(

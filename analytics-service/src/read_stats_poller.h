@@ -20,14 +20,20 @@ namespace newsroom::analytics {
 // changed. Articles of a new watcher that no one watched before are fetched at once, so its
 // snapshot does not wait for the interval. Fetches run one at a time on the poller's thread, so
 // each publishes counts at least as new as the one before.
-// Articles per ReadCounter::Get call (two commands each) when fetching many.
+// Articles per ReadCounter::GetRecent (or Get) call when fetching many.
 inline constexpr std::size_t kArticlesPerFetch = 500;
 
-// The counts of `article_ids`, in order, or the first error: kArticlesPerFetch articles per
-// ReadCounter::GetRecent call (a popular article's unique readers may be a count kept from up to a
-// second before), all sent at once, waiting for every reply. For the pollers' threads.
+// Which counts FetchCounts asks for.
+enum class Counting {
+  kRecent,   // ReadCounter::GetRecent: a popular article's unique readers may be up to a second old
+  kCurrent,  // ReadCounter::Get: every count made now
+};
+
+// The counts of `article_ids`, in order, or the first error: kArticlesPerFetch articles per call,
+// all sent at once, waiting for every reply. For the pollers' threads.
 [[nodiscard]] absl::StatusOr<std::vector<ArticleCounts>> FetchCounts(
-    ReadCounter& counter, const std::vector<std::string>& article_ids);
+    ReadCounter& counter, const std::vector<std::string>& article_ids,
+    Counting counting = Counting::kRecent);
 
 class ReadStatsPoller final {
  public:

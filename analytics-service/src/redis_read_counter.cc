@@ -859,8 +859,9 @@ void RedisReadCounter::RunBatch(RedisConnection& connection, std::vector<Job>& j
   absl::StatusOr<Replies> replies = timed_pipeline(commands);
   if (!replies.ok() && reused) {
     // A connection that sat idle may be stale (Redis restarted, or a proxy dropped it). Every
-    // command here may run twice without harm (a read is deduplicated by its read_id, the rest
-    // only read), so try once more on a fresh connection before failing the callers.
+    // command here may run twice without harm (a read is deduplicated by its read_id; the rest
+    // read, or keep a readers count afresh), so try once more on a fresh connection before
+    // failing the callers.
     if (absl::Status status = connect(); !status.ok()) return fail_all(status);
     replies = timed_pipeline(commands);
   }

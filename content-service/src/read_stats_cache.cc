@@ -78,8 +78,9 @@ void ReadStatsCache::Put(const analytics::v1::ReadStats& stats, absl::Time seen)
     const bool current =
         seen - CurrentAsOf(absl::FromUnixNanos(it->second.seen_unix_nanos), seen) <= max_age_;
     if (current && it->second.reads > stats.reads()) return;
-    // With at least as many reads, at least as many readers: a recorded read may answer with its
-    // article's readers as counted up to a second before, where the feed's count is fresh.
+    // With at least as many reads, at least as many readers: a recorded read, and the feed, may
+    // carry an article's readers as counted up to a second before, and the feed sends the count
+    // of a quiet article again once it is current.
     const int64_t unique_readers =
         current ? std::max(it->second.unique_readers, fresh.unique_readers) : fresh.unique_readers;
     it->second = fresh;

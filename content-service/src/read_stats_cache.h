@@ -57,7 +57,7 @@ class ReadStatsCache final {
   // Remembers `stats` as current at `seen` (the time the request for them was sent, so that a
   // slow reply is not taken for a fresh one). Counts only grow, so when calls race, a smaller count
   // of reads never replaces a larger fresh one; and with at least as many reads, the larger
-  // unique-readers estimate stays (a recorded read's may be up to a second older than the feed's).
+  // unique-readers estimate stays (a recorded read's, or the feed's, may be up to a second old).
   void Put(const analytics::v1::ReadStats& stats, absl::Time seen);
 
   // The change feed delivered a message at `now`; `first` for the first message of a stream,

@@ -620,8 +620,8 @@ TEST_F(ChangeFeedTest, ReportsEveryChangeFromEveryReplicaAndBeatsWhenQuiet) {
 }
 
 // An article of 1000 readers or more has its readers counted at most once a second, and reads and
-// stats calls meanwhile return the count kept from before them. Once the article has been quiet
-// that long, the stream gets its current count: not the one kept before its last reads.
+// the change feed's fetches meanwhile return the count kept from before them. Once the article has
+// been quiet that long, the stream gets its current count: not the one kept before its last reads.
 TEST_F(ChangeFeedTest, AQuietArticleIsSentItsCurrentReadersOnceItsKeptCountIsOld) {
   ChangeStream stream(stub_.get());
   ASSERT_TRUE(Eventually([&] { return stream.messages() >= 1; }));

@@ -668,7 +668,8 @@ TEST_F(RedisReadCounterTest, RecentStatsKeepABigReadershipsCountAndCountASmallOn
 
   // New readers, and a second call: the big article's count is the kept one, counted no more;
   // the small one's includes them at once. A recorded read returns the kept count too.
-  GiveReaders("big", 100, /*reads=*/0);
+  Redis({"EVAL", "for i = 1, 100 do redis.call('PFADD', KEYS[1], 'later-' .. i) end", "1",
+         "newsroom:readers:big"});
   Redis({"PFADD", "newsroom:readers:small", "a-new-reader"});
   Redis({"CONFIG", "RESETSTAT"});
   stats = GetNow(counter, {"big", "small"}, /*recent=*/true);
