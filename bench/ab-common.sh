@@ -27,16 +27,10 @@ wait_for() {  # wait_for FILE: the port of its "listening on" line
   exit 1
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# Below the kernel's ephemeral range: a port there may be held by some client socket (say, one of
-# redis-benchmark's) that a connect probe does not see, and the server's bind then fails.
-free_port() {
-  local low
-  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  local port=$((20000 + RANDOM % (low > 21000 ? low - 20000 : 1000)))
-  while ! port_free "$port"; do port=$((port + 1)); done
-  echo "$port"
-}
+# free_port, and lua_script (the text of one of analytics-service's Lua scripts), shared with
+# scripts/bench.
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/source-values.sh"
 
 start_redis() {  # sets redis_port and redis_pid
   redis_port=$(free_port)
@@ -47,13 +41,6 @@ start_redis() {  # sets redis_port and redis_pid
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 ||
     { echo "$ab_name: redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1; }
-}
-
-lua_script() {  # lua_script NAME [REVISION]: constexpr char NAME[] of redis_read_counter.cc, in the
-  # tree or at REVISION
-  local source=analytics-service/src/redis_read_counter.cc
-  { if [ -n "${2:-}" ]; then git show "$2:$source"; else cat "$source"; fi; } |
-    sed -n "/constexpr char $1\\[\\] = R\"lua(/,/^)lua\";/p" | sed '1d;$d'
 }
 
 # start_postgres and postgres_cpu_ticks, shared with scripts/bench.
