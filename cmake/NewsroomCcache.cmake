@@ -2,8 +2,8 @@
 # of sources some build on this machine has compiled before, in this clone or another, takes their
 # objects from ccache's cache (~/.cache/ccache, trimmed to 5 GB by ccache) instead of compiling
 # them again: a fresh clone's scripts/test, a git worktree for a benchmark baseline, a switch back
-# to a branch. ccache keys an object by the compiler, its flags and the preprocessed source, so a
-# changed header or flag compiles afresh. -DNEWSROOM_CCACHE=OFF compiles everything directly.
+# to a branch. ccache keys an object by the compiler, its flags, the source and every file it
+# includes, so a changed header or flag compiles afresh. -DNEWSROOM_CCACHE=OFF compiles everything directly.
 #
 # Two settings let clones in different directories share objects:
 # - CCACHE_BASEDIR: ccache rewrites the absolute paths under the clone (sources, -I) to relative
