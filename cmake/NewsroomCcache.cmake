@@ -18,8 +18,26 @@ option(NEWSROOM_CCACHE "Compile through ccache when it is installed" ON)
 if(NEWSROOM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   find_program(NEWSROOM_CCACHE_PROGRAM ccache)
   if(NEWSROOM_CCACHE_PROGRAM)
-    set(CMAKE_CXX_COMPILER_LAUNCHER
-        "${CMAKE_COMMAND}" -E env "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}" "${NEWSROOM_CCACHE_PROGRAM}")
-    add_compile_options("-fdebug-prefix-map=${PROJECT_SOURCE_DIR}=.")
+    # ccache fails every compile when it cannot write its cache (a user whose home is not
+    # writable, say): compile directly then.
+    execute_process(COMMAND "${NEWSROOM_CCACHE_PROGRAM}" --get-config cache_dir
+                    OUTPUT_VARIABLE ccache_dir OUTPUT_STRIP_TRAILING_WHITESPACE
+                    RESULT_VARIABLE ccache_result)
+    if(ccache_result EQUAL 0 AND NOT ccache_dir STREQUAL "")
+      execute_process(COMMAND "${CMAKE_COMMAND}" -E make_directory "${ccache_dir}"
+                      RESULT_VARIABLE ccache_result ERROR_QUIET)
+    endif()
+    if(ccache_result EQUAL 0)
+      execute_process(COMMAND "${CMAKE_COMMAND}" -E touch "${ccache_dir}/.newsroom-write-check"
+                      RESULT_VARIABLE ccache_result ERROR_QUIET)
+      file(REMOVE "${ccache_dir}/.newsroom-write-check")
+    endif()
+    if(ccache_result EQUAL 0)
+      set(CMAKE_CXX_COMPILER_LAUNCHER
+          "${CMAKE_COMMAND}" -E env "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}" "${NEWSROOM_CCACHE_PROGRAM}")
+      add_compile_options("-fdebug-prefix-map=${PROJECT_SOURCE_DIR}=.")
+    else()
+      message(STATUS "ccache cannot write its cache (${ccache_dir}): compiling without it")
+    endif()
   endif()
 endif()
