@@ -15,8 +15,9 @@
 namespace newsroom::analytics {
 
 // The one poller of a process behind WatchReadStats: once per `interval` it fetches the counts of
-// every watched article (the union over all watchers) with batched ReadCounter::Get calls (one
-// pipelined round trip per 500 articles) and publishes them to the hub, which fans out what
+// every watched article (the union over all watchers) with batched ReadCounter::GetRecent calls
+// (one pipelined round trip per 500 articles; a popular article's readers as kept for up to a
+// second, counted again on a later interval) and publishes them to the hub, which fans out what
 // changed. Articles of a new watcher that no one watched before are fetched at once, so its
 // snapshot does not wait for the interval. Fetches run one at a time on the poller's thread, so
 // each publishes counts at least as new as the one before.
