@@ -19,53 +19,27 @@ absl::string_view IdOf(const v1::Article& article) {
 CachedArticleStore::CachedArticleStore(std::unique_ptr<ArticleStore> backend, Bounds bounds,
                                        bool suspended)
     : backend_(std::move(backend)),
-      max_bytes_(bounds.article_bytes),
       cache_listings_(bounds.listing_bytes > 0),
       resolution_wait_(bounds.resolution_wait),
+      entries_(bounds.article_bytes),
       listings_(bounds.listing_bytes),
       suspended_(suspended) {}
 
 std::optional<StoredArticle> CachedArticleStore::Lookup(absl::string_view article_id) {
   absl::MutexLock lock(&mutex_);
   // Suspended, the cache is empty: every lookup misses.
-  const auto it = entries_.find(article_id);
-  if (it == entries_.end()) {
+  const StoredArticle* article = entries_.FindAndMark(article_id);
+  if (article == nullptr) {
     ++misses_;
     return std::nullopt;
   }
   ++hits_;
-  return it->second;
+  return *article;
 }
 
 std::uint64_t CachedArticleStore::Generation() {
   absl::MutexLock lock(&mutex_);
   return generation_;
-}
-
-void CachedArticleStore::InsertLocked(std::string article_id, const StoredArticle& article) {
-  EraseLocked(article_id);
-  const std::size_t bytes = article.bytes().size();
-  if (bytes > max_bytes_) return;
-  // Evicts arbitrary entries: the cache is sized to hold the working set, so which ones go when it
-  // overflows matters less than keeping eviction O(1).
-  while (bytes_ + bytes > max_bytes_ && !entries_.empty()) {
-    bytes_ -= entries_.begin()->second.bytes().size();
-    entries_.erase(entries_.begin());
-  }
-  bytes_ += bytes;
-  entries_.emplace(std::move(article_id), article);
-}
-
-void CachedArticleStore::EraseLocked(absl::string_view article_id) {
-  const auto it = entries_.find(article_id);
-  if (it == entries_.end()) return;
-  bytes_ -= it->second.bytes().size();
-  entries_.erase(it);
-}
-
-CachedArticleStore::Entries CachedArticleStore::ClearLocked() {
-  bytes_ = 0;
-  return std::exchange(entries_, Entries());
 }
 
 void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const StoredArticle& article,
@@ -76,7 +50,7 @@ void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const Store
   // batch's other articles, or a concurrent miss's): keep it, and with it the bytes that responses
   // in flight share and count once (StoredArticle::shared_bytes).
   if (entries_.contains(article_id)) return;
-  InsertLocked(std::string(article_id), article);
+  entries_.Insert(article_id, article);
 }
 
 void CachedArticleStore::AfterWrite(absl::string_view article_id, const v1::Article* article,
@@ -92,9 +66,9 @@ void CachedArticleStore::AfterWrite(absl::string_view article_id, const v1::Arti
   // takes its own out).
   dropped = listings_.TakeAffected(article_id, article);
   if (stored != nullptr && unchanged && !suspended_) {
-    InsertLocked(std::string(article_id), *stored);
+    entries_.Insert(article_id, *stored);
   } else {
-    EraseLocked(article_id);
+    entries_.Erase(article_id);
   }
 }
 
@@ -105,15 +79,15 @@ ListingCache::Dropped CachedArticleStore::DropAllListingsLocked() {
 
 void CachedArticleStore::Invalidate(absl::string_view article_id) {
   ListingCache::Dropped dropped;
-  Entries cleared;
+  CachedArticles cleared(0);
   absl::MutexLock lock(&mutex_);
   ++generation_;
   if (article_id.empty()) {
     dropped = DropAllListingsLocked();
-    cleared = ClearLocked();
+    cleared = entries_.TakeAll();
     return;
   }
-  EraseLocked(article_id);
+  entries_.Erase(article_id);
   // The pages that listed the article go now. Where it stands after the change is not announced,
   // so the pages it may have moved into go once that is read (ResolveAnnouncedChanges); until
   // then no page is served. With no page kept there is nothing to resolve: a page read from now
@@ -157,12 +131,12 @@ void CachedArticleStore::ResolveAnnouncedChanges() {
 
 void CachedArticleStore::Suspend() {
   ListingCache::Dropped dropped;
-  Entries cleared;
+  CachedArticles cleared(0);
   absl::MutexLock lock(&mutex_);
   ++generation_;
   dropped = DropAllListingsLocked();
   suspended_ = true;
-  cleared = ClearLocked();
+  cleared = entries_.TakeAll();
 }
 
 void CachedArticleStore::Resume() {
@@ -300,8 +274,10 @@ void CachedArticleStore::ShareCachedBytes(std::vector<ListedArticle>& listed) {
   {
     absl::MutexLock lock(&mutex_);
     for (std::size_t i = 0; i < listed.size(); ++i) {
-      const auto it = entries_.find(listed[i].position.article_id);
-      if (it != entries_.end()) cached[i] = it->second;
+      // Find, not FindAndMark: a listing leaves the cache's order as it was.
+      if (const StoredArticle* article = entries_.Find(listed[i].position.article_id)) {
+        cached[i] = *article;
+      }
     }
   }
   // Compared outside the lock. Equal bytes are the same article, whenever either was read.
@@ -319,7 +295,7 @@ CachedArticleStore::Counters CachedArticleStore::counters() const {
   return {.hits = hits_,
           .misses = misses_,
           .entries = entries_.size(),
-          .bytes = bytes_,
+          .bytes = entries_.bytes(),
           .listing_hits = listing_hits_,
           .listing_misses = listing_misses_,
           .listing_entries = listings_.entries(),

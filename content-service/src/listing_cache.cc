@@ -46,8 +46,9 @@ void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
     bytes_ -= it->second.bytes;
     pages_.erase(it);
   }
-  // Evicts arbitrary pages, as the article cache does: the bound is sized to hold the listings
-  // readers are served (front pages, sections), so keeping eviction cheap matters more than which.
+  // Evicts arbitrary pages (the article cache gives what was read a second chance; these pages do
+  // not have it yet): the bound is sized to hold the listings readers are served (front pages,
+  // sections), so keeping eviction cheap matters more than which.
   // A flood of other listings (deep cursors, page sizes, tags) may evict those; each eviction costs
   // one query later, and every listing that caused it was a query already.
   while (bytes_ + bytes > max_bytes_ && !pages_.empty()) {

@@ -782,5 +782,22 @@ TEST(CachedArticleStoreBoundTest, KeepsWithinItsMemoryBound) {
   }
 }
 
+// Page views mark what they read (CachedArticles' second chance): an article viewed between every
+// write of another stays cached, where eviction regardless of reads would drop it.
+TEST(CachedArticleStoreBoundTest, AnArticleViewedAllTheTimeStaysWhileOthersComeAndGo) {
+  auto sqlite = SqliteArticleStore::Open(":memory:");
+  ASSERT_TRUE(sqlite.ok());
+  CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 4096});
+  ASSERT_TRUE(cache.Create(TitledArticle("hot", std::string(200, 'h'), "e")).ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(cache.GetStored("hot").ok());
+    ASSERT_TRUE(
+        cache.Create(TitledArticle("a" + std::to_string(i), std::string(200, 't'), "e")).ok());
+  }
+  EXPECT_EQ(cache.counters().misses, 0u);
+  EXPECT_EQ(cache.counters().hits, 100u);
+  EXPECT_LE(cache.counters().bytes, 4096u);
+}
+
 }  // namespace
 }  // namespace newsroom::content
