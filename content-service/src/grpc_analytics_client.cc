@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/src/grpc_status.h"
+#include "common/src/log.h"
 
 namespace newsroom::content {
 namespace {
@@ -13,6 +14,8 @@ namespace {
 // itself once `done` has run.
 template <typename Request, typename Response, typename Result>
 struct UnaryCall {
+  // First, so destroyed last: released once the context has let go of the channel.
+  CallbacksInFlight::Hold alive;
   grpc::ClientContext context;
   Request request;
   Response response;
@@ -99,8 +102,9 @@ class WatchCall final : public grpc::ClientReadReactor<Response>,
   using AsyncStart = void (analytics_v1::AnalyticsService::Stub::async_interface::*)(
       grpc::ClientContext*, const Request*, grpc::ClientReadReactor<Response>*);
 
-  WatchCall(Request request, AnalyticsClient::WatchCallbacks callbacks)
-      : callbacks_(std::move(callbacks)), request_(std::move(request)) {}
+  WatchCall(CallbacksInFlight::Hold alive, Request request,
+            AnalyticsClient::WatchCallbacks callbacks)
+      : alive_(std::move(alive)), callbacks_(std::move(callbacks)), request_(std::move(request)) {}
 
   void Start(analytics_v1::AnalyticsService::Stub* stub, AsyncStart start,
              const TraceContext& trace) {
@@ -129,6 +133,8 @@ class WatchCall final : public grpc::ClientReadReactor<Response>,
   }
 
  private:
+  // First, so destroyed last: released once context_ has let go of the channel.
+  CallbacksInFlight::Hold alive_;
   AnalyticsClient::WatchCallbacks callbacks_;
   grpc::ClientContext context_;
   const Request request_;
@@ -145,12 +151,23 @@ GrpcAnalyticsClient::GrpcAnalyticsClient(const std::string& address,
 GrpcAnalyticsClient::GrpcAnalyticsClient(std::shared_ptr<grpc::Channel> channel)
     : stub_(analytics_v1::AnalyticsService::NewStub(std::move(channel))) {}
 
+GrpcAnalyticsClient::~GrpcAnalyticsClient() {
+  if (calls_alive_->WaitUntilNone(kCallsDrainTimeout)) return;
+  log::Warning(
+      "calls to analytics-service still alive; their channel is left to them",
+      {{"calls", calls_alive_->count()}, {"waited", absl::FormatDuration(kCallsDrainTimeout)}});
+  // Leaked on purpose: the calls still refer to both. The process is usually exiting.
+  (void)stub_.release();
+  (void)calls_alive_.release();
+}
+
 void GrpcAnalyticsClient::RecordRead(const analytics_v1::RecordReadRequest& request,
                                      absl::Time deadline, const TraceContext& trace,
                                      Callback<analytics_v1::ReadStats> done) {
   using Call =
       UnaryCall<analytics_v1::RecordReadRequest, analytics_v1::ReadStats, analytics_v1::ReadStats>;
-  auto* call = new Call{.request = request, .done = std::move(done)};
+  auto* call =
+      new Call{.alive = calls_alive_->Acquire(), .request = request, .done = std::move(done)};
   SetDeadline(call->context, deadline);
   SetTrace(call->context, trace);
   stub_->async()->RecordRead(&call->context, &call->request, &call->response, PassResponse(call));
@@ -162,7 +179,7 @@ void GrpcAnalyticsClient::RecordReads(std::vector<analytics_v1::RecordReadReques
   using Call =
       UnaryCall<analytics_v1::BatchRecordReadsRequest, analytics_v1::BatchRecordReadsResponse,
                 std::vector<analytics_v1::ReadStats>>;
-  auto* call = new Call{.done = std::move(done)};
+  auto* call = new Call{.alive = calls_alive_->Acquire(), .done = std::move(done)};
   call->request.mutable_requests()->Reserve(static_cast<int>(reads.size()));
   for (auto& read : reads) *call->request.add_requests() = std::move(read);
   SetDeadline(call->context, deadline);
@@ -177,7 +194,7 @@ void GrpcAnalyticsClient::BatchGetReadStats(std::vector<std::string> articles, a
   using Call =
       UnaryCall<analytics_v1::BatchGetReadStatsRequest, analytics_v1::BatchGetReadStatsResponse,
                 std::vector<analytics_v1::ReadStats>>;
-  auto* call = new Call{.done = std::move(done)};
+  auto* call = new Call{.alive = calls_alive_->Acquire(), .done = std::move(done)};
   for (auto& article : articles) call->request.add_articles(std::move(article));
   SetDeadline(call->context, deadline);
   SetTrace(call->context, trace);
@@ -191,7 +208,8 @@ void GrpcAnalyticsClient::ListTopArticles(const analytics_v1::ListTopArticlesReq
   using Call =
       UnaryCall<analytics_v1::ListTopArticlesRequest, analytics_v1::ListTopArticlesResponse,
                 analytics_v1::ListTopArticlesResponse>;
-  auto* call = new Call{.request = request, .done = std::move(done)};
+  auto* call =
+      new Call{.alive = calls_alive_->Acquire(), .request = request, .done = std::move(done)};
   SetDeadline(call->context, deadline);
   SetTrace(call->context, trace);
   stub_->async()->ListTopArticles(&call->context, &call->request, &call->response,
@@ -203,7 +221,8 @@ std::shared_ptr<AnalyticsClient::ReadStatsWatch> GrpcAnalyticsClient::WatchReadS
   analytics_v1::WatchReadStatsRequest request;
   for (auto& article : articles) request.add_articles(std::move(article));
   using Call = WatchCall<analytics_v1::WatchReadStatsRequest, analytics_v1::WatchReadStatsResponse>;
-  auto call = std::make_shared<Call>(std::move(request), std::move(callbacks));
+  auto call =
+      std::make_shared<Call>(calls_alive_->Acquire(), std::move(request), std::move(callbacks));
   call->Start(stub_.get(), &analytics_v1::AnalyticsService::Stub::async_interface::WatchReadStats,
               trace);
   return call;
@@ -213,8 +232,8 @@ std::shared_ptr<AnalyticsClient::ReadStatsWatch> GrpcAnalyticsClient::WatchReadS
     const TraceContext& trace, WatchCallbacks callbacks) {
   using Call = WatchCall<analytics_v1::WatchReadStatsChangesRequest,
                          analytics_v1::WatchReadStatsChangesResponse>;
-  auto call =
-      std::make_shared<Call>(analytics_v1::WatchReadStatsChangesRequest(), std::move(callbacks));
+  auto call = std::make_shared<Call>(
+      calls_alive_->Acquire(), analytics_v1::WatchReadStatsChangesRequest(), std::move(callbacks));
   call->Start(stub_.get(),
               &analytics_v1::AnalyticsService::Stub::async_interface::WatchReadStatsChanges, trace);
   return call;
@@ -223,6 +242,7 @@ std::shared_ptr<AnalyticsClient::ReadStatsWatch> GrpcAnalyticsClient::WatchReadS
 absl::Status GrpcAnalyticsClient::BatchRecordReads(
     const std::vector<analytics_v1::RecordReadRequest>& reads, absl::Time deadline,
     const TraceContext& trace) {
+  const CallbacksInFlight::Hold alive = calls_alive_->Acquire();  // outlives the context
   grpc::ClientContext context;
   SetDeadline(context, deadline);
   SetTrace(context, trace);
