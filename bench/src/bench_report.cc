@@ -37,6 +37,7 @@ ABSL_FLAG(int64_t, content_rss_kib, 0, "content-service peak RSS (VmHWM), KiB");
 ABSL_FLAG(int64_t, analytics_rss_kib, 0, "analytics-service peak RSS (VmHWM), KiB");
 ABSL_FLAG(int, articles, 0, "catalogue size");
 ABSL_FLAG(int, readers, 0, "reader pool size");
+ABSL_FLAG(double, article_skew, 0, "Zipf exponent of the articles' popularity (0: uniform)");
 ABSL_FLAG(std::string, command, "", "the command that produced the run");
 ABSL_FLAG(std::string, machine, "", "a line describing the machine");
 ABSL_FLAG(std::string, started_at, "", "when the run started");
@@ -255,6 +256,7 @@ int Run() {
   report.set_machine(absl::GetFlag(FLAGS_machine));
   report.set_articles(absl::GetFlag(FLAGS_articles));
   report.set_readers(absl::GetFlag(FLAGS_readers));
+  report.set_article_skew(absl::GetFlag(FLAGS_article_skew));
   report.set_redis_benchmark_calls_per_second(absl::GetFlag(FLAGS_redis_benchmark_rps));
   report.set_redis_benchmark_command(absl::GetFlag(FLAGS_redis_benchmark_command));
   report.set_redis_benchmark_batch_reads_per_second(absl::GetFlag(FLAGS_redis_benchmark_batch_rps));

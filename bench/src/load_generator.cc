@@ -40,9 +40,11 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "bench/src/article_editor.h"
+#include "bench/src/article_popularity.h"
 #include "bench/src/catalogue.h"
 #include "bench/src/histogram.h"
 #include "bench/src/process_cpu.h"
+#include "bench/src/rng.h"
 #include "common/src/grpc_status.h"
 #include "newsroom/analytics/v1/analytics_service.grpc.pb.h"
 #include "newsroom/bench/v1/bench_results.pb.h"
@@ -61,6 +63,10 @@ ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "load before measuring start
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(8), "measured time");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "deadline of each call");
 ABSL_FLAG(int, articles, 1000, "catalogue size: articles bench-000000.. exist on the server");
+ABSL_FLAG(double, article_skew, 0,
+          "Zipf exponent of the articles' popularity, 0 to 4, ranked in catalogue order "
+          "(bench-000000 most read): 0, every article equally likely; 1, the k-th most read is "
+          "read 1/k as often as the first");
 ABSL_FLAG(int, readers, 10000, "distinct reader ids to draw from (0: no reader id)");
 ABSL_FLAG(uint64_t, seed, 0,
           "seed of the articles and readers drawn from the pools (0: a new one every run, so that "
@@ -104,26 +110,12 @@ int64_t NowNanos() {
       .count();
 }
 
-// splitmix64: cheap, good enough to pick articles and readers; one per call slot, so unshared.
-class Rng final {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
-    return z ^ (z >> 31);
-  }
-  int Below(int n) { return static_cast<int>(Next() % static_cast<uint64_t>(n)); }
-
- private:
-  uint64_t state_;
-};
-
-// What the requests are made of: which articles exist, the reader pool, unique read ids.
+// What the requests are made of: which articles exist and how often each is read, the reader
+// pool, unique read ids.
 class Workload final {
  public:
-  Workload(int articles, int readers) : readers_(readers) {
+  Workload(int articles, double article_skew, int readers)
+      : popularity_(articles, article_skew), readers_(readers) {
     names_.reserve(articles);
     for (int i = 0; i < articles; ++i)
       names_.push_back(absl::StrCat("articles/", BenchArticleId(i)));
@@ -131,7 +123,7 @@ class Workload final {
     nonce_ = absl::StrFormat("lg%08x", device());
   }
 
-  const std::string& RandomArticle(Rng& rng) const { return names_[rng.Below(names_.size())]; }
+  const std::string& RandomArticle(Rng& rng) const { return names_[popularity_.Draw(rng.Next())]; }
 
   void SetRandomReader(Rng& rng, std::string* reader_id) const {
     reader_id->clear();
@@ -146,6 +138,7 @@ class Workload final {
 
  private:
   std::vector<std::string> names_;
+  ArticlePopularity popularity_;
   int readers_;
   std::string nonce_;
   std::atomic<uint64_t> next_read_{0};
@@ -723,6 +716,9 @@ int Run() {
   if (options.duration <= absl::ZeroDuration()) return Fail("--duration: must be positive");
   if (options.warmup < absl::ZeroDuration()) return Fail("--warmup: must not be negative");
   if (absl::GetFlag(FLAGS_articles) < 1) return Fail("--articles: must be at least 1");
+  // Not NaN either. Above 4 the first article takes over 92% of the reads: nothing left to vary.
+  const double article_skew = absl::GetFlag(FLAGS_article_skew);
+  if (!(article_skew >= 0 && article_skew <= 4)) return Fail("--article_skew: must be 0 to 4");
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
   if (batch_size < 1 || batch_size > 1000) return Fail("--batch_size: must be 1 to 1000");
   absl::StatusOr<std::vector<WatchedProcess>> watched =
@@ -753,7 +749,7 @@ int Run() {
     }
   }
 
-  Workload workload(absl::GetFlag(FLAGS_articles), absl::GetFlag(FLAGS_readers));
+  Workload workload(absl::GetFlag(FLAGS_articles), article_skew, absl::GetFlag(FLAGS_readers));
   uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (seed == 0) seed = (uint64_t{std::random_device()()} << 32 | std::random_device()()) | 1;
   absl::StatusOr<std::unique_ptr<Scenario>> scenario = Scenario::Create(

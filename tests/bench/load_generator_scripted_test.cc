@@ -174,5 +174,31 @@ TEST(LoadGeneratorScriptedTest, CountsQueuedReadsFromDecodedResponses) {
   ExpectQueuedReadsCounted(/*decode=*/true);
 }
 
+// --article_skew reaches the requests: over 100 articles, bench-000000 takes 1% of the reads drawn
+// evenly, and 1 / H(100) = 19% under a skew of 1 (article_popularity_test checks the shares
+// closely; with 1000 reads or more, the bounds here are over 3 standard deviations wide).
+TEST(LoadGeneratorScriptedTest, ArticleSkewMakesTheFirstArticleTheMostRead) {
+  struct Case {
+    const char* skew;
+    double min_share;
+    double max_share;
+  };
+  for (const Case& c : {Case{"0", 0, 0.03}, Case{"1", 0.15, 0.24}}) {
+    CallScript script([](int64_t) { return grpc::StatusCode::OK; });
+    ReadLedger ledger;
+    ScriptedAnalyticsService service(&script, &ledger);
+    const std::optional<GeneratorRun> run = RunAgainst(
+        &service,
+        ShortRunOf("batch_record_reads", {"--batch_size=100", "--articles=100", "--seed=7",
+                                          std::string("--article_skew=") + c.skew}));
+    ASSERT_TRUE(run.has_value()) << "skew " << c.skew;
+    ASSERT_GE(ledger.reads(), 1000) << "skew " << c.skew;
+    const double share = static_cast<double>(ledger.reads_of("articles/bench-000000")) /
+                         static_cast<double>(ledger.reads());
+    EXPECT_GE(share, c.min_share) << "skew " << c.skew;
+    EXPECT_LE(share, c.max_share) << "skew " << c.skew;
+  }
+}
+
 }  // namespace
 }  // namespace newsroom::testing

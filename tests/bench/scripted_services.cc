@@ -26,10 +26,11 @@ grpc::StatusCode CallScript::Next() {
 
 int64_t CallScript::answered(grpc::StatusCode code) const { return answered_[code].load(); }
 
-void ReadLedger::Add(const std::string& read_id) {
+void ReadLedger::Add(const std::string& article, const std::string& read_id) {
   absl::MutexLock lock(&mutex_);
   ++reads_;
   read_ids_.insert(read_id);
+  ++reads_by_article_[article];
 }
 
 int64_t ReadLedger::reads() const {
@@ -42,6 +43,12 @@ int64_t ReadLedger::distinct_read_ids() const {
   return static_cast<int64_t>(read_ids_.size());
 }
 
+int64_t ReadLedger::reads_of(const std::string& article) const {
+  absl::MutexLock lock(&mutex_);
+  const auto found = reads_by_article_.find(article);
+  return found == reads_by_article_.end() ? 0 : found->second;
+}
+
 grpc::ServerUnaryReactor* ScriptedBenchService::Empty(grpc::CallbackServerContext* context,
                                                       const bench::v1::EmptyRequest*,
                                                       bench::v1::EmptyResponse*) {
@@ -52,7 +59,7 @@ grpc::ServerUnaryReactor* ScriptedAnalyticsService::BatchRecordReads(
     grpc::CallbackServerContext* context, const analytics::v1::BatchRecordReadsRequest* request,
     analytics::v1::BatchRecordReadsResponse* response) {
   for (const analytics::v1::RecordReadRequest& read : request->requests()) {
-    ledger_->Add(read.read_id());
+    ledger_->Add(read.article(), read.read_id());
     analytics::v1::ReadStats* stats = response->add_stats();
     stats->set_article(read.article());
     stats->set_reads(1);

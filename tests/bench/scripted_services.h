@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -40,17 +41,20 @@ class CallScript final {
   std::array<std::atomic<int64_t>, 17> answered_{};
 };
 
-// The read ids of every read a scripted server was sent, answered or not.
+// The article and read id of every read a scripted server was sent, answered or not.
 class ReadLedger final {
  public:
-  void Add(const std::string& read_id);
+  void Add(const std::string& article, const std::string& read_id);
   [[nodiscard]] int64_t reads() const;
   [[nodiscard]] int64_t distinct_read_ids() const;
+  // Reads sent of `article` ("articles/bench-000000").
+  [[nodiscard]] int64_t reads_of(const std::string& article) const;
 
  private:
   mutable absl::Mutex mutex_;
   int64_t reads_ ABSL_GUARDED_BY(mutex_) = 0;
   std::unordered_set<std::string> read_ids_ ABSL_GUARDED_BY(mutex_);
+  std::unordered_map<std::string, int64_t> reads_by_article_ ABSL_GUARDED_BY(mutex_);
 };
 
 // BenchService.Empty, answered as `script` says.
