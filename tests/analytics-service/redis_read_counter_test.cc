@@ -720,6 +720,25 @@ TEST_F(RedisReadCounterTest, RecentStatsOfManyArticlesComeInOrderFromAScriptCall
   EXPECT_TRUE(GetNow(*counter, {}, /*recent=*/true).ok());
 }
 
+// A GetRecent weighs its articles, not only its script calls, in the bound on queued work: one
+// script call of 100 articles weighs 101 and is refused under a bound of 100; of 99, it fits.
+TEST_F(RedisReadCounterTest, RecentStatsWeighTheirArticlesInTheQueueBound) {
+  RedisReadCounterOptions options;
+  options.connection = ConnectionOptions();
+  options.pool_size = 1;
+  options.max_queued_commands = 100;
+  RedisReadCounter counter(options);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back(absl::StrCat("article-", i));
+  const absl::StatusOr<std::vector<ArticleCounts>> refused = GetNow(counter, ids, /*recent=*/true);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("too much work queued"));
+  ids.pop_back();
+  const absl::StatusOr<std::vector<ArticleCounts>> answered = GetNow(counter, ids, /*recent=*/true);
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->size(), 99u);
+}
+
 TEST_F(RedisReadCounterTest, RecentStatsFailOnAKeyOfAnotherTypeOrATotalThatIsNotANumber) {
   auto counter = MakeCounter(/*pool_size=*/1);
   Redis({"SET", "newsroom:reads:good", "3"});
