@@ -2,7 +2,9 @@
 // the load generator's article popularity (--article_skew) into content-service's CachedArticles
 // and, as the baseline, into the policy it replaced (evict whatever a hash table iterates first).
 // Prints both hit rates and the best any cache holding that many articles could do (the most read
-// articles, always). Deterministic for a seed: the figures do not depend on the machine's load.
+// articles, always). The figures do not depend on the machine's load. Second chance's is the same
+// for a seed on every run; the baseline's varies from run to run, since which entry a hash table
+// iterates first depends on absl's hash seed, which differs in every process: run it a few times.
 //
 //   article_cache_hit_rate --articles=100000 --article_skew=1 --cache_bytes=8388608
 
