@@ -1,8 +1,9 @@
 // The article cache's hit rate under a readership, without gRPC or a database: replays draws of
 // the load generator's article popularity (--article_skew) into content-service's CachedArticles
 // and, as the baseline, into the policy it replaced (evict whatever a hash table iterates first).
-// Prints both hit rates and the best any cache holding that many articles could do (the most read
-// articles, always). The figures do not depend on the machine's load. Second chance's is the same
+// Prints both hit rates and, for scale, that of a cache that always held the most read articles
+// (the best a cache can do that does not know which reads come next, since reads are drawn
+// independently). The figures do not depend on the machine's load. Second chance's is the same
 // for a seed on every run; the baseline's varies from run to run, since which entry a hash table
 // iterates first depends on absl's hash seed, which differs in every process: run it a few times.
 //
@@ -145,7 +146,7 @@ int main(int argc, char** argv) {
   std::printf("articles %d, skew %.2f, cache %zu bytes (%d articles of %d bytes), %d reads\n",
               articles, skew, absl::GetFlag(FLAGS_cache_bytes), kept, article_bytes,
               absl::GetFlag(FLAGS_reads));
-  std::printf("hit rate: arbitrary eviction %.3f, second chance %.3f, best possible %.3f\n",
+  std::printf("hit rate: arbitrary eviction %.3f, second chance %.3f, the most read always %.3f\n",
               rates.arbitrary, rates.second_chance, BestHitRate(articles, skew, kept));
   return 0;
 }

@@ -49,7 +49,8 @@ void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const Store
   // Nothing was written since the miss began, so an entry there now holds these same bytes (a
   // batch's other articles, or a concurrent miss's): keep it, and with it the bytes that responses
   // in flight share and count once (StoredArticle::shared_bytes).
-  if (entries_.contains(article_id)) return;
+  // That entry is marked: this miss was a read of it too.
+  if (entries_.FindAndMark(article_id) != nullptr) return;
   entries_.Insert(article_id, article);
 }
 

@@ -5,6 +5,28 @@
 
 namespace newsroom::content {
 
+CachedArticles::CachedArticles(CachedArticles&& other) noexcept
+    : max_bytes_(other.max_bytes_),
+      bytes_(std::exchange(other.bytes_, 0)),
+      queue_(std::move(other.queue_)),
+      index_(std::move(other.index_)) {
+  other.queue_.clear();
+  other.index_.clear();
+}
+
+CachedArticles& CachedArticles::operator=(CachedArticles&& other) noexcept {
+  if (this == &other) return *this;
+  max_bytes_ = other.max_bytes_;
+  bytes_ = std::exchange(other.bytes_, 0);
+  // The index views the ids in the queue's entries: a moved list keeps its nodes, so the moved
+  // index's views stay valid.
+  queue_ = std::move(other.queue_);
+  index_ = std::move(other.index_);
+  other.queue_.clear();
+  other.index_.clear();
+  return *this;
+}
+
 const StoredArticle* CachedArticles::FindAndMark(absl::string_view article_id) {
   const auto it = index_.find(article_id);
   if (it == index_.end()) return nullptr;

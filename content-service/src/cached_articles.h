@@ -16,15 +16,16 @@ namespace newsroom::content {
 //
 // Why not evict arbitrary entries: a readership is skewed (a few articles take most views), and an
 // article read every second must not go whenever a one-off read brings in another. Why not exact
-// LRU: moving an article to the back on every hit would cost a list splice on the page-view path;
-// here a hit only sets a flag, and an article is moved at most once per pass of the queue.
+// LRU: that would relink an article's list node and its neighbours' on every page view; here a view
+// only sets a flag in the article's own entry, and an article is moved at most once per pass.
 //
 // Not thread-safe: CachedArticleStore holds its lock around every call.
 class CachedArticles final {
  public:
   explicit CachedArticles(std::size_t max_bytes) : max_bytes_(max_bytes) {}
-  CachedArticles(CachedArticles&&) = default;
-  CachedArticles& operator=(CachedArticles&&) = default;
+  // A moved-from cache is empty, with the same bound: still usable.
+  CachedArticles(CachedArticles&& other) noexcept;
+  CachedArticles& operator=(CachedArticles&& other) noexcept;
 
   // The article if kept, else null, marked as read, so that it gets a second chance. The pointer is
   // valid until the next call that changes the cache.

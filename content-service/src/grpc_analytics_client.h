@@ -20,7 +20,9 @@ namespace newsroom::content {
 // call's ClientContext (freed after its callback, on one of those threads) the channel's last
 // reference, that thread would join itself, fail, and the queue would be freed under it: the
 // process aborts (`grpc_cq_internal_unref`, "prior > 0") at exit. Waiting makes the channel's last
-// reference this object's, dropped on the thread that destroys it.
+// reference this object's, dropped on the thread that destroys it, provided the caller of the
+// channel constructor keeps no reference of its own past this object (content-service's main uses
+// the address constructor, which keeps none).
 class GrpcAnalyticsClient final : public AnalyticsClient {
  public:
   // `address` is HOST:PORT. The channel connects lazily, so analytics-service may be down at start.

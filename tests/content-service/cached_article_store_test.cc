@@ -782,6 +782,35 @@ TEST(CachedArticleStoreBoundTest, KeepsWithinItsMemoryBound) {
   }
 }
 
+// A listing reads the cache without marking what it finds (Find, not FindAndMark): a page of
+// articles nobody viewed gives them no second chance.
+TEST(CachedArticleStoreBoundTest, AListingGivesNoSecondChance) {
+  // Three articles of one size fit, a fourth does not.
+  std::size_t article_bytes = 0;
+  {
+    auto probe = SqliteArticleStore::Open(":memory:");
+    ASSERT_TRUE(probe.ok());
+    CachedArticleStore cache(*std::move(probe), {.article_bytes = 1 << 20});
+    ASSERT_TRUE(cache.Create(TitledArticle("p", "p", "e")).ok());
+    article_bytes = cache.counters().bytes;
+  }
+  auto sqlite = SqliteArticleStore::Open(":memory:");
+  ASSERT_TRUE(sqlite.ok());
+  CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 3 * article_bytes + 1});
+  // Cached oldest first: c, b, a. The listing's first article is c (descending ids).
+  for (const char* id : {"c", "b", "a"}) ASSERT_TRUE(cache.Create(TitledArticle(id, id, "e")).ok());
+  auto page = cache.List({.limit = 1});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->articles.size(), 1u);
+  EXPECT_EQ(page->articles[0].position.article_id, "c");
+  ASSERT_TRUE(cache.Create(TitledArticle("d", "d", "e")).ok());  // evicts the oldest unread: c
+  EXPECT_EQ(cache.counters().entries, 3u);
+  ASSERT_TRUE(cache.GetStored("b").ok());
+  EXPECT_EQ(cache.counters().misses, 0u);
+  ASSERT_TRUE(cache.GetStored("c").ok());
+  EXPECT_EQ(cache.counters().misses, 1u);
+}
+
 // Page views mark what they read (CachedArticles' second chance): an article viewed between every
 // write of another stays cached, where eviction regardless of reads would drop it.
 TEST(CachedArticleStoreBoundTest, AnArticleViewedAllTheTimeStaysWhileOthersComeAndGo) {

@@ -127,5 +127,19 @@ TEST(CachedArticlesTest, TakeAllEmptiesItAndKeepsTheBound) {
   EXPECT_EQ(Kept(cache, {"c", "d", "e"}), (std::vector<std::string>{"d", "e"}));
 }
 
+TEST(CachedArticlesTest, AMovedFromCacheIsEmptyAndStillUsable) {
+  CachedArticles cache(200);
+  cache.Insert("a", ArticleOf(100));
+  CachedArticles moved(std::move(cache));
+  EXPECT_EQ(moved.bytes(), 100u);
+  EXPECT_EQ(cache.size(), 0u);  // NOLINT(bugprone-use-after-move): what the test checks
+  EXPECT_EQ(cache.bytes(), 0u);
+  for (const char* id : {"b", "c", "d"}) cache.Insert(id, ArticleOf(100));
+  EXPECT_EQ(Kept(cache, {"b", "c", "d"}), (std::vector<std::string>{"c", "d"}));
+  cache = std::move(moved);
+  EXPECT_EQ(Kept(cache, {"a", "c", "d"}), std::vector<std::string>{"a"});
+  EXPECT_EQ(moved.bytes(), 0u);  // NOLINT(bugprone-use-after-move)
+}
+
 }  // namespace
 }  // namespace newsroom::content
