@@ -36,6 +36,13 @@ check() {  # check NAME SCENARIOS ARGS...: runs ab-content with ARGS and checks 
   if [ "$name" = postgres ]; then
     grep -Eq "^median  get_article +old: .*, PostgreSQL +[0-9.]+ us, 0 errors$edits$" <<<"$out" ||
       { echo "$out"; echo "FAIL $name: no PostgreSQL CPU figure"; exit 1; }
+    # The new side keeps its article cache, whose hit rate is reported; the old side has none.
+    grep -Eq "^median  get_article +new: .*, PostgreSQL +[0-9.]+ us, article cache hit rate [01][.][0-9]{3}, 0 errors$edits$" <<<"$out" ||
+      { echo "$out"; echo "FAIL $name: no article cache hit rate"; exit 1; }
+  fi
+  if [ "$name" = sqlite ]; then
+    grep -Eq "^median  get_article +new: .*, article cache hit rate [01][.][0-9]{3}, 0 errors$" <<<"$out" ||
+      { echo "$out"; echo "FAIL $name: no article cache hit rate"; exit 1; }
   fi
   # Everything it started is gone: its temp dirs (PostgreSQL's is under /tmp when run as root),
   # and every process it started in them.
@@ -48,7 +55,7 @@ check() {  # check NAME SCENARIOS ARGS...: runs ab-content with ARGS and checks 
   echo "ok $name"
 }
 
-check sqlite get_article,read_article
+check sqlite get_article,read_article --article_skew=1
 check edited list_articles --edits_per_second=20 --list_tags
 check postgres get_article,list_articles --postgres --old_flags=--article_cache_bytes=0 \
   --edits_per_second=20 --list_tags --edit_through_replica
