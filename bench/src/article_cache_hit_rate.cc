@@ -1,5 +1,5 @@
 // The article cache's hit rate under a readership, without gRPC or a database: replays draws of
-// the load generator's article popularity (--article_skew) into content-service's CachedArticles
+// the load generator's article popularity (--article_skew) into content-service's SecondChanceCache
 // and, as the baseline, into the policy it replaced (evict whatever a hash table iterates first).
 // Prints both hit rates and, for scale, that of a cache that always held the most read articles
 // (the best a cache can do that does not know which reads come next, since reads are drawn
@@ -23,7 +23,7 @@
 #include "bench/src/article_popularity.h"
 #include "bench/src/catalogue.h"
 #include "bench/src/rng.h"
-#include "content-service/src/cached_articles.h"
+#include "content-service/src/second_chance_cache.h"
 #include "content-service/src/stored_article.h"
 
 ABSL_FLAG(int, articles, 100000, "catalogue size");
@@ -41,7 +41,7 @@ namespace {
 
 using newsroom::bench::ArticlePopularity;
 using newsroom::bench::Rng;
-using newsroom::content::CachedArticles;
+using newsroom::content::SecondChanceCache;
 using newsroom::content::StoredArticle;
 
 // The article cache's policy before second chance (revision d15ffb4 and earlier): when full, drop
@@ -67,18 +67,18 @@ class ArbitraryEviction final {
   absl::flat_hash_map<std::string, StoredArticle> entries_;
 };
 
-// CachedArticles as CachedArticleStore uses it: a hit marks, a miss fills.
+// The article cache's policy as CachedArticleStore uses it: a hit marks, a miss fills.
 class SecondChance final {
  public:
   explicit SecondChance(std::size_t max_bytes) : cache_(max_bytes) {}
   bool Read(const std::string& id, const StoredArticle& article) {
     if (cache_.FindAndMark(id) != nullptr) return true;
-    cache_.Insert(id, article);
+    cache_.Insert(id, article, article.bytes().size());
     return false;
   }
 
  private:
-  CachedArticles cache_;
+  SecondChanceCache<std::string, StoredArticle> cache_;
 };
 
 struct HitRates {

@@ -51,7 +51,7 @@ void CachedArticleStore::FillAfterMiss(absl::string_view article_id, const Store
   // in flight share and count once (StoredArticle::shared_bytes).
   // That entry is marked: this miss was a read of it too.
   if (entries_.FindAndMark(article_id) != nullptr) return;
-  entries_.Insert(article_id, article);
+  KeepLocked(article_id, article);
 }
 
 void CachedArticleStore::AfterWrite(absl::string_view article_id, const v1::Article* article,
@@ -67,7 +67,7 @@ void CachedArticleStore::AfterWrite(absl::string_view article_id, const v1::Arti
   // takes its own out).
   dropped = listings_.TakeAffected(article_id, article);
   if (stored != nullptr && unchanged && !suspended_) {
-    entries_.Insert(article_id, *stored);
+    KeepLocked(article_id, *stored);
   } else {
     entries_.Erase(article_id);
   }
@@ -80,7 +80,7 @@ ListingCache::Dropped CachedArticleStore::DropAllListingsLocked() {
 
 void CachedArticleStore::Invalidate(absl::string_view article_id) {
   ListingCache::Dropped dropped;
-  CachedArticles cleared(0);
+  Articles cleared(0);
   absl::MutexLock lock(&mutex_);
   ++generation_;
   if (article_id.empty()) {
@@ -132,7 +132,7 @@ void CachedArticleStore::ResolveAnnouncedChanges() {
 
 void CachedArticleStore::Suspend() {
   ListingCache::Dropped dropped;
-  CachedArticles cleared(0);
+  Articles cleared(0);
   absl::MutexLock lock(&mutex_);
   ++generation_;
   dropped = DropAllListingsLocked();

@@ -12,20 +12,20 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "content-service/src/article_store.h"
-#include "content-service/src/cached_articles.h"
 #include "content-service/src/listing_cache.h"
+#include "content-service/src/second_chance_cache.h"
 
 namespace newsroom::content {
 
 // An ArticleStore in front of another that keeps recently read articles in memory, so the page-view
-// path does not touch the database; when they pass their bound, CachedArticles says which go. Every
-// write through here updates or drops the cached copy before it returns. Writes by others (replicas
-// sharing PostgreSQL) are learnt of through Invalidate; while they might go unannounced (Suspend
-// until Resume) nothing is served from or put in the cache. Articles are kept in their stored form:
-// GetStored, the page-view path, shares them without a copy; Get and BatchGet parse them. List
-// keeps whole pages (ListingCache), and a change drops the pages it can alter: those that list the
-// article or end at it, and those it moves into. A write through here knows where the article
-// moves; an announced change does not say, so the first List after it reads the article
+// path does not touch the database; when they pass their bound, SecondChanceCache says which go.
+// Every write through here updates or drops the cached copy before it returns. Writes by others
+// (replicas sharing PostgreSQL) are learnt of through Invalidate; while they might go unannounced
+// (Suspend until Resume) nothing is served from or put in the cache. Articles are kept in their
+// stored form: GetStored, the page-view path, shares them without a copy; Get and BatchGet parse
+// them. List keeps whole pages (ListingCache), and a change drops the pages it can alter: those
+// that list the article or end at it, and those it moves into. A write through here knows where the
+// article moves; an announced change does not say, so the first List after it reads the article
 // (ResolveAnnouncedChanges), and no page is served until that read is done: another List meanwhile
 // waits for it (up to Bounds::resolution_wait) rather than read the store too. A page read from the
 // backend swaps in the cached copy of each listed article whose bytes are the same
@@ -89,6 +89,9 @@ class CachedArticleStore final : public ArticleStore {
   [[nodiscard]] Counters counters() const;
 
  private:
+  // Articles by id, counted at their stored size.
+  using Articles = SecondChanceCache<std::string, StoredArticle>;
+
   // Looks `article_id` up; counts a hit or a miss. Returns nullopt on a miss.
   std::optional<StoredArticle> Lookup(absl::string_view article_id);
   // The generation to pass to FillAfterMiss for a backend read starting now.
@@ -124,6 +127,11 @@ class CachedArticleStore final : public ArticleStore {
   void AfterWrite(absl::string_view article_id, const v1::Article* article,
                   const StoredArticle* stored, std::uint64_t generation)
       ABSL_LOCKS_EXCLUDED(mutex_);
+  // Caches `article`, counted at its stored size.
+  void KeepLocked(absl::string_view article_id, const StoredArticle& article)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    entries_.Insert(std::string(article_id), article, article.bytes().size());
+  }
 
   const std::unique_ptr<ArticleStore> backend_;
   const bool cache_listings_;
@@ -132,7 +140,7 @@ class CachedArticleStore final : public ArticleStore {
   // Serialises writes, so the backend and the cache change in the same order.
   absl::Mutex write_mutex_;
   mutable absl::Mutex mutex_;
-  CachedArticles entries_ ABSL_GUARDED_BY(mutex_);
+  Articles entries_ ABSL_GUARDED_BY(mutex_);
   ListingCache listings_ ABSL_GUARDED_BY(mutex_);
   // Articles whose changes were announced since the pages were checked against where they stand
   // now, and how many ResolveAnnouncedChanges are reading. Past kMaxUnresolvedChanges every page

@@ -18,10 +18,11 @@ ListingCache::Key ListingCache::KeyOf(const ListQuery& query) {
 }
 
 std::size_t ListingCache::PageBytes(const ListQuery& query, const ArticlePage& page) {
-  // The shared pointer's control block and the table's slots (at least half full): about 100.
+  // The shared pointer's control block, the queue's node and the table's slots (at least half
+  // full): about 100, beside the key (held twice) and the pointer.
   constexpr std::size_t kPerEntry = 100;
-  std::size_t bytes =
-      2 * (sizeof(Key) + sizeof(Entry)) + sizeof(ArticlePage) + kPerEntry + query.tag.size();
+  std::size_t bytes = 2 * (sizeof(Key) + sizeof(Pages::Value) + sizeof(std::size_t)) +
+                      sizeof(ArticlePage) + kPerEntry + query.tag.size();
   if (query.after) bytes += query.after->article_id.size();
   if (page.next) bytes += page.next->article_id.size();
   for (const ListedArticle& listed : page.articles) {
@@ -31,54 +32,36 @@ std::size_t ListingCache::PageBytes(const ListQuery& query, const ArticlePage& p
   return bytes;
 }
 
-std::shared_ptr<const ArticlePage> ListingCache::Find(const ListQuery& query) const {
-  if (pages_.empty()) return nullptr;
-  const auto it = pages_.find(KeyOf(query));
-  return it == pages_.end() ? nullptr : it->second.page;
+std::shared_ptr<const ArticlePage> ListingCache::Find(const ListQuery& query) {
+  if (pages_.size() == 0) return nullptr;
+  const auto* page = pages_.FindAndMark(KeyOf(query));
+  return page == nullptr ? nullptr : *page;
 }
 
 void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
   page.articles.shrink_to_fit();  // PageBytes counts the size: leave no spare capacity uncounted
   const std::size_t bytes = PageBytes(query, page);
   if (bytes > max_bytes_) return;
-  Key key = KeyOf(query);
-  if (const auto it = pages_.find(key); it != pages_.end()) {
-    bytes_ -= it->second.bytes;
-    pages_.erase(it);
-  }
-  // Evicts arbitrary pages (the article cache gives what was read a second chance; these pages do
-  // not have it yet): the bound is sized to hold the listings readers are served (front pages,
-  // sections), so keeping eviction cheap matters more than which.
-  // A flood of other listings (deep cursors, page sizes, tags) may evict those; each eviction costs
-  // one query later, and every listing that caused it was a query already.
-  while (bytes_ + bytes > max_bytes_ && !pages_.empty()) {
-    bytes_ -= pages_.begin()->second.bytes;
-    pages_.erase(pages_.begin());
-  }
-  bytes_ += bytes;
-  pages_.emplace(std::move(key),
-                 Entry{std::make_shared<const ArticlePage>(std::move(page)), bytes});
+  // A flood of other listings (deep cursors, page sizes, tags) evicts the pages readers are served
+  // (front pages, sections) only once they go unread for a whole pass: each eviction costs one
+  // query later, and every listing that caused it was a query already.
+  pages_.Insert(KeyOf(query), std::make_shared<const ArticlePage>(std::move(page)), bytes);
 }
 
 ListingCache::Dropped ListingCache::TakeAll() {
-  bytes_ = 0;
   Dropped dropped;
-  dropped.all_ = std::exchange(pages_, Pages());
+  dropped.all_ = pages_.TakeAll();
   return dropped;
 }
 
 ListingCache::Dropped ListingCache::TakeAffected(absl::string_view article_id,
                                                  const v1::Article* now) {
   Dropped dropped;
-  for (auto it = pages_.begin(); it != pages_.end();) {
-    if (Affected(it->first, *it->second.page, article_id, now)) {
-      bytes_ -= it->second.bytes;
-      dropped.some_.push_back(std::move(it->second.page));
-      pages_.erase(it++);  // erasing leaves the other iterators of an absl table valid
-    } else {
-      ++it;
-    }
-  }
+  pages_.TakeIf(
+      [&](const Key& key, const std::shared_ptr<const ArticlePage>& page) {
+        return Affected(key, *page, article_id, now);
+      },
+      dropped.some_);
   return dropped;
 }
 

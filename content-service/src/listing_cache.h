@@ -7,26 +7,29 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "content-service/src/article_store.h"
+#include "content-service/src/second_chance_cache.h"
 
 namespace newsroom::content {
 
-// Pages of ListArticles kept in memory, by query, within a bound on their size. It decides nothing
+// Pages of ListArticles kept in memory, by query, within a bound on their size; when full, pages
+// read since they were last considered get a second chance (SecondChanceCache), so that a crawl of
+// deep cursors does not push out the front pages readers keep asking for. It decides nothing
 // about freshness: CachedArticleStore owns one under its lock and takes out the pages each change
 // it hears of can alter (TakeAffected), so a page here answers as the store would. Not
 // thread-safe.
 class ListingCache final {
  public:
   // `max_bytes` bounds what the pages count (ListingCache::PageBytes); 0 keeps nothing.
-  explicit ListingCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+  explicit ListingCache(std::size_t max_bytes) : max_bytes_(max_bytes), pages_(max_bytes) {}
 
   // Pages taken out by TakeAll, freed when this is destroyed: after the caller's lock is released.
   class Dropped;
 
-  // The page kept for `query`, or null. Shared, so the caller copies it outside any lock.
-  [[nodiscard]] std::shared_ptr<const ArticlePage> Find(const ListQuery& query) const;
+  // The page kept for `query`, or null, marked as read. Shared, so the caller copies it outside any
+  // lock.
+  [[nodiscard]] std::shared_ptr<const ArticlePage> Find(const ListQuery& query);
   // Keeps `page` as the answer to `query`, evicting others to stay within the bound; a page larger
   // than the whole bound is not kept.
   void Insert(const ListQuery& query, ArticlePage page);
@@ -42,10 +45,11 @@ class ListingCache final {
   [[nodiscard]] Dropped TakeAffected(absl::string_view article_id, const v1::Article* now);
 
   [[nodiscard]] std::size_t entries() const { return pages_.size(); }
-  [[nodiscard]] std::size_t bytes() const { return bytes_; }
+  [[nodiscard]] std::size_t bytes() const { return pages_.bytes(); }
 
   // What a page counts against the bound: every article's bytes in full, though most are shared
-  // with the article cache, plus what holds them and a share of the table. So the bound is one on
+  // with the article cache, plus what holds them (its key twice, the queue's node) and a share of
+  // the table. So the bound is one on
   // the memory pages can add, and on how many there are (an empty page counts about 400 bytes).
   [[nodiscard]] static std::size_t PageBytes(const ListQuery& query, const ArticlePage& page);
 
@@ -66,11 +70,7 @@ class ListingCache final {
                         key.after_nanos, key.after_id);
     }
   };
-  struct Entry {
-    std::shared_ptr<const ArticlePage> page;
-    std::size_t bytes = 0;
-  };
-  using Pages = absl::flat_hash_map<Key, Entry>;
+  using Pages = SecondChanceCache<Key, std::shared_ptr<const ArticlePage>>;
   static Key KeyOf(const ListQuery& query);
   // Whether the page kept under `key` can be altered by a change to `article_id` (TakeAffected).
   static bool Affected(const Key& key, const ArticlePage& page, absl::string_view article_id,
@@ -78,7 +78,6 @@ class ListingCache final {
 
   const std::size_t max_bytes_;
   Pages pages_;
-  std::size_t bytes_ = 0;
 };
 
 class ListingCache::Dropped final {
@@ -91,7 +90,7 @@ class ListingCache::Dropped final {
 
  private:
   friend class ListingCache;
-  Pages all_;
+  Pages all_{0};
   std::vector<std::shared_ptr<const ArticlePage>> some_;
 };
 

@@ -739,6 +739,39 @@ TEST(CachedArticleStoreListingBoundTest, KeepsListingsWithinTheirBound) {
   EXPECT_EQ(cache.counters().listing_hits, 4u) << "pages of 1 to 4 were kept for their second read";
 }
 
+// Listings read all the time (a front page) stay while a crawl of others comes and goes: a page
+// served from the cache is marked, and gets a second chance.
+TEST(CachedArticleStoreListingBoundTest, AFrontPageReadAllTheTimeStaysWhileACrawlComesAndGoes) {
+  auto sqlite = SqliteArticleStore::Open(":memory:");
+  ASSERT_TRUE(sqlite.ok());
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE((*sqlite)
+                    ->Create(TitledArticle(absl::StrCat("a", 10 + i), std::string(200, 't'), "e"))
+                    .ok());
+  }
+  const ListQuery front{.limit = 2, .tag = "", .after = {}};
+  auto front_page = (*sqlite)->List(front);
+  ASSERT_TRUE(front_page.ok());
+  // Room for about four pages of two.
+  const std::size_t bound = 4 * ListingCache::PageBytes(front, *front_page) + 100;
+  CachedArticleStore cache(*std::move(sqlite), {.article_bytes = 1 << 20, .listing_bytes = bound});
+  ASSERT_TRUE(cache.List(front).ok());  // a miss: kept
+  // A crawl: each page once, from every article's cursor.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(cache.List(front).ok());
+    auto article = cache.Get(absl::StrCat("a", 10 + i));
+    ASSERT_TRUE(article.ok());
+    const ListQuery deep{.limit = 2,
+                         .tag = "",
+                         .after = ListCursor{.publish_time = article->publish_time(),
+                                             .article_id = absl::StrCat("a", 10 + i)}};
+    ASSERT_TRUE(cache.List(deep).ok());
+    ASSERT_LE(cache.counters().listing_bytes, bound);
+  }
+  EXPECT_EQ(cache.counters().listing_hits, 30u) << "the front page was served from the cache";
+  EXPECT_EQ(cache.counters().listing_misses, 31u);
+}
+
 TEST(CachedArticleStoreListingBoundTest, NoBoundNoListings) {
   auto sqlite = SqliteArticleStore::Open(":memory:");
   ASSERT_TRUE(sqlite.ok());
@@ -811,8 +844,8 @@ TEST(CachedArticleStoreBoundTest, AListingGivesNoSecondChance) {
   EXPECT_EQ(cache.counters().misses, 1u);
 }
 
-// Page views mark what they read (CachedArticles' second chance): an article viewed between every
-// write of another stays cached, where eviction regardless of reads would drop it.
+// Page views mark what they read (SecondChanceCache's second chance): an article viewed between
+// every write of another stays cached, where eviction regardless of reads would drop it.
 TEST(CachedArticleStoreBoundTest, AnArticleViewedAllTheTimeStaysWhileOthersComeAndGo) {
   auto sqlite = SqliteArticleStore::Open(":memory:");
   ASSERT_TRUE(sqlite.ok());
