@@ -56,7 +56,8 @@ class SecondChanceCache final {
   [[nodiscard]] const Value* FindAndMark(const K& key) {
     const auto it = index_.find(key);
     if (it == index_.end()) return nullptr;
-    it->second->read_since_considered = true;
+    // Written only when it changes: a popular entry's node is read by every core, not dirtied.
+    if (!it->second->read_since_considered) it->second->read_since_considered = true;
     return &it->second->value;
   }
   // The value if kept, else null, without marking it: for looks that are not reads.
