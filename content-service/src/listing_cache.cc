@@ -18,11 +18,11 @@ ListingCache::Key ListingCache::KeyOf(const ListQuery& query) {
 }
 
 std::size_t ListingCache::PageBytes(const ListQuery& query, const ArticlePage& page) {
-  // The shared pointer's control block, the queue's node and the table's slots (at least half
-  // full): about 100, beside the key (held twice) and the pointer.
-  constexpr std::size_t kPerEntry = 100;
-  std::size_t bytes = 2 * (sizeof(Key) + sizeof(Pages::Value) + sizeof(std::size_t)) +
-                      sizeof(ArticlePage) + kPerEntry + query.tag.size();
+  // The page's entry in the cache (the queue's node, which holds the key, and the index's slot),
+  // and the shared page's control block, which holds the ArticlePage.
+  constexpr std::size_t kControlBlock = 16;
+  std::size_t bytes =
+      Pages::kBytesPerEntry + kControlBlock + sizeof(ArticlePage) + query.tag.size();
   if (query.after) bytes += query.after->article_id.size();
   if (page.next) bytes += page.next->article_id.size();
   for (const ListedArticle& listed : page.articles) {
@@ -41,7 +41,8 @@ std::shared_ptr<const ArticlePage> ListingCache::Find(const ListQuery& query) {
 void ListingCache::Insert(const ListQuery& query, ArticlePage page) {
   page.articles.shrink_to_fit();  // PageBytes counts the size: leave no spare capacity uncounted
   const std::size_t bytes = PageBytes(query, page);
-  if (bytes > max_bytes_) return;
+  // A page too large to keep still drops the page kept for the same query, which it was read to
+  // replace (SecondChanceCache::Insert).
   // A flood of other listings (deep cursors, page sizes, tags) evicts the pages readers are served
   // (front pages, sections) only once they go unread for a whole pass: each eviction costs one
   // query later, and every listing that caused it was a query already.

@@ -22,7 +22,7 @@ namespace newsroom::content {
 class ListingCache final {
  public:
   // `max_bytes` bounds what the pages count (ListingCache::PageBytes); 0 keeps nothing.
-  explicit ListingCache(std::size_t max_bytes) : max_bytes_(max_bytes), pages_(max_bytes) {}
+  explicit ListingCache(std::size_t max_bytes) : pages_(max_bytes) {}
 
   // Pages taken out by TakeAll, freed when this is destroyed: after the caller's lock is released.
   class Dropped;
@@ -48,9 +48,9 @@ class ListingCache final {
   [[nodiscard]] std::size_t bytes() const { return pages_.bytes(); }
 
   // What a page counts against the bound: every article's bytes in full, though most are shared
-  // with the article cache, plus what holds them (its key twice, the queue's node) and a share of
-  // the table. So the bound is one on
-  // the memory pages can add, and on how many there are (an empty page counts about 400 bytes).
+  // with the article cache, plus what holds them (the page's entry in the cache, with a share of
+  // its table). So the bound is one on the memory pages can add, and on how many there are (an
+  // empty page counts a few hundred bytes).
   [[nodiscard]] static std::size_t PageBytes(const ListQuery& query, const ArticlePage& page);
 
  private:
@@ -76,7 +76,6 @@ class ListingCache final {
   static bool Affected(const Key& key, const ArticlePage& page, absl::string_view article_id,
                        const v1::Article* now);
 
-  const std::size_t max_bytes_;
   Pages pages_;
 };
 

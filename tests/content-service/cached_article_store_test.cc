@@ -770,6 +770,7 @@ TEST(CachedArticleStoreListingBoundTest, AFrontPageReadAllTheTimeStaysWhileACraw
   }
   EXPECT_EQ(cache.counters().listing_hits, 30u) << "the front page was served from the cache";
   EXPECT_EQ(cache.counters().listing_misses, 31u);
+  EXPECT_GE(cache.counters().listing_entries, 2u) << "the crawl's pages were kept too";
 }
 
 TEST(CachedArticleStoreListingBoundTest, NoBoundNoListings) {
@@ -859,6 +860,7 @@ TEST(CachedArticleStoreBoundTest, AnArticleViewedAllTheTimeStaysWhileOthersComeA
   EXPECT_EQ(cache.counters().misses, 0u);
   EXPECT_EQ(cache.counters().hits, 100u);
   EXPECT_LE(cache.counters().bytes, 4096u);
+  EXPECT_GT(cache.counters().entries, 1u) << "the others were kept too";
 }
 
 }  // namespace

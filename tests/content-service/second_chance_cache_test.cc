@@ -110,8 +110,20 @@ TEST(SecondChanceCacheTest, KeepsNoEntryLargerThanItsBound) {
   Cache none(0);
   none.Insert("a", "a", 1);
   EXPECT_EQ(none.size(), 0u);
-  none.Insert("empty", "", 0);  // nothing to count: kept
-  EXPECT_EQ(none.size(), 1u);
+  Cache some(100);
+  some.Insert("empty", "", 0);  // counted as nothing, it would escape the bound: not kept
+  EXPECT_EQ(some.size(), 0u);
+}
+
+TEST(SecondChanceCacheTest, AReplacedEntryGoesToTheBackUnread) {
+  Cache cache(300);
+  for (const char* key : {"a", "b", "c"}) cache.Insert(key, key, 100);
+  ASSERT_NE(cache.FindAndMark(absl::string_view("b")), nullptr);
+  cache.Insert("a", "a2", 100);  // queue: b (read), c, a2
+  cache.Insert("d", "d", 100);   // b gets its chance; c goes
+  EXPECT_EQ(Kept(cache, {"a", "b", "c", "d"}), (std::vector<std::string>{"a", "b", "d"}));
+  cache.Insert("e", "e", 100);  // a2, unread since replaced, goes
+  EXPECT_EQ(Kept(cache, {"a", "b", "d", "e"}), (std::vector<std::string>{"b", "d", "e"}));
 }
 
 TEST(SecondChanceCacheTest, TakeIfTakesOutWhatMatchesAndKeepsTheOrderOfTheRest) {
@@ -125,6 +137,16 @@ TEST(SecondChanceCacheTest, TakeIfTakesOutWhatMatchesAndKeepsTheOrderOfTheRest) 
   EXPECT_EQ(cache.bytes(), 200u);
   for (const char* key : {"e", "f", "g"}) cache.Insert(key, key, 100);  // b goes, the oldest left
   EXPECT_EQ(Kept(cache, {"b", "d", "e", "f", "g"}), (std::vector<std::string>{"d", "e", "f", "g"}));
+  // The rest keep their marks; taking everything leaves nothing counted.
+  ASSERT_NE(cache.FindAndMark(absl::string_view("d")), nullptr);
+  taken.clear();
+  cache.TakeIf([](const std::string& key, const std::string&) { return key == "e"; }, taken);
+  cache.Insert("h", "h", 100);
+  cache.Insert("i", "i", 100);  // d, read, gets its chance: f goes
+  EXPECT_EQ(Kept(cache, {"d", "f", "g", "h", "i"}), (std::vector<std::string>{"d", "g", "h", "i"}));
+  cache.TakeIf([](const std::string&, const std::string&) { return true; }, taken);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
 }
 
 TEST(SecondChanceCacheTest, TakeAllEmptiesItAndKeepsTheBound) {
@@ -152,6 +174,11 @@ TEST(SecondChanceCacheTest, AMovedFromCacheIsEmptyAndStillUsable) {
   EXPECT_EQ(Kept(cache, {"b", "c", "d"}), (std::vector<std::string>{"c", "d"}));
   cache = std::move(moved);
   EXPECT_EQ(Kept(cache, {"a", "c", "d"}), std::vector<std::string>{"a"});
+  ASSERT_NE(cache.Find(absl::string_view("a")), nullptr);  // the moved index reaches the entries
+  EXPECT_EQ(*cache.Find(absl::string_view("a")), "a");
+  cache.Insert("e", "e", 200);  // evicts a through the moved queue and index
+  EXPECT_EQ(Kept(cache, {"a", "e"}), std::vector<std::string>{"e"});
+  EXPECT_EQ(cache.bytes(), 200u);
   EXPECT_EQ(moved.bytes(), 0u);  // NOLINT(bugprone-use-after-move)
 }
 
