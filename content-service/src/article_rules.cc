@@ -110,6 +110,14 @@ absl::Status RejectUnknownFields(const google::protobuf::Message& message,
   return absl::OkStatus();
 }
 
+absl::Status RejectUnknownArticleFields(const content_v1::Article& article,
+                                        absl::string_view prefix) {
+  if (!article.has_read_stats()) return RejectUnknownFields(article, prefix);
+  content_v1::Article without_stats = article;  // a copy, on a write path only
+  without_stats.clear_read_stats();
+  return RejectUnknownFields(without_stats, prefix);
+}
+
 bool IsValidTag(absl::string_view tag) { return IsValidArticleId(tag); }
 
 absl::Status ValidateArticleContent(const content_v1::Article& article, absl::string_view prefix) {
@@ -200,6 +208,9 @@ absl::StatusOr<content_v1::Article> ApplyUpdateMask(const content_v1::Article& c
   options.set_replace_message_fields(true);
   options.set_replace_repeated_fields(true);
   FieldMaskUtil::MergeMessageTo(patch, effective, options, &updated);
+  // Replacing message fields clears a named one the patch leaves unset; an article without a
+  // publish_time would list as published in 1970.
+  if (!updated.has_publish_time()) *updated.mutable_publish_time() = current.create_time();
   return updated;
 }
 

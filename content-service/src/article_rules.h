@@ -38,12 +38,19 @@ inline constexpr std::size_t kMaxLanguageBytes = 35;
 [[nodiscard]] absl::Status RejectUnknownFields(const google::protobuf::Message& message,
                                                absl::string_view prefix);
 
+// RejectUnknownFields for an article a client sent, leaving out `read_stats`: it is output only
+// and never stored, and a client may send back an article it read from a newer replica during a
+// rollout, whose stats carry fields this one does not know.
+[[nodiscard]] absl::Status RejectUnknownArticleFields(const content_v1::Article& article,
+                                                      absl::string_view prefix = "article");
+
 // True when `tag` matches `[a-z0-9][a-z0-9-]{0,62}`.
 [[nodiscard]] bool IsValidTag(absl::string_view tag);
 
 // Returns `current` with the fields named by `mask` taken from `patch` (AIP-134): an empty mask
 // means every field set in `patch`; `*` means every updatable field. Naming an output-only or
-// unknown field is INVALID_ARGUMENT. Output-only fields of the result are those of `current`.
+// unknown field is INVALID_ARGUMENT. Output-only fields of the result are those of `current`. A
+// `publish_time` the update clears falls back to `current`'s create_time, its documented default.
 [[nodiscard]] absl::StatusOr<content_v1::Article> ApplyUpdateMask(
     const content_v1::Article& current, const content_v1::Article& patch,
     const google::protobuf::FieldMask& mask);

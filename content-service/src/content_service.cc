@@ -453,7 +453,7 @@ absl::StatusOr<content_v1::Article> ContentService::CreateArticle(
                                           : "article_id: must match [a-z0-9][a-z0-9-]{0,62}");
   }
   if (!request.has_article()) return absl::InvalidArgumentError("article: is required");
-  NEWSROOM_RETURN_IF_ERROR(RejectUnknownFields(request.article(), "article"));
+  NEWSROOM_RETURN_IF_ERROR(RejectUnknownArticleFields(request.article()));
   NEWSROOM_RETURN_IF_ERROR(ValidateArticleContent(request.article()));
 
   content_v1::Article article = request.article();
@@ -480,7 +480,7 @@ absl::Status ContentService::ImportArticle(const content_v1::Article& article) {
 absl::StatusOr<content_v1::Article> ContentService::UpdateArticle(
     const content_v1::UpdateArticleRequest& request) {
   if (!request.has_article()) return absl::InvalidArgumentError("article: is required");
-  NEWSROOM_RETURN_IF_ERROR(RejectUnknownFields(request.article(), "article"));
+  NEWSROOM_RETURN_IF_ERROR(RejectUnknownArticleFields(request.article()));
   NEWSROOM_ASSIGN_OR_RETURN(const absl::string_view id,
                             ParseArticleName(request.article().name(), "article.name"));
   NEWSROOM_ASSIGN_OR_RETURN(content_v1::Article current, store_->Get(id));

@@ -159,6 +159,45 @@ TEST(ApplyUpdateMaskTest, StarReplacesEveryUpdatableField) {
   EXPECT_FALSE(updated->has_source());
 }
 
+// Replacing message fields clears an unset publish_time; the article would then list as published
+// in 1970, under every article with a date.
+TEST(ApplyUpdateMaskTest, AClearedPublishTimeFallsBackToCreateTime) {
+  content_v1::Article current = ValidArticle();
+  current.mutable_create_time()->set_seconds(1'700'000'000);
+  current.mutable_publish_time()->set_seconds(1'800'000'000);
+  content_v1::Article patch;
+  patch.set_title("Replaced");
+  for (const char* path : {"*", "publish_time"}) {
+    const auto updated = ApplyUpdateMask(current, patch, Mask({path}));
+    ASSERT_TRUE(updated.ok()) << path;
+    ASSERT_TRUE(updated->has_publish_time()) << path;
+    EXPECT_EQ(updated->publish_time().seconds(), 1'700'000'000) << path;
+  }
+  // Not named, not touched; named and set, taken.
+  EXPECT_EQ(ApplyUpdateMask(current, patch, Mask({"title"}))->publish_time().seconds(),
+            1'800'000'000);
+  patch.mutable_publish_time()->set_seconds(1'900'000'000);
+  EXPECT_EQ(ApplyUpdateMask(current, patch, Mask({"*"}))->publish_time().seconds(), 1'900'000'000);
+}
+
+TEST(RejectUnknownArticleFieldsTest, IgnoresUnknownFieldsInTheOutputOnlyStats) {
+  content_v1::Article article = ValidArticle();
+  auto* stats = article.mutable_read_stats();
+  stats->set_reads(3);
+  stats->GetReflection()->MutableUnknownFields(stats)->AddVarint(99, 1);
+  EXPECT_TRUE(RejectUnknownArticleFields(article).ok());
+  EXPECT_EQ(RejectUnknownFields(article, "article").code(), absl::StatusCode::kInvalidArgument)
+      << "the generic check should still see them";
+
+  article.mutable_source()
+      ->GetReflection()
+      ->MutableUnknownFields(article.mutable_source())
+      ->AddVarint(98, 1);
+  const absl::Status status = RejectUnknownArticleFields(article);
+  EXPECT_TRUE(absl::StartsWith(status.message(), "article.source: unknown field 98"))
+      << status.message();
+}
+
 TEST(ApplyUpdateMaskTest, RejectsOutputOnlyAndUnknownPaths) {
   for (const char* path : {"name", "etag", "create_time", "update_time", "read_stats",
                            "read_stats.reads", "nonsense", "lead_image.nonsense", "*x"}) {
