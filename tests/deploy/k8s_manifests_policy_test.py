@@ -11,13 +11,16 @@ For each overlay under deploy/overlays/ (dev, prod, prod-external-stores, and an
      on the plaintext container port named `health` (never the TLS `grpc` port); liveness and
      startup ask for the "liveness" service, readiness for the overall health. Redis and
      PostgreSQL: readiness and liveness probes;
-  3. terminationGracePeriodSeconds >= the service's shutdown drain (its env var, an absl
-     duration, 10s when unset) + 5s;
+  3. content-service and analytics-service: a preStop `sleep N` pause (N >= 1) before SIGTERM,
+     so that endpoints are updated before the listener closes; terminationGracePeriodSeconds >=
+     that pause + the service's shutdown drain (its env var, an absl duration, 10s when unset)
+     + 5s;
   4. cpu and memory requests and a memory limit on every container (prod: a cpu limit too), and
      no request above its limit;
   5. every image pinned by tag or digest, never `latest`;
   6. prod: an autoscaling/v2 HPA owns content-service's replicas (min >= 3, none in the
-     Deployment), analytics-service runs 2, PodDisruptionBudgets that a drain can satisfy, spread
+     Deployment), analytics-service runs 2, PodDisruptionBudgets that a drain can satisfy (also
+     while the pods are unready: unhealthyPodEvictionPolicy AlwaysAllow), spread
      over kubernetes.io/hostname, NetworkPolicies present; dev: one replica of everything and no
      NetworkPolicies;
   7. with NetworkPolicies: an evaluator of their semantics computes every allowed (source,
@@ -449,6 +452,20 @@ def _service_probe_violations(where, container, named):
 # --- 3. drain and grace period -----------------------------------------------------------------
 
 
+def pre_stop_pause(container):
+    """Seconds of the container's preStop `sleep N` (exec) or `sleep: {seconds: N}` hook; None
+    when it has no such pause; raises ValueError for a preStop hook that is not a plain pause."""
+    hook = (container.get("lifecycle") or {}).get("preStop")
+    if not hook:
+        return None
+    if "sleep" in hook:
+        return int(hook["sleep"].get("seconds", 0))
+    command = (hook.get("exec") or {}).get("command") or []
+    if len(command) == 2 and command[0] in ("sleep", "/bin/sleep") and command[1].isdigit():
+        return int(command[1])
+    raise ValueError(f"preStop {hook!r} is not a plain pause (exec [sleep, N] or sleep)")
+
+
 def check_drain(overlay):
     out = []
     for workload, template in pod_templates(overlay.objs):
@@ -456,6 +473,16 @@ def check_drain(overlay):
         if app not in SERVICES:
             continue
         where, variable = describe(workload), SERVICES[app]["drain_env"]
+        service = next((c for c in spec.get("containers") or [] if c.get("name") == app), {})
+        try:
+            pause = pre_stop_pause(service)
+        except ValueError as error:
+            out.append(f"{where}: container {app}: {error}")
+            continue
+        if not pause:
+            out.append(f"{where}: container {app}: no preStop pause: new connections would "
+                       "still arrive, and be refused, while its endpoints are being removed")
+            pause = 0
         try:
             text = env_value(spec, variable) or DEFAULT_DRAIN
             drain = parse_duration(text)
@@ -463,9 +490,10 @@ def check_drain(overlay):
             out.append(f"{where}: {variable}: {error}")
             continue
         grace = spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
-        if grace < drain + DRAIN_MARGIN_SECONDS:
-            out.append(f"{where}: terminationGracePeriodSeconds {grace} is less than {variable} "
-                       f"({text}) + {DRAIN_MARGIN_SECONDS}s: SIGKILL would cut the drain short")
+        if grace < pause + drain + DRAIN_MARGIN_SECONDS:
+            out.append(f"{where}: terminationGracePeriodSeconds {grace} is less than the preStop "
+                       f"pause ({pause}s) + {variable} ({text}) + {DRAIN_MARGIN_SECONDS}s: "
+                       "SIGKILL would cut the drain short")
     return out
 
 
@@ -649,6 +677,9 @@ def _budget_violations(pdb, app, floor):
     if evictable < 1:
         return [f"{describe(pdb)}: at {app}'s {floor} pods no pod can be evicted, so it blocks "
                 "every node drain"]
+    if spec.get("unhealthyPodEvictionPolicy") != "AlwaysAllow":
+        return [f"{describe(pdb)}: unhealthyPodEvictionPolicy is not AlwaysAllow: while {app}'s "
+                "pods are unready (say, its store is down) the budget blocks every node drain"]
     return []
 
 
@@ -1274,18 +1305,28 @@ BREAKS = [
     ("prod", check_probes, "readinessProbe names port client",
      lambda o: container(o, REDIS)["readinessProbe"]["tcpSocket"].update(port="client")),
     # 3. drain
-    ("prod", check_drain, "Seconds 30 is less than CONTENT_SHUTDOWN_DRAIN (1m)",
-     lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "1m")),
-    ("prod", check_drain, "less than ANALYTICS_SHUTDOWN_DRAIN (25.5s)",
-     lambda o: env(o, ANALYTICS, "ANALYTICS_SHUTDOWN_DRAIN", "25.5s")),
-    ("dev", check_drain, "Seconds 14 is less than ANALYTICS_SHUTDOWN_DRAIN (10s)",  # the default
+    ("prod", check_drain, "Seconds 30 is less than the preStop pause (5s) + CONTENT_SHUTDOWN_DRAIN "
+     "(1m)", lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "1m")),
+    ("prod", check_drain, "(5s) + ANALYTICS_SHUTDOWN_DRAIN (20.5s)",
+     lambda o: env(o, ANALYTICS, "ANALYTICS_SHUTDOWN_DRAIN", "20.5s")),
+    ("dev", check_drain, "Seconds 19 is less than the preStop pause (5s) + "
+     "ANALYTICS_SHUTDOWN_DRAIN (10s)",  # the default
      lambda o: (env(o, ANALYTICS, "ANALYTICS_SHUTDOWN_DRAIN", None),
-                pod_spec(o, ANALYTICS).update(terminationGracePeriodSeconds=14))),
+                pod_spec(o, ANALYTICS).update(terminationGracePeriodSeconds=19))),
     ("prod", check_drain, "CONTENT_SHUTDOWN_DRAIN: '10 seconds' is not a duration",
      lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "10 seconds")),
-    ("prod", check_drain, "Seconds 30 is less than CONTENT_SHUTDOWN_DRAIN (1m)",  # Kubernetes' 30
+    ("prod", check_drain, "Seconds 30 is less than the preStop pause (5s) + CONTENT_SHUTDOWN_DRAIN "
+     "(1m)",  # Kubernetes' 30
      lambda o: (env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "1m"),
                 pod_spec(o, CONTENT).pop("terminationGracePeriodSeconds"))),
+    ("prod", check_drain, "container content-service: no preStop pause",
+     lambda o: container(o, CONTENT).pop("lifecycle")),
+    ("dev", check_drain, "container analytics-service: preStop {'httpGet'",
+     lambda o: container(o, ANALYTICS).update(
+         lifecycle={"preStop": {"httpGet": {"path": "/quit", "port": 50062}}})),
+    ("prod", check_drain, "Seconds 30 is less than the preStop pause (16s)",
+     lambda o: container(o, ANALYTICS)["lifecycle"]["preStop"]["exec"].update(
+         command=["sleep", "16"])),
     # 4. resources
     ("prod", check_resources, "container redis: no memory limit",
      lambda o: resources(o, REDIS, "limits").pop("memory")),
@@ -1334,6 +1375,9 @@ BREAKS = [
          matchLabels={NAME_LABEL: "analytics"})),
     ("prod", check_prod, "at content-service's 3 pods no pod can be evicted",
      lambda o: find(o, "PodDisruptionBudget", "content-service")["spec"].update(minAvailable=3)),
+    ("prod", check_prod, "PodDisruptionBudget/analytics-service: unhealthyPodEvictionPolicy is "
+     "not AlwaysAllow", lambda o: find(o, "PodDisruptionBudget", "analytics-service")["spec"].pop(
+         "unhealthyPodEvictionPolicy")),
     ("prod", check_prod, "at analytics-service's 2 pods no pod can be evicted",
      lambda o: find(o, "PodDisruptionBudget", "analytics-service")["spec"].update(
          minAvailable="100%")),
@@ -1444,10 +1488,12 @@ BREAKS = [
 HARMLESS = [
     ("dev", check_resources, lambda o: resources(o, CONTENT, "limits").pop("cpu")),
     ("prod", check_redis_memory, lambda o: resources(o, REDIS, "limits").update(memory="1Gi")),
-    ("dev", check_drain,  # the default 10s, + 5s
+    ("dev", check_drain,  # the pause, the default 10s, + 5s
      lambda o: (env(o, ANALYTICS, "ANALYTICS_SHUTDOWN_DRAIN", None),
-                pod_spec(o, ANALYTICS).update(terminationGracePeriodSeconds=15))),
-    ("prod", check_drain, lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "25s")),
+                pod_spec(o, ANALYTICS).update(terminationGracePeriodSeconds=20))),
+    ("prod", check_drain,  # Kubernetes' own sleep action (1.30+) is a pause too
+     lambda o: container(o, CONTENT)["lifecycle"].update(preStop={"sleep": {"seconds": 5}})),
+    ("prod", check_drain, lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "20s")),
     ("prod", check_images, lambda o: container(o, REDIS).update(image="redis@sha256:" + "ab" * 32)),
     ("prod", check_images,
      lambda o: container(o, CONTENT).update(image="registry.local:5000/content-service:0.2.0")),
