@@ -16,7 +16,8 @@ For each overlay under deploy/overlays/ (dev, prod, prod-external-stores, and an
      that pause + the service's shutdown drain (its env var, an absl duration, 10s when unset)
      + 5s;
   4. cpu and memory requests and a memory limit on every container (prod: a cpu limit too), and
-     no request above its limit;
+     no request above its limit; the services' memory limits at least gRPC's memory quota +
+     content-service's responses in flight + 64 MiB for the process;
   5. every image pinned by tag or digest, never `latest`;
   6. prod: an autoscaling/v2 HPA owns content-service's replicas (min >= 3, none in the
      Deployment), analytics-service runs 2, PodDisruptionBudgets that a drain can satisfy (also
@@ -541,6 +542,44 @@ def redis_maxmemory(conf):
     return value
 
 
+# What each service's own bounds let it hold under a flood: gRPC's buffers up to the server's
+# memory quota (common/src/grpc_server.h, memory_quota_bytes: 128 MiB), content-service's responses
+# in flight up to CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT (64 MiB by default), and the process itself
+# (content-service peaked at 59 MiB with 100 000 articles, analytics-service at 44: the issue's
+# 64 MB bound, docs/performance.md).
+GRPC_MEMORY_QUOTA = 128 * 2**20
+PROCESS_MEMORY = 64 * 2**20
+RESPONSE_BOUND_ENV = "CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT"
+DEFAULT_RESPONSE_BOUND = 64 * 2**20
+
+
+def check_service_memory(overlay):
+    """A service's memory limit holds what its own bounds let it use, so that a flood meets
+    RESOURCE_EXHAUSTED from the service rather than the kernel's OOM killer."""
+    out = []
+    for workload, template in pod_templates(overlay.objs):
+        app, spec = app_name(workload, template), template.get("spec") or {}
+        if app not in SERVICES:
+            continue
+        need = GRPC_MEMORY_QUOTA + PROCESS_MEMORY
+        if app == "content-service":
+            try:
+                text = env_value(spec, RESPONSE_BOUND_ENV)
+            except ValueError as error:
+                out.append(f"{describe(workload)}: {error}")
+                continue
+            need += int(text) if text is not None else DEFAULT_RESPONSE_BOUND
+        for where, container in all_containers(spec):
+            if container.get("name") != app:
+                continue
+            limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+            if limit is None or parse_quantity(limit) < need:
+                out.append(f"{describe(workload)} {where}: memory limit {limit} is under what the "
+                           f"service's own bounds let it hold ({need // 2**20} MiB: gRPC's quota, "
+                           "its responses in flight, the process)")
+    return out
+
+
 def check_redis_memory(overlay):
     """An in-cluster Redis's memory limit is at least twice its maxmemory: a full Redis holds
     about 1.45 times maxmemory resident (the dedup markers' small hashes grow together and leave
@@ -1043,7 +1082,7 @@ def check_network(overlay):
 
 
 CHECKS = (check_pod_security, check_namespaces, check_probes, check_drain, check_resources,
-          check_redis_memory, check_images, check_prod, check_dev, check_network, check_services,
+          check_redis_memory, check_service_memory, check_images, check_prod, check_dev, check_network, check_services,
           check_references, check_stores)
 
 
@@ -1145,6 +1184,9 @@ class RenderedOverlaysTest(NeedsRenderedOverlays):
 
     def test_redis_memory_limit_holds_a_full_redis(self):
         self._assert_clean(check_redis_memory)
+
+    def test_service_memory_limit_holds_its_own_bounds(self):
+        self._assert_clean(check_service_memory)
 
     def test_images_pinned(self):
         self._assert_clean(check_images)
@@ -1340,6 +1382,15 @@ BREAKS = [
      lambda o: resources(o, CONTENT, "requests").update(cpu="600m")),
     ("prod", check_resources, "'12 cores' is not a Kubernetes quantity",
      lambda o: resources(o, CONTENT, "requests").update(cpu="12 cores")),
+    ("prod", check_service_memory, "Deployment/content-service container content-service: memory "
+     "limit 255Mi is under what the service's own bounds let it hold (256 MiB",
+     lambda o: resources(o, CONTENT, "limits").update(memory="255Mi")),
+    ("dev", check_service_memory, "Deployment/content-service container content-service: memory "
+     "limit 256Mi is under what the service's own bounds let it hold (320 MiB",
+     lambda o: env(o, CONTENT, RESPONSE_BOUND_ENV, str(128 * 2**20))),
+    ("prod", check_service_memory, "Deployment/analytics-service container analytics-service: "
+     "memory limit 128Mi is under", lambda o: resources(o, ANALYTICS, "limits").update(
+         memory="128Mi")),
     ("prod", check_redis_memory, "memory limit 512Mi is under twice maxmemory",
      lambda o: resources(o, REDIS, "limits").update(memory="512Mi")),
     ("dev", check_redis_memory, "memory limit 768Mi is under twice maxmemory (419430400 bytes)",
