@@ -179,6 +179,11 @@ absl::StatusOr<Config> ParseConfig(const RawConfig& raw) {
                                                 raw.dedup_window, "\""));
   }
 
+  absl::StatusOr<absl::Duration> startup_wait =
+      ParsePositiveDuration(raw.startup_wait, "startup-wait", true);
+  if (!startup_wait.ok()) return startup_wait.status();
+  config.startup_wait = *startup_wait;
+
   config.reader_hash_key = raw.reader_hash_key;
   if (!raw.reader_hash_key_file.empty()) {
     std::ifstream file(raw.reader_hash_key_file, std::ios::binary);

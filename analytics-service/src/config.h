@@ -37,6 +37,7 @@ struct RawConfig {
   std::string max_watchers = "1000";         // --max-watchers, ANALYTICS_MAX_WATCHERS
   std::string access_log_sample_rate = "0.01";  // --access-log-sample-rate, ANALYTICS_ACCESS_...
   std::string dedup_window = "48h";             // --dedup-window, ANALYTICS_DEDUP_WINDOW
+  std::string startup_wait = "30s";             // --startup-wait, ANALYTICS_STARTUP_WAIT
 };
 
 struct Config {
@@ -78,6 +79,8 @@ struct Config {
   double access_log_sample_rate = 0.01;
   // How long a read_id is remembered (its dedup marker's lifetime in Redis).
   absl::Duration dedup_window = absl::Hours(48);
+  // At start, how long a Redis that does not answer is tried again before the process exits.
+  absl::Duration startup_wait = absl::Seconds(30);
 };
 
 // Checks and converts `raw`, reading the hash key file when given. Returns INVALID_ARGUMENT naming

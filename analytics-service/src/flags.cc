@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, changes_interval, "250ms",
 ABSL_FLAG(std::string, max_watchers, "1000",
           "WatchReadStats streams open at once, each watching up to 100 articles; more are refused "
           "with RESOURCE_EXHAUSTED (env ANALYTICS_MAX_WATCHERS)");
+ABSL_FLAG(std::string, startup_wait, "30s",
+          "at start, how long to keep trying a Redis that does not answer before exiting; 0: "
+          "exit at once (env ANALYTICS_STARTUP_WAIT)");
 ABSL_FLAG(std::string, dedup_window, "48h",
           "how long a read_id is remembered at least (at most twice that), so that a retry of it "
           "counts once; every read keeps a marker of about 21 bytes in Redis for one to two "
@@ -93,6 +96,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"ANALYTICS_CHANGES_INTERVAL", "changes_interval"},
     {"ANALYTICS_MAX_WATCHERS", "max_watchers"},
     {"ANALYTICS_DEDUP_WINDOW", "dedup_window"},
+    {"ANALYTICS_STARTUP_WAIT", "startup_wait"},
     {"READER_HASH_KEY_FILE", "reader_hash_key_file"},
     {"ANALYTICS_TLS_CERT_FILE", "tls_cert_file"},
     {"ANALYTICS_TLS_KEY_FILE", "tls_key_file"},
@@ -141,6 +145,7 @@ RawConfig RawConfigFromFlags() {
       .max_watchers = absl::GetFlag(FLAGS_max_watchers),
       .access_log_sample_rate = absl::GetFlag(FLAGS_access_log_sample_rate),
       .dedup_window = absl::GetFlag(FLAGS_dedup_window),
+      .startup_wait = absl::GetFlag(FLAGS_startup_wait),
   };
 }
 

@@ -32,6 +32,7 @@
 #include "common/src/log.h"
 #include "common/src/metrics.h"
 #include "common/src/metrics_http_server.h"
+#include "common/src/startup_retry.h"
 #include "common/src/tls_credentials.h"
 
 extern char** environ;
@@ -101,10 +102,18 @@ int Run(int argc, char** argv) {
   };
   const RedisKeys keys(config->key_prefix);
 
-  // Redis must answer at start: a service that cannot count is a deployment error to surface now.
+  // Redis must answer at start: a service that cannot count is a deployment error to surface. One
+  // not up yet (a fresh install, or Redis restarting too) is tried again for --startup-wait.
   RedisConnection startup(connection_options);
-  if (absl::Status status = RedisReadCounter::LoadScripts(startup); !status.ok()) {
-    return Fail(absl::UnavailableError(absl::StrCat("cannot start: ", status.message())));
+  if (absl::Status status =
+          newsroom::RetryWhileUnavailable("Redis", {.wait = config->startup_wait},
+                                          [&] { return RedisReadCounter::LoadScripts(startup); });
+      !status.ok()) {
+    if (status.code() == absl::StatusCode::kCancelled) {
+      newsroom::log::Info("stopped before starting", {{"reason", status.message()}});
+      return 0;
+    }
+    return Fail(absl::Status(status.code(), absl::StrCat("cannot start: ", status.message())));
   }
   std::vector<RedisCommand> on_recovery;
   std::string hash_key = config->reader_hash_key;

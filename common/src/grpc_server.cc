@@ -8,9 +8,11 @@
 #include <grpcpp/support/server_interceptor.h>
 #include <malloc.h>
 #include <signal.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -22,6 +24,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/src/crash_report.h"
 #include "common/src/log.h"
@@ -227,6 +231,18 @@ int WaitForShutdownSignal() {
   while (sigwait(&signals, &signal_number) != 0) {
   }
   return signal_number;
+}
+
+int WaitForShutdownSignalFor(absl::Duration timeout) {
+  const sigset_t signals = ShutdownSignals();
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    const timespec left = absl::ToTimespec(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    const int signal_number = sigtimedwait(&signals, nullptr, &left);
+    if (signal_number > 0) return signal_number;
+    // EAGAIN: the time is up. EINTR: another signal (one not blocked) interrupted the wait.
+    if (errno != EINTR || absl::Now() >= deadline) return 0;
+  }
 }
 
 }  // namespace newsroom

@@ -132,4 +132,8 @@ inline constexpr int kServerMallocArenas = 2;
 // Waits for SIGTERM or SIGINT and returns its number.
 int WaitForShutdownSignal();
 
+// Waits up to `timeout` for SIGTERM or SIGINT; returns its number, or 0 when none came. A signal
+// it returns is consumed: the caller is then stopping.
+int WaitForShutdownSignalFor(absl::Duration timeout);
+
 }  // namespace newsroom

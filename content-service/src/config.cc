@@ -101,6 +101,9 @@ ABSL_FLAG(std::int64_t, max_response_bytes_in_flight, std::int64_t{64} << 20,
 ABSL_FLAG(int, max_watchers, 1000,
           "WatchArticleReadStats streams open at once (each relays one analytics-service stream); "
           "more are refused with RESOURCE_EXHAUSTED (env CONTENT_MAX_WATCHERS)");
+ABSL_FLAG(absl::Duration, startup_wait, absl::Seconds(30),
+          "at start, how long to keep trying a PostgreSQL article database that does not answer "
+          "before exiting; 0: exit at once (env CONTENT_STARTUP_WAIT)");
 ABSL_FLAG(absl::Duration, shutdown_drain, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls and queued reads get to finish (env "
           "CONTENT_SHUTDOWN_DRAIN)");
@@ -151,6 +154,7 @@ constexpr EnvFlag kEnvFlags[] = {
     {"CONTENT_MAX_RESPONSE_BYTES_IN_FLIGHT", "max_response_bytes_in_flight"},
     {"CONTENT_MAX_WATCHERS", "max_watchers"},
     {"CONTENT_SHUTDOWN_DRAIN", "shutdown_drain"},
+    {"CONTENT_STARTUP_WAIT", "startup_wait"},
     {"CONTENT_MAX_CONNECTION_AGE", "max_connection_age"},
     {"CONTENT_ACCESS_LOG_SAMPLE_RATE", "access_log_sample_rate"},
     {"EDITOR_TOKEN_FILE", "editor_token_file"},
@@ -192,6 +196,7 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
       .max_pending_reads = absl::GetFlag(FLAGS_max_pending_reads),
       .max_pending_read_age = absl::GetFlag(FLAGS_max_pending_read_age),
       .shutdown_drain = absl::GetFlag(FLAGS_shutdown_drain),
+      .startup_wait = absl::GetFlag(FLAGS_startup_wait),
       .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
       .max_in_flight_calls = absl::GetFlag(FLAGS_max_in_flight_calls),
       .max_response_bytes_in_flight = absl::GetFlag(FLAGS_max_response_bytes_in_flight),
@@ -267,6 +272,10 @@ absl::StatusOr<ContentConfig> ContentConfigFromFlags() {
   }
   if (config.shutdown_drain < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown_drain: must not be negative");
+  }
+  if (config.startup_wait < absl::ZeroDuration() ||
+      config.startup_wait == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError("--startup_wait: must be a finite duration, 0 or more");
   }
   if (config.max_connection_age <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--max_connection_age: must be positive (inf: never)");

@@ -48,6 +48,8 @@ struct ContentConfig {
   std::size_t max_pending_reads;
   absl::Duration max_pending_read_age;
   absl::Duration shutdown_drain;
+  // --startup_wait: how long a PostgreSQL store that does not answer at start is tried again.
+  absl::Duration startup_wait = absl::Seconds(30);
   // --max_connection_age: after it a client connection is closed (in-flight calls get
   // shutdown_drain), so clients re-resolve and reach replicas added since; infinite: never.
   absl::Duration max_connection_age;

@@ -16,6 +16,7 @@
 #include "common/src/log.h"
 #include "common/src/metrics.h"
 #include "common/src/metrics_http_server.h"
+#include "common/src/startup_retry.h"
 #include "common/src/tls_credentials.h"
 #include "content-service/src/article_change_listener.h"
 #include "content-service/src/cached_article_store.h"
@@ -154,7 +155,16 @@ absl::StatusOr<OpenedStore> OpenStore(const newsroom::content::ContentConfig& co
       if (!password.ok()) return password.status();
       options.password = *std::move(password);
     }
-    auto postgres = newsroom::content::PostgresArticleStore::Open(options);
+    // A database not up yet (a fresh install, or PostgreSQL restarting too) is tried again for
+    // --startup_wait before the process gives up.
+    absl::StatusOr<std::unique_ptr<newsroom::content::PostgresArticleStore>> postgres =
+        absl::UnavailableError("not tried");
+    const absl::Status opened_status =
+        newsroom::RetryWhileUnavailable("PostgreSQL", {.wait = config.startup_wait}, [&] {
+          postgres = newsroom::content::PostgresArticleStore::Open(options);
+          return postgres.status();
+        });
+    if (opened_status.code() == absl::StatusCode::kCancelled) return opened_status;
     // The URL holds no password (checked), so naming it is safe and tells the operator which.
     if (!postgres.ok()) {
       return absl::Status(
@@ -231,6 +241,10 @@ int main(int argc, char** argv) {
   }
 
   auto opened = OpenStore(*config);
+  if (opened.status().code() == absl::StatusCode::kCancelled) {
+    newsroom::log::Info("stopped before starting", {{"reason", opened.status().message()}});
+    return 0;
+  }
   if (!opened.ok()) return Fail(opened.status());
   std::unique_ptr<newsroom::content::ArticleStore> store = std::move(opened->store);
   // Declared after `store`, whose cache its callbacks use: destroyed (joined) first.
