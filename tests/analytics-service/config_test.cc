@@ -36,6 +36,7 @@ TEST(ConfigTest, ParsesDefaults) {
   EXPECT_EQ(config->max_connection_age, absl::Minutes(5));
   EXPECT_EQ(config->reader_hash_key, "");
   EXPECT_EQ(config->dedup_window, absl::Hours(48));
+  EXPECT_EQ(config->startup_wait, absl::Seconds(30));
 }
 
 TEST(ConfigTest, DedupWindowFromAMinuteTo30DaysInWholeSeconds) {
@@ -81,6 +82,9 @@ TEST(ConfigTest, RejectsBadValuesNamingTheFlag) {
       {[](auto& c) { c.dedup_window = "90.5s"; }, "--dedup-window: "},
       {[](auto& c) { c.dedup_window = "inf"; }, "--dedup-window: "},
       {[](auto& c) { c.dedup_window = "forever"; }, "--dedup-window: "},
+      {[](auto& c) { c.startup_wait = "inf"; }, "--startup-wait: "},
+      {[](auto& c) { c.startup_wait = "-1s"; }, "--startup-wait: "},
+      {[](auto& c) { c.startup_wait = "a while"; }, "--startup-wait: "},
   };
   for (const auto& c : cases) {
     RawConfig raw = Defaults();
@@ -102,6 +106,7 @@ TEST(ConfigTest, ReadsTheHashKeyFileWithoutTrailingNewline) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->reader_hash_key, "s3cret");
   raw.shutdown_drain = "0s";  // no drain is allowed
+  raw.startup_wait = "0s";    // nor a wait: one attempt
   EXPECT_TRUE(ParseConfig(raw).ok());
 }
 

@@ -56,5 +56,19 @@ TEST(ContentEnvSettingsTest, TheEnvironmentReachesTheConfigAndBadNamesOrValuesAr
   EXPECT_THAT(std::string(typo.message()), HasSubstr("EDITOR_TOKEN, EDITOR_TOKEN_FILE"));
 }
 
+TEST(ContentEnvSettingsTest, TheStartupWaitIsFiniteAndNotNegative) {
+  absl::FlagSaver saver;
+  EXPECT_EQ(absl::FindCommandLineFlag("startup_wait")->DefaultValue(), "30s");
+  ASSERT_TRUE(ApplyEnvironment(ContentEnvSettings(), {{"CONTENT_STARTUP_WAIT", "0s"}}).ok());
+  const absl::StatusOr<ContentConfig> none = ContentConfigFromFlags();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->startup_wait, absl::ZeroDuration());
+  for (const char* bad : {"-1s", "inf"}) {
+    ASSERT_TRUE(ApplyEnvironment(ContentEnvSettings(), {{"CONTENT_STARTUP_WAIT", bad}}).ok());
+    const absl::StatusOr<ContentConfig> config = ContentConfigFromFlags();
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr("--startup_wait: ")) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace newsroom::content
