@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/src/log.h"
+#include "common/src/startup_retry.h"
 
 namespace newsroom::analytics {
 namespace {
@@ -72,13 +73,13 @@ absl::Status RedisConnection::Connect() {
       const absl::string_view error = (*reply)->type == REDIS_REPLY_ERROR
                                           ? ReplyText(**reply)
                                           : absl::string_view("unexpected reply");
-      return absl::UnavailableError(
+      return RefusedByStore(absl::UnavailableError(
           absl::StrCat("Redis at ", address(), " refused AUTH as ",
                        options_.user.empty() ? std::string("the default user")
                                              : absl::StrCat("user \"", options_.user, "\""),
                        " (", error,
                        "); check the password (REDIS_PASSWORD or --redis-password-file) and the "
-                       "user's ACL (scripts/redis-acl)"));
+                       "user's ACL (scripts/redis-acl)")));
     }
   }
   return absl::OkStatus();
@@ -186,8 +187,12 @@ absl::Status ErrorReplyStatus(const redisReply& reply) {
   if (count != 0) {
     log::Warning("Redis replied with an error", {{"reply", text}, {"this_minute", count}});
   }
-  if (transient) return absl::UnavailableError("Redis is unavailable");
-  return absl::InternalError("unexpected reply from Redis");
+  if (!transient) return absl::InternalError("unexpected reply from Redis");
+  absl::Status status = absl::UnavailableError("Redis is unavailable");
+  const absl::string_view kind_name = kErrorReplyKinds[kind];
+  // Not worth waiting for at start: the service's password or ACL is wrong (startup_retry.h).
+  if (kind_name == "noauth" || kind_name == "noperm") return RefusedByStore(std::move(status));
+  return status;
 }
 
 absl::StatusOr<int64_t> IntegerFromReply(const redisReply& reply) {

@@ -46,7 +46,8 @@ class RedisConnection final {
 
   // Connects (and authenticates) unless connected. Returns UNAVAILABLE with the reason when Redis
   // cannot be reached or refuses the user or password (the message names the user and Redis's
-  // error, never the password).
+  // error, never the password; a refusal is also tagged RefusedByStore,
+  // common/src/startup_retry.h).
   [[nodiscard]] absl::Status Connect();
 
   // True while a context is open (it may still turn out broken on the next command).
@@ -92,9 +93,10 @@ inline constexpr std::size_t kTransientErrorReplyKinds = 9;
 [[nodiscard]] std::size_t ErrorReplyKind(const redisReply& reply);
 
 // Maps an error reply to a status: UNAVAILABLE for the transient ones (LOADING, BUSY, READONLY,
-// MASTERDOWN, TRYAGAIN, OOM, NOAUTH, NOPERM, ...), INTERNAL for the rest. The message stays
-// generic; the detail is written to stderr, for the 1st, 2nd, 4th, 8th, ... reply of each kind
-// in each minute.
+// MASTERDOWN, TRYAGAIN, OOM, NOAUTH, NOPERM, ...), INTERNAL for the rest. NOAUTH and NOPERM are
+// also tagged RefusedByStore (common/src/startup_retry.h): not worth waiting for at start. The
+// message stays generic; the detail is written to stderr, for the 1st, 2nd, 4th, 8th, ... reply of
+// each kind in each minute.
 [[nodiscard]] absl::Status ErrorReplyStatus(const redisReply& reply);
 
 // Reads an integer reply (or a string holding one). Returns INTERNAL for any other reply.

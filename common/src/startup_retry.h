@@ -19,9 +19,20 @@ struct StartupRetry {
   absl::Duration max_pause = absl::Seconds(4);
 };
 
-// Calls `attempt` until it returns anything but UNAVAILABLE or `retry.wait` has passed since the
-// first call, pausing in between through `pause` (never past the end of the wait), which returns
-// false when the process was told to stop meanwhile: then CANCELLED. Otherwise returns the last
+// Tags `status` (its code and message unchanged) as the answer of a store that was reached and
+// refused the service: a wrong password or user, an ACL without a command, a missing database.
+// Callers still see its code (UNAVAILABLE while the service runs: the fix is the operator's, and
+// the service recovers without a restart once it is made), but RetryWhileUnavailable does not wait
+// for it at start: waiting would only delay the error line the operator needs.
+[[nodiscard]] absl::Status RefusedByStore(absl::Status status);
+[[nodiscard]] bool IsRefusedByStore(const absl::Status& status);
+
+// Calls `attempt` until it returns anything but an UNAVAILABLE that IsRefusedByStore does not
+// tag, or until `retry.wait` has passed since the first call, pausing in between through `pause`
+// (never past the end of the wait). The wait is checked between attempts, so the whole can last
+// `retry.wait` plus one attempt. `pause` returns false when the process was told to stop
+// meanwhile: then CANCELLED. Before it returns a failed attempt's status, it looks once more
+// (`pause` of zero) for a stop signal that came during that attempt. Otherwise returns the last
 // attempt's status. Logs each failed attempt that will be retried as a warning ("not answering at
 // start; retrying", with `what` as its "store").
 // `now` is the clock (tests pass their own).

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/src/log.h"
+#include "common/src/startup_retry.h"
 
 namespace newsroom::content {
 namespace {
@@ -90,8 +91,13 @@ absl::StatusOr<pg_conn*> OpenPostgresConnection(const PostgresOptions& options,
     // password; it is the one thing an operator needs to fix the setting.
     std::string reason = PQerrorMessage(conn);
     while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+    // A server that asked for a password answered: what failed then (the password, the role, the
+    // database) is the deployment's to fix, not worth waiting for at start (startup_retry.h).
+    const bool answered = PQconnectionNeedsPassword(conn) || PQconnectionUsedPassword(conn);
     PQfinish(conn);
-    return absl::UnavailableError(absl::StrCat("article database unreachable: ", reason));
+    absl::Status status =
+        absl::UnavailableError(absl::StrCat("article database unreachable: ", reason));
+    return answered ? RefusedByStore(std::move(status)) : status;
   }
   // libpq writes what the server says unasked (a warning, or "terminating connection" before it
   // closes one) to stderr as plain text; it goes into our JSON log instead.

@@ -673,10 +673,11 @@ TEST_F(ChangeFeedTest, EndsUnavailableWhenRedisLosesDataOrGoesAway) {
   }
 }
 
+// Once --startup-wait is over (tests/integration/startup_wait_test.cc has the wait itself).
 TEST(AnalyticsServiceStartupTest, UnreachableRedisIsFatal) {
   ChildProcess process({kBinary, "--listen=127.0.0.1:0",
                         absl::StrCat("--redis=127.0.0.1:", testing::PickFreePort()),
-                        "--redis-timeout=500ms"});
+                        "--redis-timeout=500ms", "--startup-wait=1s"});
   const std::optional<int> exit_code = process.Wait(std::chrono::seconds(10));
   ASSERT_TRUE(exit_code.has_value());
   EXPECT_NE(*exit_code, 0);

@@ -14,7 +14,7 @@ For each overlay under deploy/overlays/ (dev, prod, prod-external-stores, and an
   3. content-service and analytics-service: a preStop `sleep N` pause (N >= 1) before SIGTERM,
      so that endpoints are updated before the listener closes; terminationGracePeriodSeconds >=
      that pause + the service's shutdown drain (its env var, an absl duration, 10s when unset)
-     + 5s;
+     + what its shutdown does after the drain (content-service: 7s) + 5s;
   4. cpu and memory requests and a memory limit on every container (prod: a cpu limit too), and
      no request above its limit; the services' memory limits at least gRPC's memory quota +
      content-service's responses in flight + 64 MiB for the process;
@@ -61,12 +61,14 @@ import yaml
 SKIP_RETURN_CODE = 77
 NAME_LABEL = "app.kubernetes.io/name"
 
-# Per service: its TLS gRPC port, its plaintext health port, the env var with its drain.
+# Per service: its TLS gRPC port, its plaintext health port, the env var with its drain, and how
+# long its shutdown may take after the drain (content-service: up to 5 s for the answers of calls to
+# analytics-service, then at least 2 s to deliver queued reads; content-service/src/main.cc).
 SERVICES = {
     "content-service": {"grpc": 50051, "health": 50061, "metrics": 50071,
-                        "drain_env": "CONTENT_SHUTDOWN_DRAIN"},
+                        "drain_env": "CONTENT_SHUTDOWN_DRAIN", "after_drain_seconds": 7},
     "analytics-service": {"grpc": 50052, "health": 50062, "metrics": 50072,
-                          "drain_env": "ANALYTICS_SHUTDOWN_DRAIN"},
+                          "drain_env": "ANALYTICS_SHUTDOWN_DRAIN", "after_drain_seconds": 0},
 }
 STORES = {"redis": 6379, "postgres": 5432}
 # Which env var of which service holds which dependency's address.
@@ -491,10 +493,11 @@ def check_drain(overlay):
             out.append(f"{where}: {variable}: {error}")
             continue
         grace = spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
-        if grace < pause + drain + DRAIN_MARGIN_SECONDS:
+        after = SERVICES[app]["after_drain_seconds"]
+        if grace < pause + drain + after + DRAIN_MARGIN_SECONDS:
             out.append(f"{where}: terminationGracePeriodSeconds {grace} is less than the preStop "
-                       f"pause ({pause}s) + {variable} ({text}) + {DRAIN_MARGIN_SECONDS}s: "
-                       "SIGKILL would cut the drain short")
+                       f"pause ({pause}s) + {variable} ({text}) + {after}s after it + "
+                       f"{DRAIN_MARGIN_SECONDS}s: SIGKILL would cut the shutdown short")
     return out
 
 
@@ -1361,6 +1364,8 @@ BREAKS = [
      "(1m)",  # Kubernetes' 30
      lambda o: (env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "1m"),
                 pod_spec(o, CONTENT).pop("terminationGracePeriodSeconds"))),
+    ("prod", check_drain, "CONTENT_SHUTDOWN_DRAIN (14s) + 7s after it",
+     lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "14s")),
     ("prod", check_drain, "container content-service: no preStop pause",
      lambda o: container(o, CONTENT).pop("lifecycle")),
     ("dev", check_drain, "container analytics-service: preStop {'httpGet'",
@@ -1544,7 +1549,7 @@ HARMLESS = [
                 pod_spec(o, ANALYTICS).update(terminationGracePeriodSeconds=20))),
     ("prod", check_drain,  # Kubernetes' own sleep action (1.30+) is a pause too
      lambda o: container(o, CONTENT)["lifecycle"].update(preStop={"sleep": {"seconds": 5}})),
-    ("prod", check_drain, lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "20s")),
+    ("prod", check_drain, lambda o: env(o, CONTENT, "CONTENT_SHUTDOWN_DRAIN", "13s")),
     ("prod", check_images, lambda o: container(o, REDIS).update(image="redis@sha256:" + "ab" * 32)),
     ("prod", check_images,
      lambda o: container(o, CONTENT).update(image="registry.local:5000/content-service:0.2.0")),
