@@ -49,6 +49,10 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 SERVICE_ORDER = ["redis", "postgres", "analytics-service", "content-service"]
 
 
+# What deploy/make-secrets is told clients outside the cluster dial content-service as.
+PUBLIC_NAME = "news-api.example.org"
+
+
 def fail(message):
     print(f"FAIL: {message}", file=sys.stderr)
     sys.exit(1)
@@ -412,10 +416,20 @@ def main():
     processes = {}
     try:
         secrets_out = subprocess.run(
-            [os.path.join(args.repo, "deploy", "make-secrets"), f"--out={tmp}/secrets"],
+            [os.path.join(args.repo, "deploy", "make-secrets"), f"--out={tmp}/secrets",
+             f"--public-name={PUBLIC_NAME}"],
             capture_output=True, text=True)
         if secrets_out.returncode != 0:
             fail(f"deploy/make-secrets: {secrets_out.stderr}")
+        # content-service's certificate names the public name it is served under; analytics-
+        # service's, reached only inside the cluster, does not.
+        for name, want in (("content", True), ("analytics", False)):
+            sans = subprocess.run(["openssl", "x509", "-in", f"{tmp}/secrets/tls/{name}.pem",
+                                   "-noout", "-ext", "subjectAltName"],
+                                  capture_output=True, text=True, check=True).stdout
+            if (f"DNS:{PUBLIC_NAME}" in sans) != want:
+                fail(f"{name}.pem: --public-name={PUBLIC_NAME} {'missing from' if want else 'in'} "
+                     f"its SANs: {sans.strip()}")
         cluster = Cluster(load_all(rendered.stdout), load_all(secrets_out.stdout))
         for name in SERVICE_ORDER:
             if name not in cluster.workloads:
