@@ -202,6 +202,13 @@ async function main() {
     return 2;
   }
 
+  const attempts = Number(options.attempts);
+  const deadlineSeconds = Number(options.deadline);
+  if (!Number.isInteger(attempts) || attempts < 1 || !(deadlineSeconds > 0)) {
+    console.error('usage: --attempts must be a whole number, at least 1, and --deadline more than 0');
+    return 2;
+  }
+
   let token = process.env.NEWSROOM_EDITOR_TOKEN ?? '';
   if (options['token-file']) token = readFileSync(options['token-file'], 'utf8').trim();
   if (!token) {
@@ -220,7 +227,7 @@ async function main() {
     ? grpc.credentials.createSsl(readFileSync(options['tls-ca']))
     : grpc.credentials.createInsecure();
   const stub = new ContentService(options.addr, credentials);
-  const client = new Client(stub, Number(options.deadline) * 1000, Number(options.attempts), token);
+  const client = new Client(stub, deadlineSeconds * 1000, attempts, token);
   try {
     return await run(client, options);
   } catch (error) {

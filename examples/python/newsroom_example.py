@@ -190,6 +190,8 @@ def main():
     parser.add_argument("--deadline", type=float, default=5.0, help="seconds per call attempt")
     parser.add_argument("--attempts", type=int, default=4, help="tries per retryable call")
     args = parser.parse_args()
+    if args.attempts < 1 or not args.deadline > 0:
+        parser.error("--attempts must be at least 1 and --deadline more than 0")
 
     token = os.environ.get("NEWSROOM_EDITOR_TOKEN", "")
     if args.token_file:
