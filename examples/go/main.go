@@ -1,8 +1,9 @@
 // newsroom-example: the Newsroom example client in Go (grpc-go, stubs from
 // `scripts/gen-clients go`). examples/go/build builds it offline from Debian's packages.
 //
-// It creates an article, reads it three times as two readers (and retries the last read once, as
-// a client would after a lost answer), prints it with "Read N times", lists the most read
+// It creates an article, corrects its standfirst as an editor would (UpdateArticle with the etag
+// of the version the change is based on), reads it three times as two readers (and retries the
+// last read once, as a client would after a lost answer), prints it with "Read N times", lists the most read
 // articles of the day, and looks up an article that does not exist. Every call has a deadline;
 // calls that are safe to retry are retried on UNAVAILABLE, DEADLINE_EXCEEDED and
 // RESOURCE_EXHAUSTED with exponential backoff, and nothing else is retried.
@@ -32,6 +33,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	analyticsv1 "github.com/newsroom/newsroom/gen/go/newsroom/analytics/v1"
 	contentv1 "github.com/newsroom/newsroom/gen/go/newsroom/content/v1"
@@ -126,6 +128,38 @@ func (c *client) createArticle(articleID string, article *contentv1.Article) (*c
 	}, alreadyCreated)
 }
 
+// updateSubtitle: UpdateArticle of the subtitle, sent with the etag of the version it is based on.
+// ABORTED means the article changed since it was read (another editor, a concurrent update, or
+// this update's own earlier attempt whose answer was lost): read it again and reapply the change,
+// unless it is already there. Other retryable codes resend the same request, which the etag makes
+// safe.
+func (c *client) updateSubtitle(article *contentv1.Article, subtitle string) (*contentv1.Article, error) {
+	current := article
+	for attempt := 1; attempt <= c.attempts; attempt++ {
+		if current.GetSubtitle() == subtitle {
+			return current, nil
+		}
+		request := &contentv1.UpdateArticleRequest{
+			Article:    &contentv1.Article{Name: current.GetName(), Etag: current.GetEtag(), Subtitle: subtitle},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"subtitle"}},
+		}
+		updated, err := call(c, "UpdateArticle", func(ctx context.Context) (*contentv1.Article, error) {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.token)
+			return c.stub.UpdateArticle(ctx, request)
+		}, nil)
+		if err == nil {
+			return updated, nil
+		}
+		if status.Code(err) != codes.Aborted {
+			return nil, err
+		}
+		if current, err = c.getArticle(current.GetName()); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("UpdateArticle %s: changed by others on every attempt", article.GetName())
+}
+
 // readArticle: a page view. Safe to retry because every attempt carries the same read_id, which
 // analytics counts once however often it arrives (within its dedup window, 48 hours by default).
 func (c *client) readArticle(name, readerID, readID string) (*contentv1.Article, error) {
@@ -155,7 +189,7 @@ func readLine(article *contentv1.Article) string {
 func sampleArticle(title string) *contentv1.Article {
 	return &contentv1.Article{
 		Title:    title,
-		Subtitle: "The island's only car ferry is back in service, faster and quieter.",
+		Subtitle: "The island's only car ferry is back in service.",
 		Body: "The Mārama left the slipway on Tuesday after 26 months of work.\n\n" +
 			"Crossings take 40 minutes instead of 55; fares stay at €4.",
 		LeadImage: &contentv1.Image{Uri: "https://images.example.org/ferry.jpg",
@@ -184,6 +218,11 @@ func run(c *client, articleID, title string) (int, error) {
 		return 0, err
 	}
 	fmt.Printf("Created %s: %s\n", article.GetName(), article.GetTitle())
+	article, err = c.updateSubtitle(article, "The island's only car ferry is back in service, faster and quieter.")
+	if err != nil {
+		return 0, err
+	}
+	fmt.Printf("Updated %s: %s\n", article.GetName(), article.GetSubtitle())
 
 	// Two readers, three page views. Each page view gets its own read_id, kept for its retries.
 	views := [][2]string{{"reader-ana", randomHex(16)}, {"reader-ben", randomHex(16)}, {"reader-ana", randomHex(16)}}

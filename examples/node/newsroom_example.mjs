@@ -3,8 +3,9 @@
 // by @grpc/proto-loader (no generated code; `scripts/gen-clients ts` makes TypeScript types for
 // the same loader options).
 //
-// Creates an article, reads it three times as two readers (and retries the last read once, as a
-// client would after a lost answer), prints it with "Read N times", lists the most read articles
+// Creates an article, corrects its standfirst as an editor would (UpdateArticle with the etag of
+// the version the change is based on), reads it three times as two readers (and retries the last
+// read once, as a client would after a lost answer), prints it with "Read N times", lists the most read articles
 // of the day, and looks up an article that does not exist. Every call has a deadline; calls that
 // are safe to retry are retried on UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED with
 // exponential backoff, and nothing else is retried.
@@ -103,6 +104,30 @@ class Client {
     return this.call('CreateArticle', { article_id: articleId, article }, editor, alreadyCreated);
   }
 
+  // UpdateArticle of the subtitle, sent with the etag of the version it is based on. ABORTED means
+  // the article changed since it was read (another editor, a concurrent update, or this update's
+  // own earlier attempt whose answer was lost): read it again and reapply the change, unless it is
+  // already there. Other retryable codes resend the same request, which the etag makes safe.
+  async updateSubtitle(article, subtitle) {
+    const editor = new grpc.Metadata();
+    editor.set('authorization', `Bearer ${this.token}`);
+    let current = article;
+    for (let attempt = 1; attempt <= this.attempts; ++attempt) {
+      if (current.subtitle === subtitle) return current;
+      const request = {
+        article: { name: current.name, etag: current.etag, subtitle },
+        update_mask: { paths: ['subtitle'] },
+      };
+      try {
+        return await this.call('UpdateArticle', request, editor);
+      } catch (error) {
+        if (error.code !== status.ABORTED) throw error;
+      }
+      current = await this.call('GetArticle', { name: current.name });
+    }
+    throw new Error(`UpdateArticle ${article.name}: changed by others on every attempt`);
+  }
+
   // ReadArticle: a page view. Safe to retry because every attempt carries the same read_id, which
   // analytics counts once however often it arrives (within its dedup window, 48 hours by default).
   readArticle(name, readerId, readId) {
@@ -119,7 +144,7 @@ function readLine(article) {
 function sampleArticle(title) {
   return {
     title,
-    subtitle: "The island's only car ferry is back in service, faster and quieter.",
+    subtitle: "The island's only car ferry is back in service.",
     body: 'The Mārama left the slipway on Tuesday after 26 months of work.\n\n' +
       'Crossings take 40 minutes instead of 55; fares stay at €4.',
     lead_image: {
@@ -137,6 +162,9 @@ async function run(client, options) {
   const articleId = options['article-id'] ?? `example-${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   let article = await client.createArticle(articleId, sampleArticle(options.title));
   console.log(`Created ${article.name}: ${article.title}`);
+  article = await client.updateSubtitle(
+    article, "The island's only car ferry is back in service, faster and quieter.");
+  console.log(`Updated ${article.name}: ${article.subtitle}`);
 
   // Two readers, three page views. Each page view gets its own read_id, kept for its retries.
   const views = [['reader-ana', randomUUID()], ['reader-ben', randomUUID()], ['reader-ana', randomUUID()]];

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Newsroom example client in Python (grpcio, stubs from `scripts/gen-clients python`).
 
-Creates an article, reads it three times as two readers (and retries the last read once, as a
+Creates an article, corrects its standfirst as an editor would (UpdateArticle with the etag of
+the version the change is based on), reads it three times as two readers (and retries the last read once, as a
 client would after a lost answer), prints it with "Read N times", lists the most read articles of
 the day, and looks up an article that does not exist. Every call has a deadline; calls that are
 safe to retry are retried on UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED with
@@ -27,6 +28,7 @@ import time
 import uuid
 
 import grpc
+from google.protobuf import field_mask_pb2
 
 try:
     from newsroom.analytics.v1 import analytics_service_pb2 as analytics_pb2
@@ -99,6 +101,28 @@ class Client:
         request = content_pb2.CreateArticleRequest(article_id=article_id, article=article)
         return self.call("CreateArticle", request, self.editor, already_created)
 
+    def update_subtitle(self, article, subtitle):
+        """UpdateArticle of the subtitle, sent with the etag of the version it is based on.
+        ABORTED means the article changed since it was read (another editor, a concurrent update,
+        or this update's own earlier attempt whose answer was lost): read it again and reapply the
+        change, unless it is already there. Other retryable codes resend the same request, which
+        the etag makes safe."""
+        current = article
+        for _ in range(self.attempts):
+            if current.subtitle == subtitle:
+                return current
+            request = content_pb2.UpdateArticleRequest(
+                article=content_pb2.Article(name=current.name, etag=current.etag,
+                                            subtitle=subtitle),
+                update_mask=field_mask_pb2.FieldMask(paths=["subtitle"]))
+            try:
+                return self.call("UpdateArticle", request, self.editor)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.ABORTED:
+                    raise
+            current = self.call("GetArticle", content_pb2.GetArticleRequest(name=current.name))
+        raise RuntimeError(f"UpdateArticle {article.name}: changed by others on every attempt")
+
     def read_article(self, name, reader_id, read_id):
         """ReadArticle: a page view. Safe to retry because every attempt carries the same
         read_id, which analytics counts once however often it arrives (within its dedup window, 48 hours by default)."""
@@ -116,7 +140,7 @@ def read_line(article):
 def sample_article(title):
     return content_pb2.Article(
         title=title,
-        subtitle="The island's only car ferry is back in service, faster and quieter.",
+        subtitle="The island's only car ferry is back in service.",
         body=("The Mārama left the slipway on Tuesday after 26 months of work.\n\n"
               "Crossings take 40 minutes instead of 55; fares stay at €4."),
         lead_image=content_pb2.Image(uri="https://images.example.org/ferry.jpg",
@@ -130,6 +154,9 @@ def run(client, args):
     article_id = args.article_id or f"example-{uuid.uuid4().hex[:12]}"
     article = client.create_article(article_id, sample_article(args.title))
     print(f"Created {article.name}: {article.title}")
+    article = client.update_subtitle(
+        article, "The island's only car ferry is back in service, faster and quieter.")
+    print(f"Updated {article.name}: {article.subtitle}")
 
     # Two readers, three page views. Each page view gets its own read_id, kept for its retries.
     views = [("reader-ana", str(uuid.uuid4())), ("reader-ben", str(uuid.uuid4())),

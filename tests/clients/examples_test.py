@@ -6,7 +6,9 @@ usage: examples_test.py --repo DIR --content-service BIN --analytics-service BIN
 Each scenario starts its own redis-server, analytics-service and content-service on free loopback
 ports (live_pair.py) and checks the example's exit status and output line by line:
 
-  plaintext      create, three reads by two readers, a retried read that counts nothing, the
+  plaintext      create, an update of the standfirst with the created article's etag (the
+                 ABORTED branch, a concurrent edit, is not provoked), three reads by two readers,
+                 a retried read that counts nothing, the
                  article with "Read 3 times by 2 readers", most read, NOT_FOUND; and the counts
                  the example printed are the service's (checked with a separate GetArticle)
   tls            the same over TLS with --tls-ca, against a pair started the way scripts/run does
@@ -29,6 +31,8 @@ import grpc
 import live_pair
 
 TITLE = "Harbour ferry returns after a two-year refit"
+# The standfirst after the examples' UpdateArticle (with the etag of the article they created).
+SUBTITLE = "The island's only car ferry is back in service, faster and quieter."
 
 
 def fail(message, output="", pair=None):
@@ -111,12 +115,13 @@ def happy_path(example, pair, *extra):
     name = name.group(1)
     expect_lines(result.stdout, [
         re.escape(f"Created {name}: {TITLE}"),
+        re.escape(f"Updated {name}: {SUBTITLE}"),
         "Read 1 by reader-ana: Read 1 time",
         "Read 2 by reader-ben: Read 2 times",
         "Read 3 by reader-ana: Read 3 times",
         "Read 3 retried with the same read_id: Read 3 times",
         re.escape(f"== {TITLE} =="),
-        re.escape("The island's only car ferry is back in service, faster and quieter."),
+        re.escape(SUBTITLE),
         "The Mārama left the slipway on Tuesday after 26 months of work.",
         "Read 3 times by 2 readers",
         "Most read today:",
@@ -142,6 +147,7 @@ def analytics_down(example, pair):
     name = name.group(1)
     unavailable = "read count unavailable \\(analytics-service did not answer in time\\)"
     expect_lines(result.stdout, [
+        re.escape(f"Updated {name}: {SUBTITLE}"),
         f"Read 1 by reader-ana: {unavailable}",
         f"Read 2 by reader-ben: {unavailable}",
         f"Read 3 by reader-ana: {unavailable}",
