@@ -157,6 +157,9 @@ func (c *client) updateSubtitle(article *contentv1.Article, subtitle string) (*c
 			return nil, err
 		}
 	}
+	if current.GetSubtitle() == subtitle { // the last attempt landed, its answer was lost
+		return current, nil
+	}
 	return nil, fmt.Errorf("UpdateArticle %s: changed by others on every attempt", article.GetName())
 }
 

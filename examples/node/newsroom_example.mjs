@@ -125,6 +125,7 @@ class Client {
       }
       current = await this.call('GetArticle', { name: current.name });
     }
+    if (current.subtitle === subtitle) return current;  // the last attempt landed, its answer was lost
     throw new Error(`UpdateArticle ${article.name}: changed by others on every attempt`);
   }
 
