@@ -137,6 +137,19 @@ TEST_F(AnalyticsWithoutRedisTest, WithNoWaitItsStartFailsAtOnce) {
   EXPECT_EQ(log().find(kRetryLine), std::string::npos) << log();
 }
 
+// content-service with its articles in `postgres`, waiting up to 60 s for it, giving `password`;
+// its outbox in `dir`, its stderr in `log_path`.
+std::unique_ptr<ChildProcess> StartContent(const PostgresServer& postgres, const TempDir& dir,
+                                           const std::string& password,
+                                           const std::string& log_path) {
+  return std::make_unique<ChildProcess>(
+      std::vector<std::string>{
+          build_paths::kContentService, "--listen=127.0.0.1:0", "--db=" + postgres.Url("newsroom"),
+          "--outbox_db=" + dir.path() + "/outbox.db",
+          "--analytics=127.0.0.1:" + std::to_string(PickFreePort()), "--startup_wait=60s"},
+      std::vector<std::string>{"PGPASSWORD=" + password}, log_path);
+}
+
 TEST(StartupWaitTest, ContentServiceStartsOnceALatePostgresAnswers) {
   TempDir dir;
   PostgresServer postgres;
@@ -144,20 +157,16 @@ TEST(StartupWaitTest, ContentServiceStartsOnceALatePostgresAnswers) {
   PortHold port_hold(postgres.port());
   ASSERT_TRUE(port_hold.held());
   const std::string log = dir.path() + "/content.log";
-  ChildProcess content(
-      {build_paths::kContentService, "--listen=127.0.0.1:0", "--db=" + postgres.Url("newsroom"),
-       "--outbox_db=" + dir.path() + "/outbox.db",
-       "--analytics=127.0.0.1:" + std::to_string(PickFreePort()), "--startup_wait=60s"},
-      {"PGPASSWORD=" + postgres.password()}, log);
+  auto content = StartContent(postgres, dir, postgres.password(), log);
 
   ASSERT_TRUE(LogShows(log, kRetryLine)) << ReadFile(log);
-  EXPECT_FALSE(content.Wait(std::chrono::milliseconds(0)).has_value()) << "it exited";
+  EXPECT_FALSE(content->Wait(std::chrono::milliseconds(0)).has_value()) << "it exited";
 
   const int postgres_port = postgres.port();
   port_hold.Release();
   postgres.Start();
   ASSERT_EQ(postgres.port(), postgres_port) << "PostgreSQL came back on another port";
-  const auto port = content.WaitForPort("listening on", seconds(30));
+  const auto port = content->WaitForPort("listening on", seconds(30));
   ASSERT_TRUE(port.has_value()) << ReadFile(log);
   auto stub = content_v1::ContentService::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(*port), grpc::InsecureChannelCredentials()));
@@ -173,12 +182,8 @@ TEST(StartupWaitTest, ContentServiceDoesNotWaitForADatabaseThatRefusedIt) {
   TempDir dir;
   PostgresServer postgres;
   const std::string log = dir.path() + "/content.log";
-  ChildProcess content(
-      {build_paths::kContentService, "--listen=127.0.0.1:0", "--db=" + postgres.Url("newsroom"),
-       "--outbox_db=" + dir.path() + "/outbox.db",
-       "--analytics=127.0.0.1:" + std::to_string(PickFreePort()), "--startup_wait=60s"},
-      {"PGPASSWORD=not-" + postgres.password()}, log);
-  const auto exit_code = content.Wait(std::chrono::seconds(20));
+  auto content = StartContent(postgres, dir, "not-" + postgres.password(), log);
+  const auto exit_code = content->Wait(std::chrono::seconds(20));
   ASSERT_TRUE(exit_code.has_value()) << ReadFile(log);
   EXPECT_EQ(*exit_code, 1);
   EXPECT_NE(ReadFile(log).find("password authentication failed"), std::string::npos)
